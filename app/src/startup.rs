@@ -1,0 +1,103 @@
+//! Builds the application from its settings: connections, migrations, routes; then serves.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::{NormalizePath, TrailingSlash};
+use poem::{EndpointExt, Route, Server, get};
+use poem_openapi::OpenApiService;
+
+use crate::config::Settings;
+use crate::routes::{files, health::HealthApi};
+use crate::state::AppState;
+
+/// How long in-flight requests get to finish after SIGTERM (the ALB drains for up to 30 s).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
+
+pub struct Application {
+    acceptor: TcpAcceptor,
+    port: u16,
+    state: AppState,
+}
+
+/// The OpenAPI service describing every endpoint.
+pub fn api_service() -> OpenApiService<HealthApi, ()> {
+    OpenApiService::new(HealthApi, "Rising Stars API", env!("CARGO_PKG_VERSION")).description(
+        "Rising Stars Showcase: upload skill videos, vote, and follow the rankings of the ANB.",
+    )
+}
+
+impl Application {
+    /// Connects to the database (applying migrations), storage and queue, and binds the port.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = showcase::db::connect(&settings.database)
+            .await
+            .context("DATABASE_URL: cannot connect to the database")?;
+        showcase::db::migrate(&pool)
+            .await
+            .context("DATABASE_URL: cannot apply the migrations")?;
+        let aws = showcase::aws::load_config_for(&settings.storage, &settings.queue).await;
+        let storage = showcase::storage::from_settings(&settings.storage, &aws)
+            .await
+            .context("STORAGE_URL: cannot open the storage")?;
+        let queue = showcase::queue::from_settings(&settings.queue, &pool, &aws);
+        let acceptor = TcpListener::bind(settings.listen_addr)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("LISTEN_ADDR: cannot listen on {}", settings.listen_addr))?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
+            .unwrap_or(settings.listen_addr.port());
+        Ok(Self {
+            acceptor,
+            port,
+            state: AppState {
+                pool,
+                storage,
+                queue,
+            },
+        })
+    }
+
+    /// The bound port (useful with `LISTEN_ADDR=127.0.0.1:0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let api = api_service().server("/");
+        let spec = api.spec_endpoint();
+        let docs = api.swagger_ui();
+        let app = Route::new()
+            .nest("/", api)
+            .at("/openapi.json", spec)
+            .nest("/docs", docs)
+            .at("/files/*key", get(files::serve))
+            .with(NormalizePath::new(TrailingSlash::Trim))
+            .data(self.state);
+        tracing::info!(port = self.port, "serving the API");
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, shutdown_signal(), Some(SHUTDOWN_GRACE))
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,11 @@
+//! What the app and the worker share: configuration, database, storage and queue backends, the job message.
+//!
+//! No HTTP and no ffmpeg here: each binary adds its own job on top of these building blocks.
+
+pub mod aws;
+pub mod config;
+pub mod db;
+pub mod job;
+pub mod queue;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,261 @@
+//! The S3 backend: streamed single or multipart uploads, streamed downloads, presigned GET links.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::{ByteStream, Length};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use tokio::io::AsyncWriteExt;
+
+use super::{Storage, StorageError, StorageKey};
+
+/// Files above this size go up in parts of this size (S3 allows 10,000 parts of at least 5 MiB).
+const PART_SIZE: u64 = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct S3Storage {
+    client: Client,
+    bucket: String,
+    prefix: String,
+}
+
+impl S3Storage {
+    /// `force_path_style` addresses `endpoint/bucket/key`, which emulators on loopback need.
+    pub fn new(
+        aws: &aws_config::SdkConfig,
+        bucket: &str,
+        prefix: &str,
+        force_path_style: bool,
+    ) -> Self {
+        let config = aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(force_path_style)
+            .build();
+        Self {
+            client: Client::from_conf(config),
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        }
+    }
+
+    fn object_key(&self, key: &StorageKey) -> String {
+        if self.prefix.is_empty() {
+            key.as_str().to_owned()
+        } else {
+            format!("{}/{}", self.prefix, key)
+        }
+    }
+
+    async fn put_multipart(
+        &self,
+        key: &StorageKey,
+        source: &Path,
+        size: u64,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        let object_key = self.object_key(key);
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&object_key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(|error| StorageError::backend("put", key, error))?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| StorageError::backend("put", key, "S3 returned no upload id"))?
+            .to_owned();
+        match self
+            .upload_parts(key, &object_key, &upload_id, source, size)
+            .await
+        {
+            Ok(parts) => self
+                .client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&object_key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| StorageError::backend("put", key, error)),
+            Err(error) => {
+                // Best effort: the bucket's lifecycle rule aborts anything left behind.
+                let _ = self
+                    .client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&object_key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &StorageKey,
+        object_key: &str,
+        upload_id: &str,
+        source: &Path,
+        size: u64,
+    ) -> Result<Vec<CompletedPart>, StorageError> {
+        let mut parts = Vec::new();
+        let mut offset = 0;
+        let mut part_number = 1;
+        while offset < size {
+            let length = PART_SIZE.min(size - offset);
+            let body = ByteStream::read_from()
+                .path(source)
+                .offset(offset)
+                .length(Length::Exact(length))
+                .build()
+                .await
+                .map_err(|error| StorageError::backend("put", key, error))?;
+            let uploaded = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(object_key)
+                .upload_id(upload_id)
+                .part_number(part_number)
+                .body(body)
+                .send()
+                .await
+                .map_err(|error| StorageError::backend("put", key, error))?;
+            parts.push(
+                CompletedPart::builder()
+                    .set_e_tag(uploaded.e_tag().map(str::to_owned))
+                    .part_number(part_number)
+                    .build(),
+            );
+            offset += length;
+            part_number += 1;
+        }
+        Ok(parts)
+    }
+}
+
+#[async_trait]
+impl Storage for S3Storage {
+    async fn put_file(
+        &self,
+        key: &StorageKey,
+        source: &Path,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        let size = tokio::fs::metadata(source)
+            .await
+            .map_err(|error| StorageError::backend("put", key, error))?
+            .len();
+        if size > PART_SIZE {
+            return self.put_multipart(key, source, size, content_type).await;
+        }
+        let body = ByteStream::from_path(source)
+            .await
+            .map_err(|error| StorageError::backend("put", key, error))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| StorageError::backend("put", key, error))
+    }
+
+    async fn download_to(&self, key: &StorageKey, destination: &Path) -> Result<u64, StorageError> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .send()
+            .await
+            .map_err(|error| {
+                if error.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                    StorageError::NotFound(key.clone())
+                } else {
+                    StorageError::backend("download", key, error)
+                }
+            })?;
+        let mut file = tokio::fs::File::create(destination)
+            .await
+            .map_err(|error| StorageError::backend("download", key, error))?;
+        let mut body = object.body.into_async_read();
+        let written = tokio::io::copy(&mut body, &mut file)
+            .await
+            .map_err(|error| StorageError::backend("download", key, error))?;
+        file.flush()
+            .await
+            .map_err(|error| StorageError::backend("download", key, error))?;
+        Ok(written)
+    }
+
+    async fn exists(&self, key: &StorageKey) -> Result<bool, StorageError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Err(error) => Err(StorageError::backend("exists", key, error)),
+        }
+    }
+
+    async fn delete(&self, key: &StorageKey) -> Result<(), StorageError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| StorageError::backend("delete", key, error))
+    }
+
+    async fn signed_url(
+        &self,
+        key: &StorageKey,
+        expires_in: Duration,
+    ) -> Result<String, StorageError> {
+        let presigning = PresigningConfig::expires_in(expires_in)
+            .map_err(|error| StorageError::backend("sign", key, error))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .presigned(presigning)
+            .await
+            .map_err(|error| StorageError::backend("sign", key, error))?;
+        Ok(request.uri().to_owned())
+    }
+
+    async fn check(&self) -> Result<(), StorageError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| StorageError::backend("check", &self.bucket, error))
+    }
+}

@@ -1,0 +1,85 @@
+//! The one way xtask runs other programs: print the command, run it, fail with its name.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// Prints a step header, so a long run reads as a list of what it did.
+pub fn step(message: impl std::fmt::Display) {
+    println!("\n==> {message}");
+}
+
+/// Prints a detail line under the current step.
+pub fn note(message: impl std::fmt::Display) {
+    println!("    {message}");
+}
+
+fn describe(command: &Command) -> String {
+    let mut line = command.get_program().to_string_lossy().into_owned();
+    for arg in command.get_args() {
+        line.push(' ');
+        line.push_str(&arg.to_string_lossy());
+    }
+    line
+}
+
+/// Runs a command to completion with inherited output; an unsuccessful exit is an error.
+pub fn run(command: &mut Command) -> anyhow::Result<()> {
+    let line = describe(command);
+    println!("    $ {line}");
+    let status = command
+        .status()
+        .with_context(|| format!("cannot start `{line}`"))?;
+    if !status.success() {
+        bail!("`{line}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs a command quietly and returns its standard output; an unsuccessful exit is an error.
+pub fn read(command: &mut Command) -> anyhow::Result<String> {
+    let line = describe(command);
+    let output = command
+        .output()
+        .with_context(|| format!("cannot start `{line}`"))?;
+    if !output.status.success() {
+        bail!(
+            "`{line}` failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Whether a program is on the PATH.
+pub fn exists(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// The workspace root (xtask's manifest lives one level below it).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Cargo's target directory: where this xtask binary was built (`<target>/debug/xtask`), which
+/// honours `CARGO_TARGET_DIR` without asking cargo.
+pub fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// A `cargo` command run from the workspace root.
+pub fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.current_dir(workspace_root());
+    command
+}

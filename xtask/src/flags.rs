@@ -1,0 +1,39 @@
+//! The command line of `cargo xtask`, declared in one place.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Developer and operator tasks for Rising Stars. Run `cargo xtask <task> --help` for details.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", arg_required_else_help = true)]
+pub struct Xtask {
+    #[command(subcommand)]
+    pub task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Task {
+    /// Run the product locally: PostgreSQL, local storage and queue, the API on port 8080.
+    #[command(after_help = "Example:\n  cargo xtask dev\n  cargo xtask dev --port 9090")]
+    Dev(DevArgs),
+    /// Run every check: formatting, clippy, unit, conformance and end-to-end tests.
+    #[command(
+        after_help = "Example:\n  cargo xtask test\n  cargo xtask test --skip-lint conformance"
+    )]
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Port for the API.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Skip `cargo fmt --check` and clippy (for quick iterations; CI never skips them).
+    #[arg(long)]
+    pub skip_lint: bool,
+    /// Only run tests whose name contains one of these filters (passed to cargo-nextest).
+    pub filters: Vec<String>,
+}

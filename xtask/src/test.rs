@@ -1,0 +1,105 @@
+//! `cargo xtask test`: every check, with every service it needs started here and stopped after.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::bail;
+
+use crate::cmd::{self, cargo};
+use crate::flags::TestArgs;
+use crate::moto;
+use crate::postgres::Postgres;
+
+pub async fn run(args: TestArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut timings = Vec::new();
+
+    if !args.skip_lint {
+        let lap = Instant::now();
+        cmd::step("Formatting: cargo fmt --check");
+        cmd::run(cargo().args(["fmt", "--all", "--check"]))?;
+        cmd::step("Lints: cargo clippy, warnings denied");
+        cmd::run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        timings.push(("formatting and lints", lap.elapsed()));
+    }
+
+    ensure_nextest()?;
+    let lap = Instant::now();
+    let postgres = Postgres::ensure().await?;
+    drop_stale_test_databases(&postgres).await?;
+    let moto = moto::start().await?;
+    timings.push(("services", lap.elapsed()));
+
+    let lap = Instant::now();
+    cmd::step("Tests: unit, conformance and end-to-end (cargo nextest)");
+    let mut tests = cargo();
+    tests
+        .args(["nextest", "run", "--workspace", "--no-fail-fast"])
+        .args(&args.filters)
+        .env("TEST_DATABASE_URL", postgres.url("postgres"))
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        // Throw-away credentials: nothing in a test run can reach real AWS.
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let outcome = cmd::run(&mut tests);
+    timings.push(("tests", lap.elapsed()));
+
+    cmd::step("Summary");
+    for (what, took) in &timings {
+        cmd::note(format!("{what:<22} {:>6.1} s", took.as_secs_f64()));
+    }
+    cmd::note(format!(
+        "{:<22} {:>6.1} s",
+        "total",
+        started.elapsed().as_secs_f64()
+    ));
+    drop(moto);
+    drop(postgres);
+    outcome
+}
+
+/// cargo-nextest runs each test in its own process (so memory readings are per test).
+fn ensure_nextest() -> anyhow::Result<()> {
+    let installed = cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if installed {
+        return Ok(());
+    }
+    cmd::step("Installing cargo-nextest (the test runner; runs each test in its own process)");
+    cmd::run(cargo().args(["install", "cargo-nextest", "--locked"]))?;
+    if !Command::new("cargo")
+        .args(["nextest", "--version"])
+        .status()?
+        .success()
+    {
+        bail!("cargo-nextest is still not available after installing it");
+    }
+    Ok(())
+}
+
+/// Leftovers of interrupted runs: per-test databases and templates of older migrations.
+async fn drop_stale_test_databases(postgres: &Postgres) -> anyhow::Result<()> {
+    let current = format!("rs_template_{}", showcase::db::migrations_fingerprint());
+    let mut stale = postgres.databases_like("rs_template_").await?;
+    stale.retain(|name| *name != current);
+    stale.extend(postgres.databases_like("rs_building_").await?);
+    for name in stale {
+        cmd::note(format!("dropping stale test database {name}"));
+        postgres.drop_database(&name).await?;
+    }
+    Ok(())
+}
