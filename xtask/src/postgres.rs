@@ -29,7 +29,7 @@ struct PrivateCluster {
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
         cmd::step("Stopping the private PostgreSQL cluster");
-        let _ = cmd::run(&mut as_postgres_user(&self.bin.join("pg_ctl")).args([
+        let _ = cmd::run(as_postgres_user(&self.bin.join("pg_ctl")).args([
             "-D",
             &self.data.to_string_lossy(),
             "stop",
