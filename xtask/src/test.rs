@@ -39,6 +39,11 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     timings.push(("services", lap.elapsed()));
 
     let lap = Instant::now();
+    cmd::step("Building every target (the end-to-end tests start the real binaries)");
+    cmd::run(cargo().args(["build", "--workspace", "--all-targets", "--quiet"]))?;
+    timings.push(("build", lap.elapsed()));
+
+    let lap = Instant::now();
     cmd::step("Tests: unit, conformance and end-to-end (cargo nextest)");
     let mut tests = cargo();
     tests

@@ -1,0 +1,61 @@
+//! A wrong configuration stops the API with one clear line naming the variable, never a panic.
+
+use std::collections::HashMap;
+
+use end_to_end::run_to_exit;
+
+use crate::local_stack;
+
+async fn refuses(overrides: &[(&str, &str)], variable: &str) -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let mut env: HashMap<String, String> = stack.env.clone();
+    for (name, value) in overrides {
+        env.insert((*name).to_owned(), (*value).to_owned());
+    }
+    let (code, stderr) = run_to_exit("rising-stars-api", &env).await?;
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last = lines.last().copied().unwrap_or_default();
+    assert!(last.contains(variable), "{variable} not named in: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("stack backtrace"), "{stderr}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_storage_scheme_is_refused() -> anyhow::Result<()> {
+    refuses(&[("STORAGE_URL", "ftp://example/videos")], "STORAGE_URL").await
+}
+
+#[tokio::test]
+async fn unknown_queue_is_refused() -> anyhow::Result<()> {
+    refuses(&[("QUEUE_URL", "redis://127.0.0.1:6379")], "QUEUE_URL").await
+}
+
+#[tokio::test]
+async fn unreachable_database_is_refused() -> anyhow::Result<()> {
+    refuses(
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nothing")],
+        "DATABASE_URL",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn production_without_a_signing_secret_is_refused() -> anyhow::Result<()> {
+    refuses(
+        &[("RUN_MODE", "production"), ("URL_SIGNING_SECRET", "")],
+        "URL_SIGNING_SECRET",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_short_signing_secret_is_refused() -> anyhow::Result<()> {
+    refuses(&[("URL_SIGNING_SECRET", "short")], "URL_SIGNING_SECRET").await
+}
+
+#[tokio::test]
+async fn a_malformed_listen_address_is_refused() -> anyhow::Result<()> {
+    refuses(&[("LISTEN_ADDR", "not-an-address")], "LISTEN_ADDR").await
+}
