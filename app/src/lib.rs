@@ -1,7 +1,14 @@
 //! The Rising Stars HTTP API: routes by the spec's sections, built from configuration in `startup`.
 
+pub mod auth;
 pub mod config;
+pub mod domain;
+pub mod errors;
+pub mod json;
+pub mod middleware;
+pub mod outbox;
 pub mod problem;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod upload;

@@ -1,5 +1,6 @@
 //! Builds the application from its settings: connections, migrations, routes; then serves.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -8,8 +9,15 @@ use poem::middleware::{NormalizePath, TrailingSlash};
 use poem::{EndpointExt, Route, Server, get};
 use poem_openapi::OpenApiService;
 
+use crate::auth::password::PasswordHashing;
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::token::TokenKeys;
 use crate::config::Settings;
-use crate::routes::{files, health::HealthApi};
+use crate::routes::auth::AuthApi;
+use crate::routes::files;
+use crate::routes::health::HealthApi;
+use crate::routes::public::PublicApi;
+use crate::routes::videos::VideosApi;
 use crate::state::AppState;
 
 /// How long in-flight requests get to finish after SIGTERM (the ALB drains for up to 30 s).
@@ -21,11 +29,25 @@ pub struct Application {
     state: AppState,
 }
 
+type Apis = (AuthApi, VideosApi, PublicApi, HealthApi);
+
 /// The OpenAPI service describing every endpoint.
-pub fn api_service() -> OpenApiService<HealthApi, ()> {
-    OpenApiService::new(HealthApi, "Rising Stars API", env!("CARGO_PKG_VERSION")).description(
-        "Rising Stars Showcase: upload skill videos, vote, and follow the rankings of the ANB.",
+pub fn api_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (AuthApi, VideosApi, PublicApi, HealthApi),
+        "Rising Stars API",
+        env!("CARGO_PKG_VERSION"),
     )
+    .description(
+        "Rising Stars Showcase of the ANB: players upload skill videos, the public votes, and a \
+         live per-city ranking decides who goes on. Errors are RFC 9457 problem details \
+         (`application/problem+json`) with a stable `code`.",
+    )
+}
+
+/// The OpenAPI document as committed in `docs/openapi.json`.
+pub fn openapi_json() -> String {
+    api_service().spec()
 }
 
 impl Application {
@@ -42,6 +64,14 @@ impl Application {
             .await
             .context("STORAGE_URL: cannot open the storage")?;
         let queue = showcase::queue::from_settings(&settings.queue, &pool, &aws);
+        tokio::fs::create_dir_all(&settings.upload_dir)
+            .await
+            .with_context(|| {
+                format!(
+                    "UPLOAD_DIR: cannot create {}",
+                    settings.upload_dir.display()
+                )
+            })?;
         let acceptor = TcpListener::bind(settings.listen_addr)
             .into_acceptor()
             .await
@@ -55,6 +85,15 @@ impl Application {
             acceptor,
             port,
             state: AppState {
+                tokens: Arc::new(TokenKeys::new(
+                    &settings.auth.jwt_secret,
+                    settings.auth.token_lifetime,
+                )),
+                passwords: PasswordHashing::new(settings.auth.hash_threads),
+                throttle: LoginThrottle::new(pool.clone(), &settings.auth),
+                signed_url_ttl: settings.signed_url_ttl,
+                upload_dir: settings.upload_dir.clone(),
+                trust_forwarded_for: settings.trust_forwarded_for,
                 pool,
                 storage,
                 queue,
@@ -69,6 +108,11 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        crate::outbox::spawn_relay(
+            self.state.pool.clone(),
+            self.state.queue.clone(),
+            self.state.throttle.clone(),
+        );
         let api = api_service().server("/");
         let spec = api.spec_endpoint();
         let docs = api.swagger_ui();
@@ -79,6 +123,7 @@ impl Application {
             .at("/files/*key", get(files::serve))
             .with(NormalizePath::new(TrailingSlash::Trim))
             .data(self.state);
+        let app = crate::errors::problems(app).around(crate::middleware::request_context);
         tracing::info!(port = self.port, "serving the API");
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown_signal(), Some(SHUTDOWN_GRACE))

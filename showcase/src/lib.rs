@@ -9,3 +9,4 @@ pub mod job;
 pub mod queue;
 pub mod storage;
 pub mod telemetry;
+pub mod videos;

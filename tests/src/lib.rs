@@ -62,10 +62,10 @@ impl RunningApi {
             if let Some(status) = child.try_wait()? {
                 bail!("the API exited during start-up: {status}");
             }
-            if let Ok(response) = client.get(format!("{base_url}/health")).send().await {
-                if response.status().is_success() {
-                    return Ok(Self { base_url, child });
-                }
+            if let Ok(response) = client.get(format!("{base_url}/health")).send().await
+                && response.status().is_success()
+            {
+                return Ok(Self { base_url, child });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -1,0 +1,288 @@
+//! `POST /api/auth/signup` and `POST /api/auth/login`.
+
+use std::net::IpAddr;
+
+use poem::Request;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::ApiTags;
+use crate::domain::{Email, Name, Password};
+use crate::errors::ApiError;
+use crate::json::{JsonBody, StringFields};
+use crate::problem::{FieldError, Problem};
+use crate::state::AppState;
+
+#[derive(Debug, Object)]
+pub struct SignupRequest {
+    #[oai(validator(max_length = 1000))]
+    pub first_name: String,
+    #[oai(validator(max_length = 1000))]
+    pub last_name: String,
+    #[oai(validator(max_length = 1000))]
+    pub email: String,
+    #[oai(validator(max_length = 1000))]
+    pub password1: String,
+    #[oai(validator(max_length = 1000))]
+    pub password2: String,
+    #[oai(validator(max_length = 1000))]
+    pub city: String,
+    #[oai(validator(max_length = 1000))]
+    pub country: String,
+}
+
+impl StringFields for SignupRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "first_name",
+        "last_name",
+        "email",
+        "password1",
+        "password2",
+        "city",
+        "country",
+    ];
+}
+
+#[derive(Debug, Object)]
+pub struct SignupCreated {
+    /// "Usuario creado exitosamente."
+    pub message: String,
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub city: String,
+    pub country: String,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum SignupResponse {
+    /// The account exists; log in to get a token.
+    #[oai(status = 201)]
+    Created(Json<SignupCreated>),
+    /// A field is invalid (`validation_error`, with `field`), the passwords differ
+    /// (`password_mismatch`) or the email is taken (`email_taken`).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+}
+
+#[derive(Debug, Object)]
+pub struct LoginRequest {
+    #[oai(validator(max_length = 1000))]
+    pub email: String,
+    #[oai(validator(max_length = 1000))]
+    pub password: String,
+}
+
+impl StringFields for LoginRequest {
+    const FIELDS: &'static [&'static str] = &["email", "password"];
+}
+
+#[derive(Debug, Object)]
+pub struct LoginToken {
+    pub access_token: String,
+    /// Always "Bearer".
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum LoginResponse {
+    #[oai(status = 200)]
+    Ok(Json<LoginToken>),
+    /// Wrong email or password (the same answer for both): `invalid_credentials`.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// Too many failed attempts for this email or client: `too_many_attempts`.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyAttempts(
+        Json<Problem>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+}
+
+struct NewUser {
+    first_name: Name,
+    last_name: Name,
+    email: Email,
+    password: Password,
+    city: Name,
+    country: Name,
+}
+
+impl TryFrom<&SignupRequest> for NewUser {
+    type Error = Problem;
+
+    fn try_from(body: &SignupRequest) -> Result<Self, Problem> {
+        let user = Self {
+            first_name: Name::parse("first_name", "El nombre", &body.first_name)?,
+            last_name: Name::parse("last_name", "El apellido", &body.last_name)?,
+            email: Email::parse("email", &body.email)?,
+            password: Password::parse("password1", &body.password1)?,
+            city: Name::parse("city", "La ciudad", &body.city)?,
+            country: Name::parse("country", "El país", &body.country)?,
+        };
+        if body.password1 != body.password2 {
+            return Err(Problem {
+                field: Some("password2".to_owned()),
+                ..Problem::bad_request("password_mismatch", "Las contraseñas no coinciden.")
+            });
+        }
+        Ok(user)
+    }
+}
+
+impl From<FieldError> for SignupResponse {
+    fn from(error: FieldError) -> Self {
+        Self::BadRequest(Problem::from(error).json())
+    }
+}
+
+fn email_taken() -> SignupResponse {
+    SignupResponse::BadRequest(
+        Problem {
+            field: Some("email".to_owned()),
+            ..Problem::bad_request(
+                "email_taken",
+                "Ya existe un usuario registrado con este correo electrónico.",
+            )
+        }
+        .json(),
+    )
+}
+
+/// The client's address: the TCP peer, or the load balancer's last `X-Forwarded-For` entry.
+fn client_address(request: &Request, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        let forwarded = request
+            .header("x-forwarded-for")
+            .and_then(|list| list.rsplit(',').next())
+            .and_then(|last| last.trim().parse::<IpAddr>().ok());
+        if let Some(address) = forwarded {
+            return address.to_string();
+        }
+    }
+    request
+        .remote_addr()
+        .as_socket_addr()
+        .map_or_else(|| "unknown".to_owned(), |address| address.ip().to_string())
+}
+
+pub struct AuthApi;
+
+#[OpenApi(tag = "ApiTags::Auth", prefix_path = "/api/auth")]
+impl AuthApi {
+    /// Create a player account.
+    #[oai(path = "/signup", method = "post")]
+    async fn signup(
+        &self,
+        state: Data<&AppState>,
+        body: JsonBody<SignupRequest>,
+    ) -> Result<SignupResponse, ApiError> {
+        let user = match NewUser::try_from(&body.0) {
+            Ok(user) => user,
+            Err(problem) => return Ok(SignupResponse::BadRequest(problem.json())),
+        };
+        let taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+                .bind(user.email.as_str())
+                .fetch_one(&state.pool)
+                .await?;
+        if taken {
+            return Ok(email_taken());
+        }
+        let hash = state.passwords.hash(user.password.into_inner()).await?;
+        let id = Uuid::now_v7();
+        // The unique constraint settles races between two signups with one email.
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(id)
+        .bind(user.email.as_str())
+        .bind(&hash)
+        .bind(user.first_name.as_str())
+        .bind(user.last_name.as_str())
+        .bind(user.city.as_str())
+        .bind(user.country.as_str())
+        .execute(&state.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(email_taken());
+        }
+        tracing::info!(user_id = %id, "user signed up");
+        Ok(SignupResponse::Created(Json(SignupCreated {
+            message: "Usuario creado exitosamente.".to_owned(),
+            id,
+            first_name: user.first_name.as_str().to_owned(),
+            last_name: user.last_name.as_str().to_owned(),
+            email: user.email.as_str().to_owned(),
+            city: user.city.as_str().to_owned(),
+            country: user.country.as_str().to_owned(),
+        })))
+    }
+
+    /// Exchange email and password for an access token.
+    #[oai(path = "/login", method = "post")]
+    async fn login(
+        &self,
+        request: &Request,
+        state: Data<&AppState>,
+        body: JsonBody<LoginRequest>,
+    ) -> Result<LoginResponse, ApiError> {
+        let email = body.0.email.trim().to_lowercase();
+        let client = client_address(request, state.trust_forwarded_for);
+        if let Some(wait) = state.throttle.retry_after(&email, &client).await? {
+            tracing::warn!(client = %client, "login throttled");
+            return Ok(LoginResponse::TooManyAttempts(
+                Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    "Demasiados intentos fallidos. Inténtalo de nuevo más tarde.",
+                )
+                .json(),
+                wait.as_secs().max(1),
+            ));
+        }
+        let user: Option<(Uuid, String)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+                .bind(&email)
+                .fetch_optional(&state.pool)
+                .await?;
+        let (user_id, hash) = match user {
+            Some((id, hash)) => (Some(id), Some(hash)),
+            None => (None, None),
+        };
+        let valid = state
+            .passwords
+            .verify(body.0.password.clone(), hash)
+            .await?;
+        let Some(user_id) = user_id.filter(|_| valid) else {
+            state.throttle.record_failure(&email, &client).await?;
+            return Ok(LoginResponse::Unauthorized(
+                Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_credentials",
+                    "Correo electrónico o contraseña incorrectos.",
+                )
+                .json(),
+            ));
+        };
+        state.throttle.clear(&email).await?;
+        let token = state
+            .tokens
+            .issue(user_id)
+            .map_err(|error| ApiError::internal(format_args!("token: {error}")))?;
+        Ok(LoginResponse::Ok(Json(LoginToken {
+            access_token: token,
+            token_type: "Bearer".to_owned(),
+            expires_in: state.tokens.lifetime().as_secs(),
+        })))
+    }
+}

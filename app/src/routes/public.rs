@@ -1,0 +1,392 @@
+//! Public listing, voting and rankings (`/api/public/…`).
+
+use chrono::{DateTime, Utc};
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::videos::link;
+use crate::auth::BearerAuth;
+use crate::errors::ApiError;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+const DEFAULT_PAGE_SIZE: u32 = 20;
+
+#[derive(Debug, Object)]
+pub struct PublicVideo {
+    pub video_id: Uuid,
+    pub title: String,
+    /// The player's "first_name last_name".
+    pub username: String,
+    pub city: String,
+    pub country: String,
+    pub votes: i32,
+    /// A time-limited link to the showcase clip.
+    pub processed_url: Option<String>,
+    /// A time-limited link to the poster image.
+    pub poster_url: Option<String>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum PublicVideosResponse {
+    /// Published videos, newest first.
+    #[oai(status = 200)]
+    Ok(
+        Json<Vec<PublicVideo>>,
+        /// How many published videos match the filter, across all pages.
+        #[oai(header = "X-Total-Count")]
+        i64,
+    ),
+    /// An invalid parameter (`validation_error`, `field` names it).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+}
+
+#[derive(Debug, Object)]
+pub struct VoteRecorded {
+    /// "Voto registrado exitosamente."
+    pub message: String,
+    pub video_id: Uuid,
+    /// The video's votes after this one.
+    pub votes: i32,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum VoteResponse {
+    #[oai(status = 200)]
+    Ok(Json<VoteRecorded>),
+    /// Already voted for this video (`already_voted`) or it is the caller's own (`own_video`).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No such published video (`video_not_found`).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+
+#[derive(Debug, Object)]
+pub struct RankedPlayer {
+    /// 1 + the number of players (within the filter) with strictly more votes: ties share it.
+    pub position: i64,
+    pub username: String,
+    pub city: String,
+    pub country: String,
+    pub votes: i64,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum RankingsResponse {
+    /// Players by total votes of their published videos; ties go to whoever reached the total
+    /// first, then to the player id.
+    #[oai(status = 200)]
+    Ok(
+        Json<Vec<RankedPlayer>>,
+        /// How many players are ranked within the filter, across all pages.
+        #[oai(header = "X-Total-Count")]
+        i64,
+    ),
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+}
+
+/// The city filter: exact and case-insensitive, so it is compared lower-cased.
+fn city_key(city: Option<&str>) -> Result<Option<String>, Problem> {
+    match city.map(str::trim) {
+        None => Ok(None),
+        Some("") => Err(Problem::invalid_field(
+            "city",
+            "El parámetro «city» no puede estar vacío.",
+        )),
+        Some(city) if city.chars().count() > 100 => Err(Problem::invalid_field(
+            "city",
+            "El parámetro «city» es demasiado largo.",
+        )),
+        Some(city) => Ok(Some(city.to_lowercase())),
+    }
+}
+
+/// Resolves limit/offset or page/page_size (not both) into (limit, offset).
+fn page_window(
+    limit: Option<u32>,
+    offset: Option<u32>,
+    page: Option<u32>,
+    page_size: Option<u32>,
+) -> Result<(i64, i64), Problem> {
+    if (page.is_some() || page_size.is_some()) && (limit.is_some() || offset.is_some()) {
+        return Err(Problem::invalid_field(
+            "page",
+            "Usa «limit» y «offset» o «page» y «page_size», no ambos.",
+        ));
+    }
+    if page.is_some() || page_size.is_some() {
+        let size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        let page = page.unwrap_or(1);
+        return Ok((i64::from(size), (i64::from(page) - 1) * i64::from(size)));
+    }
+    Ok((
+        i64::from(limit.unwrap_or(DEFAULT_PAGE_SIZE)),
+        i64::from(offset.unwrap_or(0)),
+    ))
+}
+
+/// The listing total of one city, or of all cities (`''`).
+async fn listing_total(
+    state: &AppState,
+    city: Option<&str>,
+    column: &str,
+) -> Result<i64, sqlx::Error> {
+    let sql = match column {
+        "ranked_players" => "SELECT ranked_players FROM listing_counts WHERE city_key = $1",
+        _ => "SELECT published_videos FROM listing_counts WHERE city_key = $1",
+    };
+    Ok(sqlx::query_scalar(sql)
+        .bind(city.unwrap_or(""))
+        .fetch_optional(&state.pool)
+        .await?
+        .unwrap_or(0))
+}
+
+pub struct PublicApi;
+
+#[OpenApi(tag = "ApiTags::Public")]
+impl PublicApi {
+    /// Videos published for voting, newest first.
+    #[oai(path = "/api/public/videos", method = "get")]
+    async fn videos(
+        &self,
+        state: Data<&AppState>,
+        /// Only players of this city (exact, case-insensitive).
+        city: Query<Option<String>>,
+        /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Videos to skip (default 0).
+        #[oai(validator(maximum(value = "1000000000")))]
+        offset: Query<Option<u32>>,
+    ) -> Result<PublicVideosResponse, ApiError> {
+        let city = match city_key(city.0.as_deref()) {
+            Ok(city) => city,
+            Err(problem) => return Ok(PublicVideosResponse::BadRequest(problem.json())),
+        };
+        let (limit, offset) = (
+            i64::from(limit.0.unwrap_or(DEFAULT_PAGE_SIZE)),
+            i64::from(offset.0.unwrap_or(0)),
+        );
+        type Row = (
+            Uuid,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i32,
+            Option<String>,
+            Option<String>,
+            DateTime<Utc>,
+        );
+        const COLUMNS: &str =
+            "v.id, v.title, u.first_name, u.last_name, u.city, u.country, v.votes,
+                               v.processed_key, v.poster_key, v.uploaded_at";
+        let rows: Vec<Row> = match &city {
+            None => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
+                 WHERE v.published_at IS NOT NULL
+                 ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
+                )))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&state.pool)
+                .await?
+            }
+            Some(city) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
+                 WHERE v.published_at IS NOT NULL AND lower(u.city) = $3
+                 ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
+                )))
+                .bind(limit)
+                .bind(offset)
+                .bind(city)
+                .fetch_all(&state.pool)
+                .await?
+            }
+        };
+        let total = listing_total(&state, city.as_deref(), "published_videos").await?;
+        let mut videos = Vec::with_capacity(rows.len());
+        for (video_id, title, first, last, city, country, votes, processed, poster, uploaded_at) in
+            rows
+        {
+            videos.push(PublicVideo {
+                processed_url: link(&state, processed.as_deref()).await?,
+                poster_url: link(&state, poster.as_deref()).await?,
+                video_id,
+                title,
+                username: format!("{first} {last}"),
+                city,
+                country,
+                votes,
+                uploaded_at,
+            });
+        }
+        Ok(PublicVideosResponse::Ok(Json(videos), total))
+    }
+
+    /// Vote for a published video: one vote per user per video, never for one's own.
+    #[oai(path = "/api/public/videos/:video_id/vote", method = "post")]
+    async fn vote(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+        video_id: Path<String>,
+    ) -> Result<VoteResponse, ApiError> {
+        let not_found = || {
+            VoteResponse::NotFound(
+                Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "video_not_found",
+                    "Video no encontrado.",
+                )
+                .json(),
+            )
+        };
+        let Ok(video_id) = Uuid::parse_str(&video_id) else {
+            return Ok(not_found());
+        };
+        let mut tx = state.pool.begin().await?;
+        let owner: Option<Uuid> = sqlx::query_scalar(
+            "SELECT owner_id FROM videos WHERE id = $1 AND published_at IS NOT NULL",
+        )
+        .bind(video_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(owner) = owner else {
+            return Ok(not_found());
+        };
+        if owner == auth.0 {
+            return Ok(VoteResponse::BadRequest(
+                Problem::bad_request("own_video", "No puedes votar por tu propio video.").json(),
+            ));
+        }
+        // The primary key settles concurrent duplicates: exactly one insert wins.
+        let inserted = sqlx::query(
+            "INSERT INTO votes (video_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(video_id)
+        .bind(auth.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(VoteResponse::BadRequest(
+                Problem::bad_request("already_voted", "Ya has votado por este video.").json(),
+            ));
+        }
+        let votes: i32 =
+            sqlx::query_scalar("UPDATE videos SET votes = votes + 1 WHERE id = $1 RETURNING votes")
+                .bind(video_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
+             WHERE player_id = $1",
+        )
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(VoteResponse::Ok(Json(VoteRecorded {
+            message: "Voto registrado exitosamente.".to_owned(),
+            video_id,
+            votes,
+        })))
+    }
+
+    /// Players ranked by the votes of their published videos.
+    #[oai(path = "/api/public/rankings", method = "get")]
+    async fn rankings(
+        &self,
+        state: Data<&AppState>,
+        /// Only players of this city (exact, case-insensitive).
+        city: Query<Option<String>>,
+        /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Players to skip (default 0).
+        #[oai(validator(maximum(value = "1000000000")))]
+        offset: Query<Option<u32>>,
+        /// Page number from 1, instead of offset.
+        #[oai(validator(minimum(value = "1"), maximum(value = "10000000")))]
+        page: Query<Option<u32>>,
+        /// Page size 1–100 with `page`, instead of limit.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        page_size: Query<Option<u32>>,
+    ) -> Result<RankingsResponse, ApiError> {
+        let checked = city_key(city.0.as_deref())
+            .and_then(|city| Ok((city, page_window(limit.0, offset.0, page.0, page_size.0)?)));
+        let (city, (limit, offset)) = match checked {
+            Ok(checked) => checked,
+            Err(problem) => return Ok(RankingsResponse::BadRequest(problem.json())),
+        };
+        type Row = (i64, String, String, String, String, i64);
+        // The page is an index range scan; `above` counts the players ahead of the page's first
+        // row, which fixes every position on the page (ties share a position).
+        // Two statements rather than `$3 IS NULL OR …`, so each has a plan that uses its index.
+        let filter = if city.is_some() {
+            "WHERE city_key = $3"
+        } else {
+            ""
+        };
+        let above_filter = if city.is_some() {
+            "city_key = $3 AND"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "WITH page AS (
+                 SELECT player_id, votes, reached_at FROM player_scores {filter}
+                 ORDER BY votes DESC, reached_at, player_id
+                 LIMIT $1 OFFSET $2
+             ),
+             above AS (
+                 SELECT count(*) AS n FROM player_scores
+                 WHERE {above_filter} votes > (SELECT max(votes) FROM page)
+             )
+             SELECT (SELECT n FROM above), u.first_name, u.last_name, u.city, u.country, p.votes
+             FROM page p JOIN users u ON u.id = p.player_id
+             ORDER BY p.votes DESC, p.reached_at, p.player_id"
+        );
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .bind(offset);
+        let query = match &city {
+            Some(city) => query.bind(city.clone()),
+            None => query,
+        };
+        let rows: Vec<Row> = query.fetch_all(&state.pool).await?;
+        let total = listing_total(&state, city.as_deref(), "ranked_players").await?;
+        let mut players = Vec::with_capacity(rows.len());
+        let mut previous: Option<(i64, i64)> = None; // (votes, position)
+        for (index, (above, first, last, city, country, votes)) in rows.into_iter().enumerate() {
+            let position = match previous {
+                Some((previous_votes, position)) if previous_votes == votes => position,
+                Some(_) => offset + i64::try_from(index).unwrap_or(0) + 1,
+                None => above + 1,
+            };
+            previous = Some((votes, position));
+            players.push(RankedPlayer {
+                position,
+                username: format!("{first} {last}"),
+                city,
+                country,
+                votes,
+            });
+        }
+        Ok(RankingsResponse::Ok(Json(players), total))
+    }
+}
