@@ -7,6 +7,7 @@
 mod aws;
 mod database;
 mod files;
+pub mod media;
 
 pub use aws::{aws_config, s3_bucket, sqs_queue_with_dead_letter};
 pub use database::TestDatabase;

@@ -44,7 +44,11 @@ async fn unreachable_database_is_refused() -> anyhow::Result<()> {
 #[tokio::test]
 async fn production_without_a_signing_secret_is_refused() -> anyhow::Result<()> {
     refuses(
-        &[("RUN_MODE", "production"), ("URL_SIGNING_SECRET", "")],
+        &[
+            ("RUN_MODE", "production"),
+            ("JWT_SECRET", "a-production-jwt-secret-of-enough-bytes"),
+            ("URL_SIGNING_SECRET", ""),
+        ],
         "URL_SIGNING_SECRET",
     )
     .await
@@ -58,4 +62,14 @@ async fn a_short_signing_secret_is_refused() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_malformed_listen_address_is_refused() -> anyhow::Result<()> {
     refuses(&[("LISTEN_ADDR", "not-an-address")], "LISTEN_ADDR").await
+}
+
+#[tokio::test]
+async fn production_without_a_jwt_secret_is_refused() -> anyhow::Result<()> {
+    refuses(&[("RUN_MODE", "production")], "JWT_SECRET").await
+}
+
+#[tokio::test]
+async fn a_short_jwt_secret_is_refused() -> anyhow::Result<()> {
+    refuses(&[("JWT_SECRET", "too-short")], "JWT_SECRET").await
 }

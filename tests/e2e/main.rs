@@ -1,9 +1,13 @@
 //! End-to-end tests: the real `rising-stars-api` binary on real PostgreSQL, on local backends and on
 //! S3 + SQS in the moto emulator.
 
+mod auth;
 mod configuration;
 mod files;
 mod health;
+mod public;
+mod uploads;
+mod videos;
 
 use std::collections::HashMap;
 
@@ -13,6 +17,7 @@ use testkit::TestDatabase;
 pub struct LocalStack {
     pub database: TestDatabase,
     pub storage: tempfile::TempDir,
+    pub uploads: tempfile::TempDir,
     pub env: HashMap<String, String>,
 }
 
@@ -21,7 +26,12 @@ pub const SIGNING_SECRET: &str = "end-to-end-signing-secret-0123456789";
 pub async fn local_stack() -> anyhow::Result<LocalStack> {
     let database = TestDatabase::new().await?;
     let storage = tempfile::tempdir()?;
+    let uploads = tempfile::tempdir()?;
     let env = HashMap::from([
+        (
+            "UPLOAD_DIR".to_owned(),
+            uploads.path().display().to_string(),
+        ),
         ("DATABASE_URL".to_owned(), database.url.clone()),
         (
             "STORAGE_URL".to_owned(),
@@ -33,6 +43,7 @@ pub async fn local_stack() -> anyhow::Result<LocalStack> {
     Ok(LocalStack {
         database,
         storage,
+        uploads,
         env,
     })
 }
@@ -49,4 +60,23 @@ pub fn aws_env() -> HashMap<String, String> {
     .into_iter()
     .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
     .collect()
+}
+
+/// Marks a video processed with stored clip and poster files, as the worker would.
+pub async fn mark_processed(stack: &LocalStack, video_id: &str) -> anyhow::Result<()> {
+    for (name, bytes) in [("processed.mp4", 2000), ("poster.jpg", 500)] {
+        let dir = stack.storage.path().join("videos").join(video_id);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::copy(testkit::random_file(bytes, 7)?.path(), dir.join(name))?;
+    }
+    sqlx::query(
+        "UPDATE videos SET status = 'processed', processed_at = now(),
+             processed_key = 'videos/' || id || '/processed.mp4',
+             poster_key = 'videos/' || id || '/poster.jpg'
+         WHERE id = $1::uuid",
+    )
+    .bind(video_id)
+    .execute(&stack.database.pool)
+    .await?;
+    Ok(())
 }

@@ -1,0 +1,140 @@
+//! Test videos generated with the ffmpeg CLI and cached by content in the temp directory, so a test
+//! run makes each clip once however many tests use it. Nothing large is committed or downloaded.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// What to generate. Low frame rates keep generation fast; the pipeline resamples to 30 fps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clip {
+    pub width: u32,
+    pub height: u32,
+    pub seconds: f64,
+    pub fps: u32,
+    pub audio: bool,
+    /// `libx264` or `libx265`.
+    pub encoder: &'static str,
+}
+
+impl Clip {
+    /// An H.264 clip with audio at 5 fps.
+    pub fn h264(width: u32, height: u32, seconds: f64) -> Self {
+        Self {
+            width,
+            height,
+            seconds,
+            fps: 5,
+            audio: true,
+            encoder: "libx264",
+        }
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "{}x{}-{}s-{}fps-{}-{}.mp4",
+            self.width,
+            self.height,
+            self.seconds,
+            self.fps,
+            if self.audio { "audio" } else { "mute" },
+            self.encoder
+        )
+    }
+
+    /// The clip's path, generating it on first use.
+    pub fn path(&self) -> anyhow::Result<PathBuf> {
+        let dir = std::env::temp_dir().join("rising-stars-test-media");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(self.name());
+        if path.exists() {
+            return Ok(path);
+        }
+        // Generate beside the target and rename: concurrent tests never see half a file.
+        let partial = dir.join(format!(
+            "{}.{}.partial.mp4",
+            self.name(),
+            std::process::id()
+        ));
+        let mut command = Command::new("ffmpeg");
+        command
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+            ])
+            .arg(format!(
+                "testsrc2=size={}x{}:rate={}:duration={}",
+                self.width, self.height, self.fps, self.seconds
+            ));
+        if self.audio {
+            command
+                .args(["-f", "lavfi", "-i"])
+                .arg(format!("sine=frequency=440:duration={}", self.seconds))
+                .args(["-c:a", "aac", "-b:a", "64k"]);
+        }
+        command
+            .args([
+                "-c:v",
+                self.encoder,
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+            ])
+            .args(if self.encoder == "libx265" {
+                &["-tag:v", "hvc1", "-x265-params", "log-level=error"][..]
+            } else {
+                &[][..]
+            })
+            .args(["-movflags", "+faststart"])
+            .arg(&partial);
+        let output = command
+            .output()
+            .context("cannot run ffmpeg: `cargo xtask test` installs it")?;
+        if !output.status.success() {
+            bail!("ffmpeg failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        std::fs::rename(&partial, &path)?;
+        Ok(path)
+    }
+}
+
+/// An MP4 with only an audio track (no video), `seconds` long.
+pub fn audio_only(seconds: f64) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join("rising-stars-test-media");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("audio-only-{seconds}s.mp4"));
+    if path.exists() {
+        return Ok(path);
+    }
+    let partial = dir.join(format!(
+        "audio-only-{seconds}s.{}.partial.mp4",
+        std::process::id()
+    ));
+    let output = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg(format!("sine=frequency=440:duration={seconds}"))
+        .args(["-c:a", "aac"])
+        .arg(&partial)
+        .output()
+        .context("cannot run ffmpeg")?;
+    if !output.status.success() {
+        bail!("ffmpeg failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    std::fs::rename(&partial, &path)?;
+    Ok(path)
+}

@@ -1,0 +1,369 @@
+//! Uploads: the accepted path and the bad-input matrix, each case leaving nothing behind.
+
+use std::io::Write;
+
+use end_to_end::{Client, RunningApi};
+use testkit::media::{self, Clip};
+
+use crate::{LocalStack, local_stack};
+
+/// Rows, queued jobs and stored files: all must stay at zero after a refused upload.
+async fn stored_anything(stack: &LocalStack) -> anyhow::Result<(i64, i64, i64, usize)> {
+    let pool = &stack.database.pool;
+    let videos: i64 = sqlx::query_scalar("SELECT count(*) FROM videos")
+        .fetch_one(pool)
+        .await?;
+    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM job_outbox")
+        .fetch_one(pool)
+        .await?;
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM queue_messages")
+        .fetch_one(pool)
+        .await?;
+    Ok((videos, outbox, queued, files_under(stack.storage.path())))
+}
+
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| {
+                    let path = entry.path();
+                    if path.is_dir() { files_under(&path) } else { 1 }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn valid_clip() -> anyhow::Result<std::path::PathBuf> {
+    Clip::h264(1920, 1080, 21.0).path()
+}
+
+#[tokio::test]
+async fn an_accepted_upload_is_stored_recorded_and_queued() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("up@example.com", "Ana", "Cali").await?;
+    let answer = client
+        .upload(
+            &player.token,
+            "video_file",
+            Some(&valid_clip()?),
+            &[("title", "Mi mejor jugada")],
+        )
+        .await?;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    assert_eq!(
+        answer.body["message"],
+        "Video subido correctamente. Procesamiento en curso."
+    );
+    let video_id = answer.body["video_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let task_id = answer.body["task_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let (status, published, width, height, codec): (String, bool, i32, i32, String) = sqlx::query_as(
+        "SELECT status, published_at IS NOT NULL, width, height, video_codec FROM videos WHERE id = $1::uuid",
+    )
+    .bind(&video_id)
+    .fetch_one(&stack.database.pool)
+    .await?;
+    assert_eq!(
+        (status.as_str(), published, width, height, codec.as_str()),
+        ("uploaded", false, 1920, 1080, "h264")
+    );
+    let body: String = sqlx::query_scalar("SELECT body FROM queue_messages")
+        .fetch_one(&stack.database.pool)
+        .await?;
+    let job: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(job["video_id"], video_id.as_str());
+    assert_eq!(job["task_id"], task_id.as_str());
+    let (_, outbox, _, files) = stored_anything(&stack).await?;
+    assert_eq!(
+        (outbox, files),
+        (0, 1),
+        "the job left the outbox; the original is stored"
+    );
+
+    let mine = client.get("/api/videos", Some(&player.token)).await?;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.body[0]["video_id"], video_id.as_str());
+    assert_eq!(mine.body[0]["status"], "uploaded");
+    assert_eq!(mine.body[0]["published"], false);
+    assert!(mine.body[0]["processed_url"].is_null());
+    assert!(mine.body[0]["processed_at"].is_null());
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_file_field_alias_and_publish_false_are_accepted() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("alias@example.com", "Ana", "Cali").await?;
+    let answer = client
+        .upload(
+            &player.token,
+            "file",
+            Some(&valid_clip()?),
+            &[("title", "Alias"), ("publish", "false")],
+        )
+        .await?;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    let requested: bool = sqlx::query_scalar("SELECT publish_requested FROM videos")
+        .fetch_one(&stack.database.pool)
+        .await?;
+    assert!(!requested);
+    Ok(())
+}
+
+#[tokio::test]
+async fn h265_input_is_accepted() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("hevc@example.com", "Ana", "Cali").await?;
+    let clip = Clip {
+        encoder: "libx265",
+        ..Clip::h264(1080, 1920, 20.5)
+    }
+    .path()?;
+    let answer = client
+        .upload(
+            &player.token,
+            "video_file",
+            Some(&clip),
+            &[("title", "HEVC")],
+        )
+        .await?;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_and_leave_nothing_behind() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("bad@example.com", "Ana", "Cali").await?;
+    let dir = tempfile::tempdir()?;
+
+    let text = dir.path().join("notes.mp4");
+    std::fs::write(&text, "esto es texto, no un video\n".repeat(100))?;
+    let empty = dir.path().join("empty.mp4");
+    std::fs::write(&empty, b"")?;
+    let truncated = dir.path().join("truncated.mp4");
+    let whole = std::fs::read(valid_clip()?)?;
+    std::fs::File::create(&truncated)?.write_all(&whole[..whole.len() / 2])?;
+    let short = Clip::h264(1920, 1080, 10.0).path()?;
+    let long = Clip::h264(1920, 1080, 70.0).path()?;
+    let low = Clip::h264(1280, 720, 21.0).path()?;
+    let audio = media::audio_only(21.0)?;
+    let clip = valid_clip()?;
+    let title_5000 = "t".repeat(5000);
+
+    let cases: Vec<(&str, Option<&std::path::Path>, Vec<(&str, &str)>, u16, &str)> = vec![
+        (
+            "text renamed .mp4",
+            Some(&text),
+            vec![("title", "x")],
+            400,
+            "invalid_video",
+        ),
+        (
+            "zero bytes",
+            Some(&empty),
+            vec![("title", "x")],
+            400,
+            "invalid_video",
+        ),
+        (
+            "truncated MP4",
+            Some(&truncated),
+            vec![("title", "x")],
+            400,
+            "invalid_video",
+        ),
+        (
+            "audio only",
+            Some(&audio),
+            vec![("title", "x")],
+            400,
+            "invalid_video",
+        ),
+        (
+            "10 s",
+            Some(&short),
+            vec![("title", "x")],
+            400,
+            "invalid_duration",
+        ),
+        (
+            "70 s",
+            Some(&long),
+            vec![("title", "x")],
+            400,
+            "invalid_duration",
+        ),
+        (
+            "720p",
+            Some(&low),
+            vec![("title", "x")],
+            400,
+            "invalid_resolution",
+        ),
+        (
+            "missing file",
+            None,
+            vec![("title", "x")],
+            400,
+            "validation_error",
+        ),
+        (
+            "missing title",
+            Some(&clip),
+            vec![],
+            400,
+            "validation_error",
+        ),
+        (
+            "blank title",
+            Some(&clip),
+            vec![("title", "   ")],
+            400,
+            "validation_error",
+        ),
+        (
+            "5,000-character title",
+            Some(&clip),
+            vec![("title", &title_5000)],
+            400,
+            "validation_error",
+        ),
+        (
+            "bad publish flag",
+            Some(&clip),
+            vec![("title", "x"), ("publish", "maybe")],
+            400,
+            "validation_error",
+        ),
+    ];
+    for (case, file, fields, status, code) in cases {
+        let answer = client
+            .upload(&player.token, "video_file", file, &fields)
+            .await?;
+        assert_eq!(answer.status, status, "{case}: {answer:?}");
+        assert_eq!(answer.code(), code, "{case}");
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/problem+json"),
+            "{case}"
+        );
+        assert_eq!(
+            stored_anything(&stack).await?,
+            (0, 0, 0, 0),
+            "{case} left something behind"
+        );
+    }
+
+    let not_multipart = client
+        .http
+        .post(client.url("/api/videos/upload"))
+        .bearer_auth(&player.token)
+        .json(&serde_json::json!({"title": "x"}))
+        .send()
+        .await?;
+    assert_eq!(not_multipart.status(), 400);
+    let anonymous = client
+        .http
+        .post(client.url("/api/videos/upload"))
+        .multipart(reqwest::multipart::Form::new().text("title", "x"))
+        .send()
+        .await?;
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(stored_anything(&stack).await?, (0, 0, 0, 0));
+    assert_eq!(
+        files_under(stack.uploads.path()),
+        0,
+        "no upload left in UPLOAD_DIR"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_upload_over_100_mb_is_refused_while_streaming() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("big@example.com", "Ana", "Cali").await?;
+
+    // A raw HTTP/1.1 request without Content-Length (chunked), so the cap must be found while
+    // streaming: 101 MiB of file, written in chunks while we watch for the answer.
+    let address = api.base_url.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&address).await?;
+    let (mut reader, mut writer) = stream.into_split();
+    let boundary = "rsboundary";
+    let head = format!(
+        "POST /api/videos/upload HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        player.token
+    );
+    let preamble = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nGrande\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"video_file\"; filename=\"big.mp4\"\r\n\
+         Content-Type: video/mp4\r\n\r\n"
+    );
+    let writer_task = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        let chunk = |data: &[u8]| {
+            let mut framed = format!("{:x}\r\n", data.len()).into_bytes();
+            framed.extend_from_slice(data);
+            framed.extend_from_slice(b"\r\n");
+            framed
+        };
+        writer.write_all(&chunk(preamble.as_bytes())).await?;
+        let block = vec![0x42u8; 1024 * 1024];
+        let mut sent: u64 = 0;
+        for _ in 0..101 {
+            if writer.write_all(&chunk(&block)).await.is_err() {
+                break; // the server stopped reading: exactly what we expect
+            }
+            sent += block.len() as u64;
+        }
+        anyhow::Ok(sent)
+    });
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(60), reader.read(&mut buffer))
+                .await??;
+        if read == 0 {
+            break;
+        }
+        response.extend_from_slice(&buffer[..read]);
+        if response.windows(4).any(|w| w == b"\r\n\r\n")
+            && String::from_utf8_lossy(&response).contains("\"code\"")
+        {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("file_too_large"), "{text}");
+    let _ = writer_task.await;
+    assert_eq!(stored_anything(&stack).await?, (0, 0, 0, 0));
+    assert_eq!(
+        files_under(stack.uploads.path()),
+        0,
+        "no partial upload left behind"
+    );
+    Ok(())
+}
