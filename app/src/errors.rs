@@ -46,26 +46,48 @@ impl ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::internal(format_args!("database: {error}"))
+/// The only failure a public endpoint shares with the others: ours.
+#[derive(Debug, ApiResponse)]
+pub enum InternalError {
+    /// Something failed on our side; the cause is in the logs, never in the answer.
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+
+impl InternalError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        match ApiError::internal(cause) {
+            ApiError::Internal(problem) | ApiError::Unauthorized(problem, _) => {
+                Self::Internal(problem)
+            }
+        }
     }
 }
 
-impl From<showcase::storage::StorageError> for ApiError {
-    fn from(error: showcase::storage::StorageError) -> Self {
-        Self::internal(format_args!(
-            "{error}: {:?}",
-            std::error::Error::source(&error)
-        ))
-    }
+/// Internal causes become 500s (logged) for both error types.
+macro_rules! internal_causes {
+    ($($error:ty),*) => {$(
+        impl From<sqlx::Error> for $error {
+            fn from(error: sqlx::Error) -> Self {
+                Self::internal(format_args!("database: {error}"))
+            }
+        }
+
+        impl From<showcase::storage::StorageError> for $error {
+            fn from(error: showcase::storage::StorageError) -> Self {
+                Self::internal(format_args!("{error}: {:?}", std::error::Error::source(&error)))
+            }
+        }
+
+        impl From<crate::auth::password::HashError> for $error {
+            fn from(error: crate::auth::password::HashError) -> Self {
+                Self::internal(error)
+            }
+        }
+    )*};
 }
 
-impl From<crate::auth::password::HashError> for ApiError {
-    fn from(error: crate::auth::password::HashError) -> Self {
-        Self::internal(error)
-    }
-}
+internal_causes!(ApiError, InternalError);
 
 /// Turns every error that escapes a handler into a problem response with the right status.
 pub async fn to_problem(error: poem::Error) -> Response {

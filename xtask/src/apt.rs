@@ -6,6 +6,43 @@ use anyhow::bail;
 
 use crate::cmd;
 
+/// What building the worker needs: FFmpeg's development files and libclang for its bindings.
+pub const BUILD: &[(&str, &str)] = &[
+    (
+        "pkg-config",
+        "to locate the FFmpeg libraries the worker links",
+    ),
+    (
+        "clang",
+        "ffmpeg-next generates its FFmpeg bindings with libclang",
+    ),
+    (
+        "libclang-dev",
+        "ffmpeg-next generates its FFmpeg bindings with libclang",
+    ),
+    (
+        "libavcodec-dev",
+        "the worker decodes and encodes video in-process",
+    ),
+    (
+        "libavformat-dev",
+        "the worker reads and writes MP4 in-process",
+    ),
+    (
+        "libavfilter-dev",
+        "the worker's filter graph (scale, pad, overlay, concat)",
+    ),
+    ("libavutil-dev", "FFmpeg's utility library"),
+    ("libswscale-dev", "pixel format conversion in the worker"),
+    ("libswresample-dev", "required by libavfilter"),
+];
+
+/// What the tests need beyond the build: the ffmpeg CLI generates and inspects test videos.
+pub const TEST: &[(&str, &str)] = &[(
+    "ffmpeg",
+    "the tests generate and inspect videos with the ffmpeg CLI",
+)];
+
 /// Whether a Debian package is installed.
 pub fn installed(package: &str) -> bool {
     Command::new("dpkg-query")

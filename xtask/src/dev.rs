@@ -14,6 +14,7 @@ use crate::postgres::Postgres;
 const DATABASE: &str = "rising_stars";
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    crate::apt::ensure(crate::apt::BUILD)?;
     let postgres = Postgres::ensure().await?;
     postgres.create_database(DATABASE).await?;
     let database_url = postgres.url(DATABASE);

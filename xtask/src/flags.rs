@@ -20,6 +20,9 @@ pub enum Task {
         after_help = "Example:\n  cargo xtask test\n  cargo xtask test --skip-lint conformance"
     )]
     Test(TestArgs),
+    /// Regenerate docs/openapi.json from the API's code (a test fails while it is stale).
+    #[command(after_help = "Example:\n  cargo xtask openapi")]
+    Openapi,
 }
 
 #[derive(Debug, Args)]

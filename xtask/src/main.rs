@@ -5,6 +5,7 @@ mod cmd;
 mod dev;
 mod flags;
 mod moto;
+mod openapi;
 mod postgres;
 mod test;
 
@@ -26,6 +27,7 @@ fn main() -> std::process::ExitCode {
         match flags.task {
             flags::Task::Dev(args) => dev::run(args).await,
             flags::Task::Test(args) => test::run(args).await,
+            flags::Task::Openapi => openapi::run(),
         }
     });
     match result {

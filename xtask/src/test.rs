@@ -7,12 +7,14 @@ use anyhow::bail;
 
 use crate::cmd::{self, cargo};
 use crate::flags::TestArgs;
-use crate::moto;
 use crate::postgres::Postgres;
+use crate::{apt, moto};
 
 pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut timings = Vec::new();
+
+    apt::ensure(&[apt::BUILD, apt::TEST].concat())?;
 
     if !args.skip_lint {
         let lap = Instant::now();

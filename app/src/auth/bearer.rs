@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::state::AppState;
 
-/// The authenticated caller. Any token problem answers 401 with `WWW-Authenticate: Bearer`
-/// (see `crate::errors`).
+/// An access token from `POST /api/auth/login`. A missing, malformed, expired or wrongly signed
+/// token is answered with 401 and `WWW-Authenticate: Bearer`.
 #[derive(Debug, SecurityScheme)]
 #[oai(
     ty = "bearer",

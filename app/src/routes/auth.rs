@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::domain::{Email, Name, Password};
-use crate::errors::ApiError;
+use crate::errors::InternalError;
 use crate::json::{JsonBody, StringFields};
 use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
@@ -184,7 +184,7 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         body: JsonBody<SignupRequest>,
-    ) -> Result<SignupResponse, ApiError> {
+    ) -> Result<SignupResponse, InternalError> {
         let user = match NewUser::try_from(&body.0) {
             Ok(user) => user,
             Err(problem) => return Ok(SignupResponse::BadRequest(problem.json())),
@@ -235,7 +235,7 @@ impl AuthApi {
         request: &Request,
         state: Data<&AppState>,
         body: JsonBody<LoginRequest>,
-    ) -> Result<LoginResponse, ApiError> {
+    ) -> Result<LoginResponse, InternalError> {
         let email = body.0.email.trim().to_lowercase();
         let client = client_address(request, state.trust_forwarded_for);
         if let Some(wait) = state.throttle.retry_after(&email, &client).await? {
@@ -278,7 +278,7 @@ impl AuthApi {
         let token = state
             .tokens
             .issue(user_id)
-            .map_err(|error| ApiError::internal(format_args!("token: {error}")))?;
+            .map_err(|error| InternalError::internal(format_args!("token: {error}")))?;
         Ok(LoginResponse::Ok(Json(LoginToken {
             access_token: token,
             token_type: "Bearer".to_owned(),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::videos::link;
 use crate::auth::BearerAuth;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, InternalError};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -168,7 +168,7 @@ impl PublicApi {
         /// Videos to skip (default 0).
         #[oai(validator(maximum(value = "1000000000")))]
         offset: Query<Option<u32>>,
-    ) -> Result<PublicVideosResponse, ApiError> {
+    ) -> Result<PublicVideosResponse, InternalError> {
         let city = match city_key(city.0.as_deref()) {
             Ok(city) => city,
             Err(problem) => return Ok(PublicVideosResponse::BadRequest(problem.json())),
@@ -326,7 +326,7 @@ impl PublicApi {
         /// Page size 1–100 with `page`, instead of limit.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         page_size: Query<Option<u32>>,
-    ) -> Result<RankingsResponse, ApiError> {
+    ) -> Result<RankingsResponse, InternalError> {
         let checked = city_key(city.0.as_deref())
             .and_then(|city| Ok((city, page_window(limit.0, offset.0, page.0, page_size.0)?)));
         let (city, (limit, offset)) = match checked {

@@ -149,7 +149,10 @@ fn forbidden() -> Json<Problem> {
 }
 
 /// A time-limited link to a stored file; `None` when there is no file (or no key).
-pub async fn link(state: &AppState, key: Option<&str>) -> Result<Option<String>, ApiError> {
+pub async fn link(
+    state: &AppState,
+    key: Option<&str>,
+) -> Result<Option<String>, showcase::storage::StorageError> {
     let Some(key) = key else { return Ok(None) };
     let key = StorageKey::parse(key)?;
     Ok(Some(

@@ -1,0 +1,22 @@
+//! `cargo xtask openapi`: rewrites docs/openapi.json through the test that guards it, so the
+//! document is produced by exactly the code the server runs.
+
+use crate::cmd::{self, cargo};
+
+pub fn run() -> anyhow::Result<()> {
+    cmd::step("Regenerating docs/openapi.json");
+    cmd::run(
+        cargo()
+            .args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--no-tests=fail",
+                "-E",
+                "test(the_committed_openapi_document_is_current)",
+            ])
+            .env("UPDATE_OPENAPI", "1"),
+    )?;
+    cmd::note("written: docs/openapi.json");
+    Ok(())
+}
