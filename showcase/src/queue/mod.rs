@@ -98,6 +98,10 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     /// Acknowledges a message: it is gone for good.
     async fn delete(&self, receipt: &ReceiptHandle) -> Result<(), QueueError>;
 
+    /// Moves a received message to the dead-letter queue at once, for a job that can never
+    /// succeed (there is no point in the remaining receives).
+    async fn dead_letter(&self, message: &ReceivedMessage) -> Result<(), QueueError>;
+
     /// Visible, in-flight and dead-lettered message counts.
     async fn depth(&self) -> Result<QueueDepth, QueueError>;
 

@@ -154,6 +154,23 @@ impl JobQueue for PgQueue {
         Ok(())
     }
 
+    async fn dead_letter(&self, message: &ReceivedMessage) -> Result<(), QueueError> {
+        let (id, token) = parse_receipt(&message.receipt)?;
+        let moved = sqlx::query(
+            "UPDATE queue_messages SET dead_lettered_at = now()
+             WHERE id = $1 AND receipt = $2 AND dead_lettered_at IS NULL",
+        )
+        .bind(id)
+        .bind(token)
+        .execute(&self.pool)
+        .await
+        .map_err(|error| QueueError::backend("dead-letter", error))?;
+        if moved.rows_affected() == 0 {
+            return Err(QueueError::ReceiptExpired);
+        }
+        Ok(())
+    }
+
     async fn depth(&self) -> Result<QueueDepth, QueueError> {
         let (visible, in_flight, dead_letter): (i64, i64, i64) = sqlx::query_as(
             "SELECT

@@ -214,6 +214,21 @@ impl JobQueue for SqsQueue {
             })
     }
 
+    async fn dead_letter(&self, message: &ReceivedMessage) -> Result<(), QueueError> {
+        // SQS has no "move now": copy the message to the dead-letter queue, then delete it here.
+        let redrive = self.redrive().await?.ok_or_else(|| {
+            QueueError::backend("dead-letter", "the queue has no redrive policy")
+        })?;
+        self.client
+            .send_message()
+            .queue_url(&redrive.dead_letter_queue_url)
+            .message_body(&message.body)
+            .send()
+            .await
+            .map_err(|error| QueueError::backend("dead-letter", error))?;
+        self.delete(&message.receipt).await
+    }
+
     async fn depth(&self) -> Result<QueueDepth, QueueError> {
         let (visible, in_flight) = self.count(&self.url).await?;
         let dead_letter = match self.redrive().await? {

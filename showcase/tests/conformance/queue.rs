@@ -126,6 +126,16 @@ async fn a_message_is_dead_lettered_after_three_receives(
     Ok(())
 }
 
+async fn a_message_can_be_dead_lettered_at_once(queue: &dyn JobQueue) -> anyhow::Result<()> {
+    queue.send("hopeless").await?;
+    let received = queue.receive(1, NO_WAIT, SHORT).await?;
+    queue.dead_letter(&received[0]).await?;
+    tokio::time::sleep(PAST_SHORT).await;
+    assert!(queue.receive(1, NO_WAIT, LONG).await?.is_empty());
+    assert_eq!(queue.depth().await?, depth(0, 0, 1));
+    Ok(())
+}
+
 async fn a_long_poll_returns_a_message_sent_while_waiting(
     queue: Arc<dyn JobQueue>,
 ) -> anyhow::Result<()> {
@@ -201,6 +211,12 @@ macro_rules! queue_conformance {
             async fn a_long_poll_returns_a_message_sent_while_waiting() -> anyhow::Result<()> {
                 let backend = super::$backend().await?;
                 super::a_long_poll_returns_a_message_sent_while_waiting(backend.queue.clone()).await
+            }
+
+            #[tokio::test]
+            async fn a_message_can_be_dead_lettered_at_once() -> anyhow::Result<()> {
+                let backend = super::$backend().await?;
+                super::a_message_can_be_dead_lettered_at_once(&*backend.queue).await
             }
 
             #[tokio::test]
