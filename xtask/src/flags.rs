@@ -23,6 +23,23 @@ pub enum Task {
     /// Regenerate docs/openapi.json from the API's code (a test fails while it is stale).
     #[command(after_help = "Example:\n  cargo xtask openapi")]
     Openapi,
+    /// Fill a database with synthetic players, published videos and Zipf-skewed votes.
+    #[command(after_help = "Example:\n  cargo xtask seed --players 2000 --votes 200000\n  \
+        cargo xtask seed --players 100000 --votes 2000000 --database rising_stars_bench_large")]
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Players, each with one published video, spread over 10 cities.
+    #[arg(long, default_value_t = 2000)]
+    pub players: u32,
+    /// Votes in all, Zipf-distributed over the videos (s = 1).
+    #[arg(long, default_value_t = 200_000)]
+    pub votes: u64,
+    /// Database to (re)create on the local server; its previous contents are dropped.
+    #[arg(long, default_value = "rising_stars_bench")]
+    pub database: String,
 }
 
 #[derive(Debug, Args)]

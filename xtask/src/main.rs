@@ -7,6 +7,7 @@ mod flags;
 mod moto;
 mod openapi;
 mod postgres;
+mod seed;
 mod test;
 
 use clap::Parser;
@@ -28,6 +29,7 @@ fn main() -> std::process::ExitCode {
             flags::Task::Dev(args) => dev::run(args).await,
             flags::Task::Test(args) => test::run(args).await,
             flags::Task::Openapi => openapi::run(),
+            flags::Task::Seed(args) => seed::run(args).await,
         }
     });
     match result {

@@ -1,0 +1,155 @@
+//! `cargo xtask seed`: a deterministic synthetic data set for benchmarks and demos — players over
+//! ten cities, one published video each, Zipf-skewed votes — generated inside PostgreSQL.
+//!
+//! Every player's password is `SEED_PASSWORD`, so load tests can log in as `player<i>@seed.test`.
+
+use std::time::Instant;
+
+use anyhow::bail;
+use argon2::password_hash::PasswordHasher;
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::cmd;
+use crate::flags::SeedArgs;
+use crate::postgres::Postgres;
+
+/// The password of every seeded player (synthetic accounts on a local database only).
+pub const SEED_PASSWORD: &str = "seed-password-123";
+
+const CITIES: [&str; 10] = [
+    "Bogotá", "Medellín", "Cali", "Barranquilla", "Cartagena", "Bucaramanga", "Pereira",
+    "Manizales", "Santa Marta", "Cúcuta",
+];
+
+/// Votes per video: Zipf with s = 1 over the video ranks, scaled to `total`, each capped at the
+/// number of possible voters (every other player).
+fn zipf_counts(players: u32, total: u64) -> Vec<i64> {
+    let harmonic: f64 = (1..=players).map(|rank| 1.0 / f64::from(rank)).sum();
+    let cap = i64::from(players.saturating_sub(1));
+    let mut counts: Vec<i64> = (1..=players)
+        .map(|rank| ((total as f64 / harmonic / f64::from(rank)).round() as i64).min(cap))
+        .collect();
+    // Hand the rounding and capping difference to the videos with room, in rank order.
+    let mut missing = i64::try_from(total).unwrap_or(i64::MAX) - counts.iter().sum::<i64>();
+    for count in counts.iter_mut() {
+        if missing <= 0 {
+            break;
+        }
+        let room = cap - *count;
+        let add = room.min(missing);
+        *count += add;
+        missing -= add;
+    }
+    counts
+}
+
+pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
+    if args.players < 2 {
+        bail!("--players must be at least 2 (nobody may vote for their own video)");
+    }
+    let most = u64::from(args.players) * u64::from(args.players - 1);
+    if args.votes > most {
+        bail!("--votes can be at most {most} for {} players (one vote per player per video)", args.players);
+    }
+    if !args.database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("--database must be a plain name (letters, digits, underscores)");
+    }
+    let started = Instant::now();
+    let postgres = Postgres::ensure().await?;
+    cmd::step(format!("Recreating database {}", args.database));
+    postgres.drop_database(&args.database).await?;
+    postgres.create_database(&args.database).await?;
+    let url = postgres.url(&args.database);
+    let pool = showcase::db::connect(&showcase::config::DatabaseSettings {
+        url: showcase::config::Secret::new(url.clone()),
+        max_connections: 2,
+    })
+    .await?;
+    showcase::db::migrate(&pool).await?;
+    pool.close().await;
+    let mut db = PgConnection::connect(&url).await?;
+
+    cmd::step(format!("Players and videos: {}", args.players));
+    let hash = tokio::task::spawn_blocking(|| {
+        argon2::Argon2::default()
+            .hash_password(SEED_PASSWORD.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|error| anyhow::anyhow!("hashing the seed password: {error}"))
+    })
+    .await??;
+    // Ids derive from the index (md5 as uuid), so every run makes the same data.
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country, created_at)
+         SELECT md5('player-' || i)::uuid, 'player' || i || '@seed.test', $2,
+                'Jugador', 'Número ' || i, ($3::text[])[1 + i % 10], 'Colombia',
+                timestamptz '2026-01-01 00:00:00Z' + i * interval '1 second'
+         FROM generate_series(0, $1 - 1) AS i",
+    )
+    .bind(i64::from(args.players))
+    .bind(&hash)
+    .bind(CITIES.map(str::to_owned).to_vec())
+    .execute(&mut db)
+    .await?;
+    sqlx::query(
+        "INSERT INTO videos (id, owner_id, title, status, publish_requested, published_at,
+                             original_key, processed_key, poster_key, duration_ms, width, height,
+                             size_bytes, video_codec, uploaded_at, processed_at)
+         SELECT md5('video-' || i)::uuid, md5('player-' || i)::uuid, 'Jugada ' || i, 'processed', true,
+                t + interval '1 minute', 'seed/' || i || '/original.mp4', 'seed/' || i || '/processed.mp4',
+                'seed/' || i || '/poster.jpg', 30000, 1920, 1080, 50000000, 'h264', t, t + interval '1 minute'
+         FROM generate_series(0, $1 - 1) AS i,
+              LATERAL (SELECT timestamptz '2026-02-01 00:00:00Z' + i * interval '10 seconds' AS t) AS at",
+    )
+    .bind(i64::from(args.players))
+    .execute(&mut db)
+    .await?;
+
+    cmd::step(format!("Votes: {} (Zipf, s = 1)", args.votes));
+    let counts = zipf_counts(args.players, args.votes);
+    // Video of rank r (index r - 1) gets its votes from the players that follow it, wrapping
+    // around: distinct voters, never the owner.
+    sqlx::query(
+        "INSERT INTO votes (video_id, user_id, created_at)
+         SELECT md5('video-' || (r.ord - 1))::uuid, md5('player-' || ((r.ord - 1 + k) % $2))::uuid,
+                timestamptz '2026-03-01 00:00:00Z' + k * interval '1 second'
+         FROM unnest($1::bigint[]) WITH ORDINALITY AS r(n, ord),
+              LATERAL generate_series(1, r.n) AS k",
+    )
+    .bind(&counts)
+    .bind(i64::from(args.players))
+    .execute(&mut db)
+    .await?;
+    db.execute(
+        "UPDATE videos v SET votes = c.n FROM (SELECT video_id, count(*) AS n FROM votes GROUP BY video_id) c
+         WHERE v.id = c.video_id;
+         INSERT INTO player_scores (player_id, city_key, votes, reached_at)
+         SELECT v.owner_id, lower(u.city), v.votes, v.published_at + v.votes * interval '1 second'
+         FROM videos v JOIN users u ON u.id = v.owner_id;
+         INSERT INTO listing_counts (city_key, ranked_players, published_videos)
+         SELECT lower(city), count(*), count(*) FROM users GROUP BY lower(city)
+         UNION ALL SELECT '', count(*), count(*) FROM users;
+         ANALYZE;",
+    )
+    .await?;
+    let votes: i64 = sqlx::query_scalar("SELECT count(*) FROM votes").fetch_one(&mut db).await?;
+    cmd::step("Seeded");
+    cmd::note(format!("database:  {url}"));
+    cmd::note(format!("players:   {} (player0@seed.test … player{}@seed.test, password {SEED_PASSWORD})", args.players, args.players - 1));
+    cmd::note(format!("votes:     {votes}"));
+    cmd::note(format!("took:      {:.1} s", started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zipf_counts;
+
+    #[test]
+    fn zipf_counts_sum_to_the_total_and_respect_the_cap() {
+        let counts = zipf_counts(2000, 200_000);
+        assert_eq!(counts.iter().sum::<i64>(), 200_000);
+        assert!(counts.iter().all(|&n| (0..=1999).contains(&n)));
+        assert!(counts.windows(2).all(|w| w[0] >= w[1]) || counts[0] == 1999);
+        assert_eq!(zipf_counts(3, 6), vec![2, 2, 2]);
+    }
+}
