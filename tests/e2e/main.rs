@@ -5,6 +5,7 @@ mod auth;
 mod configuration;
 mod files;
 mod health;
+mod processing;
 mod public;
 mod uploads;
 mod videos;

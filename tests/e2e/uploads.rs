@@ -168,7 +168,15 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() -> anyhow::Result<()
     let clip = valid_clip()?;
     let title_5000 = "t".repeat(5000);
 
-    let cases: Vec<(&str, Option<&std::path::Path>, Vec<(&str, &str)>, u16, &str)> = vec![
+    // (case, file, text fields, status, code)
+    type Case<'a> = (
+        &'a str,
+        Option<&'a std::path::Path>,
+        Vec<(&'a str, &'a str)>,
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "text renamed .mp4",
             Some(&text),

@@ -268,3 +268,115 @@ impl Client {
         Answer::from(response).await
     }
 }
+
+/// A running worker process, killed when dropped.
+#[derive(Debug)]
+pub struct RunningWorker {
+    child: Child,
+}
+
+impl Drop for RunningWorker {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl RunningWorker {
+    /// Starts `rising-stars-worker` (the queue consumer) with exactly `env` (plus PATH).
+    pub fn start(env: &HashMap<String, String>) -> anyhow::Result<Self> {
+        let child = Command::new(binary("rising-stars-worker")?)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?;
+        Ok(Self { child })
+    }
+
+    /// Sends a signal (`TERM`, `KILL`) to the worker.
+    pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self.child.id().context("the worker has already exited")?;
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -{signal} {pid} failed");
+        Ok(())
+    }
+
+    /// Waits for the worker to exit; returns its exit code (`None` when killed by a signal).
+    pub async fn wait(&mut self, limit: Duration) -> anyhow::Result<Option<i32>> {
+        let status = tokio::time::timeout(limit, self.child.wait())
+            .await
+            .context("the worker did not exit in time")??;
+        Ok(status.code())
+    }
+}
+
+/// Polls `GET /api/videos/{id}` until the status is one of `wanted`; returns the detail.
+pub async fn wait_for_status(
+    client: &Client,
+    token: &str,
+    video_id: &str,
+    wanted: &[&str],
+    limit: Duration,
+) -> anyhow::Result<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let detail = client
+            .get(&format!("/api/videos/{video_id}"), Some(token))
+            .await?;
+        let status = detail.body["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if wanted.contains(&status.as_str()) {
+            return Ok(detail.body);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("video {video_id} still {status:?} after {limit:?}, wanted {wanted:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// What ffprobe says about a media file: (duration s, width, height, video codec, audio streams).
+pub fn ffprobe(path: &std::path::Path) -> anyhow::Result<(f64, u64, u64, String, usize)> {
+    let output = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(path)
+        .output()
+        .context("cannot run ffprobe")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "ffprobe failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let streams = info["streams"].as_array().cloned().unwrap_or_default();
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .context("no video stream")?;
+    let audio = streams
+        .iter()
+        .filter(|s| s["codec_type"] == "audio")
+        .count();
+    let duration: f64 = info["format"]["duration"].as_str().unwrap_or("0").parse()?;
+    Ok((
+        duration,
+        video["width"].as_u64().unwrap_or(0),
+        video["height"].as_u64().unwrap_or(0),
+        video["codec_name"].as_str().unwrap_or_default().to_owned(),
+        audio,
+    ))
+}

@@ -24,8 +24,10 @@ pub enum Task {
     #[command(after_help = "Example:\n  cargo xtask openapi")]
     Openapi,
     /// Fill a database with synthetic players, published videos and Zipf-skewed votes.
-    #[command(after_help = "Example:\n  cargo xtask seed --players 2000 --votes 200000\n  \
-        cargo xtask seed --players 100000 --votes 2000000 --database rising_stars_bench_large")]
+    #[command(
+        after_help = "Example:\n  cargo xtask seed --players 2000 --votes 200000\n  \
+        cargo xtask seed --players 100000 --votes 2000000 --database rising_stars_bench_large"
+    )]
     Seed(SeedArgs),
 }
 

@@ -17,8 +17,16 @@ use crate::postgres::Postgres;
 pub const SEED_PASSWORD: &str = "seed-password-123";
 
 const CITIES: [&str; 10] = [
-    "Bogotá", "Medellín", "Cali", "Barranquilla", "Cartagena", "Bucaramanga", "Pereira",
-    "Manizales", "Santa Marta", "Cúcuta",
+    "Bogotá",
+    "Medellín",
+    "Cali",
+    "Barranquilla",
+    "Cartagena",
+    "Bucaramanga",
+    "Pereira",
+    "Manizales",
+    "Santa Marta",
+    "Cúcuta",
 ];
 
 /// Votes per video: Zipf with s = 1 over the video ranks, scaled to `total`, each capped at the
@@ -49,9 +57,16 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     }
     let most = u64::from(args.players) * u64::from(args.players - 1);
     if args.votes > most {
-        bail!("--votes can be at most {most} for {} players (one vote per player per video)", args.players);
+        bail!(
+            "--votes can be at most {most} for {} players (one vote per player per video)",
+            args.players
+        );
     }
-    if !args.database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if !args
+        .database
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         bail!("--database must be a plain name (letters, digits, underscores)");
     }
     let started = Instant::now();
@@ -131,12 +146,21 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
          ANALYZE;",
     )
     .await?;
-    let votes: i64 = sqlx::query_scalar("SELECT count(*) FROM votes").fetch_one(&mut db).await?;
+    let votes: i64 = sqlx::query_scalar("SELECT count(*) FROM votes")
+        .fetch_one(&mut db)
+        .await?;
     cmd::step("Seeded");
     cmd::note(format!("database:  {url}"));
-    cmd::note(format!("players:   {} (player0@seed.test … player{}@seed.test, password {SEED_PASSWORD})", args.players, args.players - 1));
+    cmd::note(format!(
+        "players:   {} (player0@seed.test … player{}@seed.test, password {SEED_PASSWORD})",
+        args.players,
+        args.players - 1
+    ));
     cmd::note(format!("votes:     {votes}"));
-    cmd::note(format!("took:      {:.1} s", started.elapsed().as_secs_f64()));
+    cmd::note(format!(
+        "took:      {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 

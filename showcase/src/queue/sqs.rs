@@ -216,9 +216,10 @@ impl JobQueue for SqsQueue {
 
     async fn dead_letter(&self, message: &ReceivedMessage) -> Result<(), QueueError> {
         // SQS has no "move now": copy the message to the dead-letter queue, then delete it here.
-        let redrive = self.redrive().await?.ok_or_else(|| {
-            QueueError::backend("dead-letter", "the queue has no redrive policy")
-        })?;
+        let redrive = self
+            .redrive()
+            .await?
+            .ok_or_else(|| QueueError::backend("dead-letter", "the queue has no redrive policy"))?;
         self.client
             .send_message()
             .queue_url(&redrive.dead_letter_queue_url)

@@ -1,0 +1,197 @@
+//! Upload → worker → processed clip, through the real binaries, on both backend sets; and the
+//! worker's behaviour when it is killed or stopped mid-job.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use end_to_end::{Client, RunningApi, RunningWorker, ffprobe, wait_for_status};
+use testkit::media::Clip;
+
+use crate::{aws_env, local_stack};
+
+const PROCESSING_LIMIT: Duration = Duration::from_secs(240);
+
+fn worker_env(api_env: &HashMap<String, String>) -> HashMap<String, String> {
+    let mut env = api_env.clone();
+    env.insert("WORKER_X264_PRESET".into(), "ultrafast".into());
+    env.insert("WORKER_POLL_WAIT_SECONDS".into(), "1".into());
+    env
+}
+
+async fn upload_and_process(env: HashMap<String, String>) -> anyhow::Result<()> {
+    let api = RunningApi::start(&env).await?;
+    let _worker = RunningWorker::start(&worker_env(&env))?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("e2e@example.com", "Ana", "Cali").await?;
+    let clip = Clip::h264(1920, 1080, 21.0).path()?;
+    let upload = client
+        .upload(
+            &player.token,
+            "video_file",
+            Some(&clip),
+            &[("title", "Final")],
+        )
+        .await?;
+    assert_eq!(upload.status, 201, "{upload:?}");
+    let video = upload.body["video_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let detail = wait_for_status(
+        &client,
+        &player.token,
+        &video,
+        &["processed", "failed"],
+        PROCESSING_LIMIT,
+    )
+    .await?;
+    assert_eq!(detail["status"], "processed", "{detail}");
+    assert_eq!(detail["published"], true);
+    assert!(detail["processed_at"].is_string());
+    let url = detail["processed_url"].as_str().unwrap_or_default();
+    let bytes = client
+        .http
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    let downloaded = tempfile::NamedTempFile::new()?;
+    std::fs::write(downloaded.path(), &bytes)?;
+    let (duration, width, height, codec, audio) = ffprobe(downloaded.path())?;
+    assert!((duration - 26.0).abs() <= 0.1, "duration {duration}");
+    assert_eq!(
+        (width, height, codec.as_str(), audio),
+        (1280, 720, "h264", 0)
+    );
+    let poster = detail["poster_url"].as_str().unwrap_or_default();
+    assert_eq!(client.http.get(poster).send().await?.status(), 200);
+
+    let listed = client.get("/api/public/videos", None).await?;
+    assert_eq!(listed.body[0]["video_id"], video.as_str());
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_upload_becomes_a_showcase_clip_on_local_backends() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    upload_and_process(stack.env.clone()).await
+}
+
+#[tokio::test]
+async fn an_upload_becomes_a_showcase_clip_on_s3_and_sqs() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let aws = testkit::aws_config().await?;
+    let bucket = testkit::s3_bucket(&aws).await?;
+    let queue = testkit::sqs_queue_with_dead_letter(&aws, 3).await?;
+    let mut env = stack.env.clone();
+    env.extend(aws_env());
+    env.insert("STORAGE_URL".into(), format!("s3://{bucket}/media"));
+    env.insert("S3_FORCE_PATH_STYLE".into(), "true".into());
+    env.insert("QUEUE_URL".into(), queue);
+    upload_and_process(env).await
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
+-> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let mut env = worker_env(&stack.env);
+    env.insert("WORKER_VISIBILITY_TIMEOUT_SECONDS".into(), "3".into());
+    env.insert("WORKER_X264_PRESET".into(), "veryfast".into());
+    let client = Client::new(&api.base_url);
+    let player = client.player("kill@example.com", "Ana", "Cali").await?;
+    let clip = Clip::h264(1920, 1080, 45.0).path()?;
+    let upload = client
+        .upload(&player.token, "video_file", Some(&clip), &[("title", "x")])
+        .await?;
+    let video = upload.body["video_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let mut first = RunningWorker::start(&env)?;
+    wait_for_status(
+        &client,
+        &player.token,
+        &video,
+        &["processing"],
+        Duration::from_secs(60),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.signal("KILL")?;
+    assert_eq!(
+        first.wait(Duration::from_secs(10)).await?,
+        None,
+        "killed by the signal"
+    );
+    let (_, in_flight): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE visible_at <= now()), count(*) FILTER (WHERE visible_at > now())
+         FROM queue_messages",
+    )
+    .fetch_one(&stack.database.pool)
+    .await?;
+    assert_eq!(in_flight, 1, "the job is still invisible, not lost");
+
+    let _second = RunningWorker::start(&env)?;
+    let detail = wait_for_status(
+        &client,
+        &player.token,
+        &video,
+        &["processed", "failed"],
+        PROCESSING_LIMIT,
+    )
+    .await?;
+    assert_eq!(detail["status"], "processed", "{detail}");
+    let remaining: i64 = sqlx::query_scalar("SELECT count(*) FROM queue_messages")
+        .fetch_one(&stack.database.pool)
+        .await?;
+    assert_eq!(remaining, 0, "acknowledged once, nothing dead-lettered");
+    Ok(())
+}
+
+#[tokio::test]
+async fn sigterm_stops_taking_work_and_releases_an_unfinished_job() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let mut env = worker_env(&stack.env);
+    env.insert("WORKER_SHUTDOWN_GRACE_SECONDS".into(), "0".into());
+    env.insert("WORKER_X264_PRESET".into(), "veryfast".into());
+    let client = Client::new(&api.base_url);
+    let player = client.player("term@example.com", "Ana", "Cali").await?;
+    let clip = Clip::h264(1920, 1080, 45.0).path()?;
+    let upload = client
+        .upload(&player.token, "video_file", Some(&clip), &[("title", "x")])
+        .await?;
+    let video = upload.body["video_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let mut worker = RunningWorker::start(&env)?;
+    wait_for_status(
+        &client,
+        &player.token,
+        &video,
+        &["processing"],
+        Duration::from_secs(60),
+    )
+    .await?;
+    worker.signal("TERM")?;
+    assert_eq!(worker.wait(Duration::from_secs(30)).await?, Some(0));
+    let (visible, received): (i64, i32) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE visible_at <= now()), max(receive_count) FROM queue_messages",
+    )
+    .fetch_one(&stack.database.pool)
+    .await?;
+    assert_eq!(
+        (visible, received),
+        (1, 1),
+        "released for immediate redelivery"
+    );
+    Ok(())
+}

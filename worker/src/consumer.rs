@@ -1,0 +1,527 @@
+//! The queue consumer: receives processing jobs, keeps each invisible while it works (heartbeat),
+//! renders the showcase clip and records the outcome. Delivery is at least once, so every step is
+//! idempotent: a job for a processed or deleted video is acknowledged and dropped.
+//!
+//! Failure policy: input that can never succeed (corrupt, no video track) fails the video at once
+//! and dead-letters the message; any other failure is retried (the message comes back after
+//! `WORKER_RETRY_DELAY_SECONDS`) until the queue's last allowed receive, which fails the video with
+//! a reason and dead-letters the message.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use showcase::job::ProcessVideo;
+use showcase::queue::{JobQueue, QueueError, ReceivedMessage};
+use showcase::storage::{Storage, StorageKey};
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::config::WorkerSettings;
+use crate::pipeline::{InputProblem, PipelineError, PipelineSettings, render_showcase};
+
+/// What one step of the consumer did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A message was received and handled.
+    TaskCompleted(JobOutcome),
+    /// Nothing arrived within the poll wait.
+    EmptyQueue,
+}
+
+/// How a received job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// The clip and poster are stored and the video is `processed` (published if asked).
+    Processed { video_id: Uuid },
+    /// Nothing to do (video deleted, or already processed or failed); acknowledged.
+    Skipped {
+        video_id: Uuid,
+        reason: &'static str,
+    },
+    /// The video is `failed` with a reason; the message is in the dead-letter queue.
+    Failed { video_id: Uuid, reason: String },
+    /// A passing failure; the message will be delivered again.
+    WillRetry { video_id: Uuid, attempt: u32 },
+    /// Stopped by shutdown or a lost lease; the message is visible again for another worker.
+    Released { video_id: Uuid },
+    /// The message is not a job at all; dead-lettered.
+    Unreadable,
+}
+
+/// The consumer with its connections. Cheap to share between concurrent loops.
+pub struct Consumer {
+    pool: PgPool,
+    storage: Arc<dyn Storage>,
+    queue: Arc<dyn JobQueue>,
+    settings: WorkerSettings,
+}
+
+/// A failure while handling a job, sorted by what it means for retries.
+enum JobError {
+    /// The input can never work: fail now.
+    Permanent(String),
+    /// Worth another try (I/O, database, storage, timeout).
+    Transient { owner_reason: String, cause: String },
+    /// Cancelled by shutdown, or the lease was lost: give the job back.
+    Released(String),
+}
+
+fn owner_reason(problem: InputProblem) -> &'static str {
+    match problem {
+        InputProblem::Unreadable => "El archivo no es un video MP4 legible.",
+        InputProblem::NoVideoTrack => "El archivo no contiene una pista de video.",
+        InputProblem::Undecodable => "La pista de video no se puede decodificar.",
+        InputProblem::Truncated => "El archivo está incompleto o dañado.",
+    }
+}
+
+fn transient(cause: impl std::fmt::Display) -> JobError {
+    JobError::Transient {
+        owner_reason: "No se pudo procesar el video por un error interno.".to_owned(),
+        cause: cause.to_string(),
+    }
+}
+
+impl Consumer {
+    pub fn new(
+        pool: PgPool,
+        storage: Arc<dyn Storage>,
+        queue: Arc<dyn JobQueue>,
+        settings: WorkerSettings,
+    ) -> Self {
+        Self {
+            pool,
+            storage,
+            queue,
+            settings,
+        }
+    }
+
+    /// Receives at most one job (waiting up to `wait`) and handles it to the end.
+    pub async fn try_execute_task(
+        &self,
+        wait: Duration,
+        shutdown: &watch::Receiver<bool>,
+    ) -> anyhow::Result<Step> {
+        let mut received = self
+            .queue
+            .receive(1, wait, self.settings.visibility_timeout)
+            .await
+            .context("receiving from the queue")?;
+        let Some(message) = received.pop() else {
+            return Ok(Step::EmptyQueue);
+        };
+        Ok(Step::TaskCompleted(self.handle(message, shutdown).await))
+    }
+
+    /// Runs `WORKER_CONCURRENCY` receive loops until `shutdown` turns true, then lets the running
+    /// jobs finish (or release them after the grace period).
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let mut loops = tokio::task::JoinSet::new();
+        for slot in 0..self.settings.concurrency {
+            let consumer = Arc::clone(&self);
+            let shutdown = shutdown.clone();
+            loops.spawn(async move {
+                while !*shutdown.borrow() {
+                    match consumer
+                        .try_execute_task(consumer.settings.poll_wait, &shutdown)
+                        .await
+                    {
+                        Ok(Step::TaskCompleted(outcome)) => {
+                            tracing::debug!(slot, ?outcome, "job handled");
+                        }
+                        Ok(Step::EmptyQueue) => {}
+                        Err(error) => {
+                            tracing::warn!(
+                                slot,
+                                error = format!("{error:#}"),
+                                "receive failed; retrying shortly"
+                            );
+                            tokio::time::sleep(Duration::from_secs(2)).await;
+                        }
+                    }
+                }
+            });
+        }
+        while loops.join_next().await.is_some() {}
+    }
+
+    async fn handle(
+        &self,
+        message: ReceivedMessage,
+        shutdown: &watch::Receiver<bool>,
+    ) -> JobOutcome {
+        let Ok(job) = ProcessVideo::from_body(&message.body) else {
+            tracing::error!(message_id = %message.id, body = %message.body, "unreadable job message: dead-lettering it");
+            if let Err(error) = self.queue.dead_letter(&message).await {
+                tracing::error!(%error, "could not dead-letter an unreadable message");
+            }
+            return JobOutcome::Unreadable;
+        };
+        let span = tracing::info_span!(
+            "job",
+            task_id = %job.task_id,
+            video_id = %job.video_id,
+            attempt = message.receive_count
+        );
+        self.handle_job(job, message, shutdown)
+            .instrument(span)
+            .await
+    }
+
+    async fn handle_job(
+        &self,
+        job: ProcessVideo,
+        message: ReceivedMessage,
+        shutdown: &watch::Receiver<bool>,
+    ) -> JobOutcome {
+        let video_id = job.video_id;
+        match self.claim(video_id).await {
+            Ok(Some(original_key)) => {
+                let cancel = Arc::new(AtomicBool::new(false));
+                let lease_lost = Arc::new(AtomicBool::new(false));
+                let heartbeat = tokio::spawn(heartbeat(
+                    Arc::clone(&self.queue),
+                    message.receipt.clone(),
+                    self.settings.visibility_timeout,
+                    Arc::clone(&cancel),
+                    Arc::clone(&lease_lost),
+                ));
+                let watchdog = tokio::spawn(shutdown_watchdog(
+                    shutdown.clone(),
+                    self.settings.shutdown_grace,
+                    Arc::clone(&cancel),
+                ));
+                let result = self.process(video_id, &original_key, &cancel).await;
+                heartbeat.abort();
+                watchdog.abort();
+                let result = if lease_lost.load(Ordering::SeqCst) {
+                    Err(JobError::Released(
+                        "the lease on the message was lost".to_owned(),
+                    ))
+                } else {
+                    result
+                };
+                self.settle(video_id, &message, result).await
+            }
+            Ok(None) => {
+                self.acknowledge(&message).await;
+                tracing::info!(%video_id, "nothing to do: video deleted or already settled");
+                JobOutcome::Skipped {
+                    video_id,
+                    reason: "deleted or already processed",
+                }
+            }
+            Err(error) => {
+                let failure = transient(format!("claim: {error}"));
+                self.settle(video_id, &message, Err(failure)).await
+            }
+        }
+    }
+
+    /// Marks the video `processing` and returns its original's key; `None` when the video is gone
+    /// or already processed or failed (a redelivered job).
+    async fn claim(&self, video_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "UPDATE videos SET status = 'processing'
+             WHERE id = $1 AND status IN ('uploaded', 'processing')
+             RETURNING original_key",
+        )
+        .bind(video_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Download, render, upload, record: the whole job. `Ok(false)` when the video was deleted
+    /// while we worked (its outputs are then removed too).
+    async fn process(
+        &self,
+        video_id: Uuid,
+        original_key: &str,
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<bool, JobError> {
+        let work = tempfile::Builder::new()
+            .prefix("job-")
+            .tempdir_in(&self.settings.work_dir)
+            .map_err(|e| transient(format_args!("work dir: {e}")))?;
+        let original = work.path().join("original.mp4");
+        let clip = work.path().join("processed.mp4");
+        let poster = work.path().join("poster.jpg");
+        let original_key = StorageKey::parse(original_key).map_err(transient)?;
+        self.storage
+            .download_to(&original_key, &original)
+            .await
+            .map_err(|e| transient(format_args!("download: {e}")))?;
+
+        self.render(&original, &clip, &poster, cancel).await?;
+
+        let clip_key =
+            StorageKey::parse(&format!("videos/{video_id}/processed.mp4")).map_err(transient)?;
+        let poster_key =
+            StorageKey::parse(&format!("videos/{video_id}/poster.jpg")).map_err(transient)?;
+        self.storage
+            .put_file(&clip_key, &clip, "video/mp4")
+            .await
+            .map_err(|e| transient(format_args!("upload clip: {e}")))?;
+        self.storage
+            .put_file(&poster_key, &poster, "image/jpeg")
+            .await
+            .map_err(|e| transient(format_args!("upload poster: {e}")))?;
+
+        let recorded = self
+            .record_processed(video_id, &clip_key, &poster_key)
+            .await;
+        match recorded {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                // Deleted while we worked: do not bring it back, and leave no files behind.
+                for key in [&clip_key, &poster_key, &original_key] {
+                    if let Err(error) = self.storage.delete(key).await {
+                        tracing::warn!(%error, %key, "could not remove a file of a deleted video");
+                    }
+                }
+                tracing::info!(%video_id, "video deleted during processing; outputs removed");
+                Ok(false)
+            }
+            Err(error) => Err(transient(format_args!("record: {error}"))),
+        }
+    }
+
+    async fn render(
+        &self,
+        original: &Path,
+        clip: &Path,
+        poster: &Path,
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<(), JobError> {
+        let (original, clip, poster) = (original.to_owned(), clip.to_owned(), poster.to_owned());
+        let settings: PipelineSettings = self.settings.pipeline.clone();
+        let flag = Arc::clone(cancel);
+        let mut rendering = tokio::task::spawn_blocking(move || {
+            render_showcase(&original, &clip, &poster, &settings, &flag)
+        });
+        let mut timed_out = false;
+        let result = tokio::select! {
+            result = &mut rendering => result,
+            () = tokio::time::sleep(self.settings.encode_timeout) => {
+                timed_out = true;
+                cancel.store(true, Ordering::SeqCst);
+                rendering.await
+            }
+        };
+        match result {
+            Ok(Ok(_report)) => Ok(()),
+            Ok(Err(error)) if error.is_permanent() => {
+                let reason = match &error {
+                    PipelineError::InvalidInput { problem, .. } => owner_reason(*problem),
+                    _ => "El archivo no se puede procesar.",
+                };
+                tracing::warn!(error = %error, "input can never be processed");
+                Err(JobError::Permanent(reason.to_owned()))
+            }
+            Ok(Err(error)) if error.is_cancelled() && timed_out => Err(JobError::Transient {
+                owner_reason: "El procesamiento superó el tiempo máximo permitido.".to_owned(),
+                cause: format!("render timed out after {:?}", self.settings.encode_timeout),
+            }),
+            Ok(Err(error)) if error.is_cancelled() => Err(JobError::Released(
+                "cancelled (shutdown or lost lease)".to_owned(),
+            )),
+            Ok(Err(error)) => Err(transient(format_args!("render: {error}"))),
+            Err(join) => Err(transient(format_args!("render task: {join}"))),
+        }
+    }
+
+    /// `processing` → `processed` (and published when the upload asked for it), in one
+    /// transaction. `false` when the row is gone or no longer `processing`.
+    async fn record_processed(
+        &self,
+        video_id: Uuid,
+        clip_key: &StorageKey,
+        poster_key: &StorageKey,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let publish: Option<bool> = sqlx::query_scalar(
+            "UPDATE videos SET status = 'processed', processed_key = $2, poster_key = $3,
+                               processed_at = now(), error = NULL
+             WHERE id = $1 AND status = 'processing'
+             RETURNING publish_requested",
+        )
+        .bind(video_id)
+        .bind(clip_key.as_str())
+        .bind(poster_key.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(publish) = publish else {
+            return Ok(false);
+        };
+        if publish {
+            showcase::videos::publish(&mut tx, video_id).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn record_failed(&self, video_id: Uuid, reason: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE videos SET status = 'failed', error = $2
+             WHERE id = $1 AND status IN ('uploaded', 'processing')",
+        )
+        .bind(video_id)
+        .bind(reason)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Turns a job's result into its outcome and the message's fate.
+    async fn settle(
+        &self,
+        video_id: Uuid,
+        message: &ReceivedMessage,
+        result: Result<bool, JobError>,
+    ) -> JobOutcome {
+        match result {
+            Ok(true) => {
+                self.acknowledge(message).await;
+                tracing::info!(%video_id, "video processed");
+                JobOutcome::Processed { video_id }
+            }
+            Ok(false) => {
+                self.acknowledge(message).await;
+                JobOutcome::Skipped {
+                    video_id,
+                    reason: "deleted during processing",
+                }
+            }
+            Err(JobError::Released(why)) => {
+                tracing::info!(%video_id, why, "job released for another worker");
+                if let Err(error) = self.queue.release(&message.receipt).await {
+                    tracing::warn!(%error, "could not release the message; it returns after its timeout");
+                }
+                JobOutcome::Released { video_id }
+            }
+            Err(JobError::Permanent(reason)) => self.fail(video_id, message, reason).await,
+            Err(JobError::Transient {
+                owner_reason,
+                cause,
+            }) => {
+                let max = self.queue.max_receives().await.ok().flatten();
+                let last = max.is_some_and(|max| message.receive_count >= max);
+                tracing::warn!(%video_id, attempt = message.receive_count, max_receives = ?max, cause, "job failed");
+                if last {
+                    let reason = format!(
+                        "{owner_reason} Se intentó {} veces; vuelve a subir el video.",
+                        message.receive_count
+                    );
+                    return self.fail(video_id, message, reason).await;
+                }
+                if let Err(error) = self
+                    .queue
+                    .extend_visibility(&message.receipt, self.settings.retry_delay)
+                    .await
+                {
+                    tracing::warn!(%error, "could not schedule the retry; it returns after its timeout");
+                }
+                JobOutcome::WillRetry {
+                    video_id,
+                    attempt: message.receive_count,
+                }
+            }
+        }
+    }
+
+    async fn fail(&self, video_id: Uuid, message: &ReceivedMessage, reason: String) -> JobOutcome {
+        if let Err(error) = self.record_failed(video_id, &reason).await {
+            // Leave the message to come back: the failure is recorded on a later receive.
+            tracing::error!(%video_id, %error, "could not record the failure");
+            return JobOutcome::WillRetry {
+                video_id,
+                attempt: message.receive_count,
+            };
+        }
+        if let Err(error) = self.queue.dead_letter(message).await {
+            tracing::error!(%video_id, %error, "could not dead-letter the message");
+        }
+        tracing::warn!(%video_id, reason, "video failed");
+        JobOutcome::Failed { video_id, reason }
+    }
+
+    async fn acknowledge(&self, message: &ReceivedMessage) {
+        match self.queue.delete(&message.receipt).await {
+            Ok(()) => {}
+            // Someone else holds it now; they will find the work done and skip it.
+            Err(QueueError::ReceiptExpired) => {
+                tracing::info!(message_id = %message.id, "message was redelivered meanwhile");
+            }
+            Err(error) => tracing::warn!(%error, "could not delete a finished message"),
+        }
+    }
+}
+
+/// Extends the message's visibility every third of the timeout; on a lost lease raises `cancel`.
+async fn heartbeat(
+    queue: Arc<dyn JobQueue>,
+    receipt: showcase::queue::ReceiptHandle,
+    visibility: Duration,
+    cancel: Arc<AtomicBool>,
+    lease_lost: Arc<AtomicBool>,
+) {
+    let mut ticker = tokio::time::interval(visibility / 3);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        match queue.extend_visibility(&receipt, visibility).await {
+            Ok(()) => {}
+            Err(QueueError::ReceiptExpired) => {
+                tracing::warn!("lost the lease on the job: stopping it");
+                lease_lost.store(true, Ordering::SeqCst);
+                cancel.store(true, Ordering::SeqCst);
+                return;
+            }
+            Err(error) => tracing::warn!(%error, "heartbeat failed; trying again next beat"),
+        }
+    }
+}
+
+/// After shutdown begins, lets the job run for `grace`, then raises `cancel`.
+async fn shutdown_watchdog(
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+    cancel: Arc<AtomicBool>,
+) {
+    if shutdown.wait_for(|stopping| *stopping).await.is_err() {
+        return;
+    }
+    tokio::time::sleep(grace).await;
+    tracing::warn!("shutdown grace period over: cancelling the running job");
+    cancel.store(true, Ordering::SeqCst);
+}
+
+/// Everything the consumer needs, from settings: database (migrated), storage, queue.
+pub async fn connect(settings: WorkerSettings) -> anyhow::Result<Consumer> {
+    let pool = showcase::db::connect(&settings.database)
+        .await
+        .context("DATABASE_URL: cannot connect to the database")?;
+    showcase::db::migrate(&pool)
+        .await
+        .context("DATABASE_URL: cannot apply the migrations")?;
+    let aws = showcase::aws::load_config_for(&settings.storage, &settings.queue).await;
+    let storage = showcase::storage::from_settings(&settings.storage, &aws)
+        .await
+        .context("STORAGE_URL: cannot open the storage")?;
+    let queue = showcase::queue::from_settings(&settings.queue, &pool, &aws);
+    tokio::fs::create_dir_all(&settings.work_dir)
+        .await
+        .with_context(|| {
+            format!(
+                "WORKER_WORK_DIR: cannot create {}",
+                settings.work_dir.display()
+            )
+        })?;
+    Ok(Consumer::new(pool, storage, queue, settings))
+}

@@ -1,0 +1,353 @@
+//! The queue consumer driven step by step (`try_execute_task`) on real PostgreSQL, the PostgreSQL queue
+//! and local storage, with real generated videos.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use showcase::config::{DatabaseSettings, QueueSettings, Secret, StorageSettings};
+use showcase::job::ProcessVideo;
+use showcase::queue::{JobQueue, PgQueue, QueueDepth};
+use showcase::storage::{LocalStorage, Storage, StorageKey};
+use testkit::TestDatabase;
+use testkit::media::Clip;
+use tokio::sync::watch;
+use uuid::Uuid;
+use worker::config::WorkerSettings;
+use worker::consumer::{Consumer, JobOutcome, Step};
+use worker::pipeline::PipelineSettings;
+
+const NO_WAIT: Duration = Duration::ZERO;
+
+struct Fixture {
+    database: TestDatabase,
+    storage_dir: tempfile::TempDir,
+    _work_dir: tempfile::TempDir,
+    storage: Arc<LocalStorage>,
+    queue: Arc<PgQueue>,
+    consumer: Consumer,
+    shutdown: watch::Receiver<bool>,
+    _stop: watch::Sender<bool>,
+}
+
+async fn fixture() -> anyhow::Result<Fixture> {
+    let database = TestDatabase::new().await?;
+    let storage_dir = tempfile::tempdir()?;
+    let work_dir = tempfile::tempdir()?;
+    let secret = Secret::new("consumer-test-signing-secret-0123456789");
+    let storage = Arc::new(
+        LocalStorage::new(
+            storage_dir.path(),
+            "http://127.0.0.1:1".parse()?,
+            secret.clone(),
+        )
+        .await?,
+    );
+    let queue = Arc::new(PgQueue::new(database.pool.clone(), "video-jobs", 3));
+    let settings = WorkerSettings {
+        database: DatabaseSettings {
+            url: Secret::new(database.url.clone()),
+            max_connections: 2,
+        },
+        storage: StorageSettings::Local {
+            root: storage_dir.path().to_owned(),
+            public_base_url: "http://127.0.0.1:1".parse()?,
+            signing_secret: secret,
+        },
+        queue: QueueSettings::Postgres {
+            name: "video-jobs".into(),
+            max_receives: 3,
+        },
+        concurrency: 1,
+        visibility_timeout: Duration::from_secs(30),
+        encode_timeout: Duration::from_secs(120),
+        shutdown_grace: Duration::from_secs(30),
+        poll_wait: NO_WAIT,
+        retry_delay: Duration::ZERO,
+        work_dir: work_dir.path().to_owned(),
+        pipeline: PipelineSettings {
+            preset: "ultrafast".into(),
+            ..PipelineSettings::default()
+        },
+    };
+    let consumer = Consumer::new(
+        database.pool.clone(),
+        storage.clone() as Arc<dyn Storage>,
+        queue.clone() as Arc<dyn JobQueue>,
+        settings,
+    );
+    let (stop, shutdown) = watch::channel(false);
+    Ok(Fixture {
+        database,
+        storage_dir,
+        _work_dir: work_dir,
+        storage,
+        queue,
+        consumer,
+        shutdown,
+        _stop: stop,
+    })
+}
+
+impl Fixture {
+    /// A player with one uploaded video whose original is `original` (or no stored file).
+    async fn uploaded_video(&self, original: Option<&Path>, publish: bool) -> anyhow::Result<Uuid> {
+        let (owner, video) = (Uuid::new_v4(), Uuid::new_v4());
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country)
+             VALUES ($1, $1 || '@example.com', 'x', 'Ana', 'Test', 'Cali', 'Colombia')",
+        )
+        .bind(owner)
+        .execute(&self.database.pool)
+        .await?;
+        let key = format!("videos/{video}/original.mp4");
+        if let Some(original) = original {
+            self.storage
+                .put_file(&StorageKey::parse(&key)?, original, "video/mp4")
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO videos (id, owner_id, title, publish_requested, original_key, duration_ms,
+                                 width, height, size_bytes, video_codec)
+             VALUES ($1, $2, 'Jugada', $3, $4, 21000, 1920, 1080, 1000, 'h264')",
+        )
+        .bind(video)
+        .bind(owner)
+        .bind(publish)
+        .bind(&key)
+        .execute(&self.database.pool)
+        .await?;
+        Ok(video)
+    }
+
+    async fn enqueue(&self, video_id: Uuid) -> anyhow::Result<()> {
+        let job = ProcessVideo {
+            task_id: Uuid::new_v4(),
+            video_id,
+        };
+        self.queue.send(&job.to_body()).await?;
+        Ok(())
+    }
+
+    async fn step(&self) -> anyhow::Result<Step> {
+        self.consumer
+            .try_execute_task(NO_WAIT, &self.shutdown)
+            .await
+    }
+
+    async fn video(
+        &self,
+        video_id: Uuid,
+    ) -> anyhow::Result<Option<(String, bool, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT status, published_at IS NOT NULL, error FROM videos WHERE id = $1",
+        )
+        .bind(video_id)
+        .fetch_optional(&self.database.pool)
+        .await?)
+    }
+
+    fn stored(&self, video_id: Uuid, name: &str) -> bool {
+        self.storage_dir
+            .path()
+            .join("videos")
+            .join(video_id.to_string())
+            .join(name)
+            .exists()
+    }
+}
+
+fn short_clip() -> anyhow::Result<std::path::PathBuf> {
+    Clip::h264(1280, 720, 3.0).path()
+}
+
+#[tokio::test]
+async fn a_job_renders_stores_and_publishes_when_asked() -> anyhow::Result<()> {
+    let fx = fixture().await?;
+    let video = fx.uploaded_video(Some(&short_clip()?), true).await?;
+    fx.enqueue(video).await?;
+    assert_eq!(
+        fx.step().await?,
+        Step::TaskCompleted(JobOutcome::Processed { video_id: video })
+    );
+    assert_eq!(
+        fx.video(video).await?,
+        Some(("processed".into(), true, None))
+    );
+    assert!(fx.stored(video, "processed.mp4") && fx.stored(video, "poster.jpg"));
+    let ranked: i64 = sqlx::query_scalar("SELECT count(*) FROM player_scores")
+        .fetch_one(&fx.database.pool)
+        .await?;
+    assert_eq!(ranked, 1);
+    assert_eq!(fx.queue.depth().await?, QueueDepth::default());
+    assert_eq!(fx.step().await?, Step::EmptyQueue);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_private_upload_is_processed_but_not_published() -> anyhow::Result<()> {
+    let fx = fixture().await?;
+    let video = fx.uploaded_video(Some(&short_clip()?), false).await?;
+    fx.enqueue(video).await?;
+    fx.step().await?;
+    assert_eq!(
+        fx.video(video).await?,
+        Some(("processed".into(), false, None))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_redelivered_job_for_a_processed_video_is_acknowledged_and_skipped() -> anyhow::Result<()>
+{
+    let fx = fixture().await?;
+    let video = fx.uploaded_video(Some(&short_clip()?), true).await?;
+    fx.enqueue(video).await?;
+    fx.enqueue(video).await?;
+    assert!(matches!(
+        fx.step().await?,
+        Step::TaskCompleted(JobOutcome::Processed { .. })
+    ));
+    assert!(matches!(
+        fx.step().await?,
+        Step::TaskCompleted(JobOutcome::Skipped { .. })
+    ));
+    assert_eq!(fx.queue.depth().await?, QueueDepth::default());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_job_for_a_deleted_video_is_dropped() -> anyhow::Result<()> {
+    let fx = fixture().await?;
+    let gone = Uuid::new_v4();
+    fx.enqueue(gone).await?;
+    assert!(matches!(
+        fx.step().await?,
+        Step::TaskCompleted(JobOutcome::Skipped { .. })
+    ));
+    assert_eq!(fx.queue.depth().await?, QueueDepth::default());
+    Ok(())
+}
+
+#[tokio::test]
+async fn corrupt_input_fails_at_once_with_a_reason_and_is_dead_lettered() -> anyhow::Result<()> {
+    let fx = fixture().await?;
+    let garbage = testkit::random_file(200_000, 3)?;
+    let video = fx.uploaded_video(Some(garbage.path()), true).await?;
+    fx.enqueue(video).await?;
+    let Step::TaskCompleted(JobOutcome::Failed { reason, .. }) = fx.step().await? else {
+        panic!("expected a failure");
+    };
+    assert!(!reason.is_empty());
+    let (status, published, error) = fx.video(video).await?.unwrap_or_default();
+    assert_eq!((status.as_str(), published), ("failed", false));
+    assert_eq!(error.as_deref(), Some(reason.as_str()));
+    assert_eq!(
+        fx.queue.depth().await?,
+        QueueDepth {
+            visible: 0,
+            in_flight: 0,
+            dead_letter: 1
+        }
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_passing_failure_is_retried_until_the_last_receive_then_fails() -> anyhow::Result<()> {
+    let fx = fixture().await?;
+    // The original is missing from storage: a download failure, which retrying could fix.
+    let video = fx.uploaded_video(None, true).await?;
+    fx.enqueue(video).await?;
+    for attempt in 1..=2 {
+        assert_eq!(
+            fx.step().await?,
+            Step::TaskCompleted(JobOutcome::WillRetry {
+                video_id: video,
+                attempt
+            })
+        );
+        assert_eq!(
+            fx.video(video).await?.map(|v| v.0),
+            Some("processing".to_owned())
+        );
+    }
+    let Step::TaskCompleted(JobOutcome::Failed { reason, .. }) = fx.step().await? else {
+        panic!("the third receive is the last");
+    };
+    assert!(reason.contains('3'), "{reason}");
+    assert_eq!(
+        fx.video(video).await?.map(|v| v.0),
+        Some("failed".to_owned())
+    );
+    assert_eq!(
+        fx.queue.depth().await?,
+        QueueDepth {
+            visible: 0,
+            in_flight: 0,
+            dead_letter: 1
+        }
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_video_deleted_while_processing_is_not_resurrected() -> anyhow::Result<()> {
+    let fx = fixture().await?;
+    let video = fx
+        .uploaded_video(Some(&Clip::h264(1920, 1080, 8.0).path()?), true)
+        .await?;
+    fx.enqueue(video).await?;
+    let pool = fx.database.pool.clone();
+    let deleter = tokio::spawn(async move {
+        // Delete the row as soon as the worker has claimed it, as the API's DELETE would.
+        for _ in 0..600 {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM videos WHERE id = $1")
+                    .bind(video)
+                    .fetch_optional(&pool)
+                    .await?;
+            if status.as_deref() == Some("processing") {
+                sqlx::query("DELETE FROM videos WHERE id = $1")
+                    .bind(video)
+                    .execute(&pool)
+                    .await?;
+                return anyhow::Ok(true);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        anyhow::Ok(false)
+    });
+    let outcome = fx.step().await?;
+    assert!(deleter.await??, "the worker never claimed the video");
+    assert_eq!(
+        outcome,
+        Step::TaskCompleted(JobOutcome::Skipped {
+            video_id: video,
+            reason: "deleted during processing"
+        })
+    );
+    assert_eq!(fx.video(video).await?, None);
+    assert!(!fx.stored(video, "processed.mp4") && !fx.stored(video, "poster.jpg"));
+    assert_eq!(fx.queue.depth().await?, QueueDepth::default());
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unreadable_message_is_dead_lettered() -> anyhow::Result<()> {
+    let fx = fixture().await?;
+    fx.queue.send("{not json").await?;
+    assert_eq!(
+        fx.step().await?,
+        Step::TaskCompleted(JobOutcome::Unreadable)
+    );
+    assert_eq!(
+        fx.queue.depth().await?,
+        QueueDepth {
+            visible: 0,
+            in_flight: 0,
+            dead_letter: 1
+        }
+    );
+    Ok(())
+}
