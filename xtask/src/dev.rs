@@ -49,6 +49,22 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mut api = api.spawn().context("cannot start the API")?;
     wait_until_healthy(&mut api, &base_url).await?;
 
+    cmd::step("Starting the worker");
+    let mut worker = Command::new(cmd::target_dir().join("debug").join("rising-stars-worker"));
+    worker
+        .current_dir(cmd::workspace_root())
+        .env("PUBLIC_BASE_URL", &base_url)
+        .env(
+            "LOG_FORMAT",
+            std::env::var("LOG_FORMAT").unwrap_or_else(|_| "text".to_owned()),
+        )
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    if postgres.is_private() {
+        worker.env("DATABASE_URL", &database_url);
+    }
+    let mut worker = worker.spawn().context("cannot start the worker")?;
+
     cmd::step("Rising Stars is running");
     cmd::note(format!("API:          {base_url}"));
     cmd::note(format!("API docs:     {base_url}/docs"));
@@ -58,13 +74,22 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         cmd::workspace_root().join("target/dev/storage").display()
     ));
     cmd::note(format!("Database:     {database_url}"));
+    cmd::note("Queue:        PostgreSQL table queue_messages; one worker processing jobs");
     cmd::note("Press Ctrl-C to stop.");
 
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
-        status = api.wait() => bail!("the API stopped on its own ({})", status?),
+        status = api.wait() => {
+            stop(&mut worker, "worker").await;
+            bail!("the API stopped on its own ({})", status?)
+        }
+        status = worker.wait() => {
+            stop(&mut api, "API").await;
+            bail!("the worker stopped on its own ({})", status?)
+        }
     }
     cmd::step("Stopping");
+    stop(&mut worker, "worker").await;
     stop(&mut api, "API").await;
     drop(postgres);
     Ok(())
