@@ -246,7 +246,12 @@ mod local_links {
         let tampered = [
             url.replace("videos/v/processed.mp4", "videos/v/original.mp4"),
             url.replace(&format!("expires={expires}"), &format!("expires={later}")),
-            format!("{}0", &url[..url.len() - 1]),
+            // The last signature digit changed (to a digit it is not).
+            format!(
+                "{}{}",
+                &url[..url.len() - 1],
+                if url.ends_with('0') { '1' } else { '0' }
+            ),
             url.replace("signature=", "signature=zz"),
             url.split("&signature")
                 .next()
