@@ -53,17 +53,12 @@ pub fn openapi_json() -> String {
 impl Application {
     /// Connects to the database (applying migrations), storage and queue, and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = showcase::db::connect(&settings.database)
-            .await
-            .context("DATABASE_URL: cannot connect to the database")?;
-        showcase::db::migrate(&pool)
-            .await
-            .context("DATABASE_URL: cannot apply the migrations")?;
-        let aws = showcase::aws::load_config_for(&settings.storage, &settings.queue).await;
-        let storage = showcase::storage::from_settings(&settings.storage, &aws)
-            .await
-            .context("STORAGE_URL: cannot open the storage")?;
-        let queue = showcase::queue::from_settings(&settings.queue, &pool, &aws);
+        let showcase::backends::Backends {
+            pool,
+            storage,
+            queue,
+        } = showcase::backends::connect(&settings.database, &settings.storage, &settings.queue)
+            .await?;
         tokio::fs::create_dir_all(&settings.upload_dir)
             .await
             .with_context(|| {
@@ -132,18 +127,7 @@ impl Application {
 }
 
 async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
-    }
+    showcase::backends::shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
 }
 

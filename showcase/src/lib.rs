@@ -3,6 +3,7 @@
 //! No HTTP and no ffmpeg here: each binary adds its own job on top of these building blocks.
 
 pub mod aws;
+pub mod backends;
 pub mod config;
 pub mod db;
 pub mod job;

@@ -228,7 +228,7 @@ impl Consumer {
     /// or already processed or failed (a redelivered job).
     async fn claim(&self, video_id: Uuid) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar(
-            "UPDATE videos SET status = 'processing'
+            "UPDATE videos SET status = 'processing', processing_started_at = now()
              WHERE id = $1 AND status IN ('uploaded', 'processing')
              RETURNING original_key",
         )
@@ -504,17 +504,11 @@ async fn shutdown_watchdog(
 
 /// Everything the consumer needs, from settings: database (migrated), storage, queue.
 pub async fn connect(settings: WorkerSettings) -> anyhow::Result<Consumer> {
-    let pool = showcase::db::connect(&settings.database)
-        .await
-        .context("DATABASE_URL: cannot connect to the database")?;
-    showcase::db::migrate(&pool)
-        .await
-        .context("DATABASE_URL: cannot apply the migrations")?;
-    let aws = showcase::aws::load_config_for(&settings.storage, &settings.queue).await;
-    let storage = showcase::storage::from_settings(&settings.storage, &aws)
-        .await
-        .context("STORAGE_URL: cannot open the storage")?;
-    let queue = showcase::queue::from_settings(&settings.queue, &pool, &aws);
+    let showcase::backends::Backends {
+        pool,
+        storage,
+        queue,
+    } = showcase::backends::connect(&settings.database, &settings.storage, &settings.queue).await?;
     tokio::fs::create_dir_all(&settings.work_dir)
         .await
         .with_context(|| {

@@ -113,7 +113,7 @@ fn consume() -> ExitCode {
         };
         let (stop, shutdown) = watch::channel(false);
         tokio::spawn(async move {
-            shutdown_signal().await;
+            showcase::backends::shutdown_signal().await;
             tracing::info!("stopping: no new jobs; finishing or releasing the running ones");
             let _ = stop.send(true);
         });
@@ -122,21 +122,6 @@ fn consume() -> ExitCode {
         tracing::info!("worker stopped");
         ExitCode::SUCCESS
     })
-}
-
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
-    }
 }
 
 fn self_check() -> anyhow::Result<()> {

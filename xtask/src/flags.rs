@@ -29,6 +29,36 @@ pub enum Task {
         cargo xtask seed --players 100000 --votes 2000000 --database rising_stars_bench_large"
     )]
     Seed(SeedArgs),
+    /// Measure the product on this machine (release builds); prints a table for docs/benchmarks.md.
+    #[command(after_help = "Example:\n  cargo xtask bench worker\n  \
+        cargo xtask bench worker --sizes 50 --concurrency 1,2 --jobs 4")]
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// Worker throughput: N stored videos, their jobs injected into the queue, one release worker
+    /// at each concurrency; videos per minute and mean service time until the queue drains.
+    Worker(WorkerBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerBenchArgs {
+    /// Input sizes in MB (1080p H.264 made with the ffmpeg CLI).
+    #[arg(long, value_delimiter = ',', default_value = "50,100")]
+    pub sizes: Vec<u32>,
+    /// Worker concurrency levels to measure.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    pub concurrency: Vec<usize>,
+    /// Jobs per measurement.
+    #[arg(long, default_value_t = 6)]
+    pub jobs: u32,
 }
 
 #[derive(Debug, Args)]

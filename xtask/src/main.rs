@@ -1,6 +1,7 @@
 //! `cargo xtask`: every operation a developer or operator runs, one module per task.
 
 mod apt;
+mod bench;
 mod cmd;
 mod dev;
 mod flags;
@@ -30,6 +31,7 @@ fn main() -> std::process::ExitCode {
             flags::Task::Test(args) => test::run(args).await,
             flags::Task::Openapi => openapi::run(),
             flags::Task::Seed(args) => seed::run(args).await,
+            flags::Task::Bench(args) => bench::run(args).await,
         }
     });
     match result {

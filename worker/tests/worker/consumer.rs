@@ -20,6 +20,7 @@ use worker::pipeline::PipelineSettings;
 const NO_WAIT: Duration = Duration::ZERO;
 
 struct Fixture {
+    settings: WorkerSettings,
     database: TestDatabase,
     storage_dir: tempfile::TempDir,
     _work_dir: tempfile::TempDir,
@@ -74,10 +75,11 @@ async fn fixture() -> anyhow::Result<Fixture> {
         database.pool.clone(),
         storage.clone() as Arc<dyn Storage>,
         queue.clone() as Arc<dyn JobQueue>,
-        settings,
+        settings.clone(),
     );
     let (stop, shutdown) = watch::channel(false);
     Ok(Fixture {
+        settings,
         database,
         storage_dir,
         _work_dir: work_dir,
@@ -90,6 +92,10 @@ async fn fixture() -> anyhow::Result<Fixture> {
 }
 
 impl Fixture {
+    fn consumer_settings(&self) -> WorkerSettings {
+        self.settings.clone()
+    }
+
     /// A player with one uploaded video whose original is `original` (or no stored file).
     async fn uploaded_video(&self, original: Option<&Path>, publish: bool) -> anyhow::Result<Uuid> {
         let (owner, video) = (Uuid::new_v4(), Uuid::new_v4());
@@ -349,5 +355,80 @@ async fn an_unreadable_message_is_dead_lettered() -> anyhow::Result<()> {
             dead_letter: 1
         }
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_database_outage_delays_the_job_but_does_not_lose_it() -> anyhow::Result<()> {
+    // The queue lives in a database of its own here, so that the videos' database can go away
+    // while the job stays safely queued (as with SQS in production).
+    let fx = fixture().await?;
+    let queue_database = TestDatabase::new().await?;
+    let queue = Arc::new(PgQueue::new(queue_database.pool.clone(), "video-jobs", 3));
+    let videos_pool = showcase::db::connect(&DatabaseSettings {
+        url: Secret::new(fx.database.url.clone()),
+        max_connections: 2,
+    })
+    .await?;
+    let mut settings = fx.consumer_settings();
+    settings.retry_delay = Duration::ZERO;
+    let consumer = Consumer::new(
+        videos_pool,
+        fx.storage.clone() as Arc<dyn Storage>,
+        queue.clone() as Arc<dyn JobQueue>,
+        settings,
+    );
+    let video = fx.uploaded_video(Some(&short_clip()?), true).await?;
+    let job = ProcessVideo {
+        task_id: Uuid::new_v4(),
+        video_id: video,
+    };
+    queue.send(&job.to_body()).await?;
+
+    let admin = sqlx::PgPool::connect(&queue_database.url).await?;
+    let name = fx.database.name().to_owned();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS false"#
+    )))
+    .execute(&admin)
+    .await?;
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&admin)
+        .await?;
+    let during = consumer.try_execute_task(NO_WAIT, &fx.shutdown).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS true"#
+    )))
+    .execute(&admin)
+    .await?;
+    assert_eq!(
+        during,
+        Step::TaskCompleted(JobOutcome::WillRetry {
+            video_id: video,
+            attempt: 1
+        })
+    );
+    assert_eq!(
+        queue.depth().await?,
+        QueueDepth {
+            visible: 1,
+            in_flight: 0,
+            dead_letter: 0
+        }
+    );
+
+    let after = consumer.try_execute_task(NO_WAIT, &fx.shutdown).await?;
+    assert_eq!(
+        after,
+        Step::TaskCompleted(JobOutcome::Processed { video_id: video })
+    );
+    // The fixture's own pool lost its connections in the outage; a new one sees the result.
+    let fresh = sqlx::PgPool::connect(&fx.database.url).await?;
+    let status: String = sqlx::query_scalar("SELECT status FROM videos WHERE id = $1")
+        .bind(video)
+        .fetch_one(&fresh)
+        .await?;
+    assert_eq!(status, "processed");
     Ok(())
 }

@@ -1,0 +1,300 @@
+//! `cargo xtask bench`: measurements on this machine with release builds, printed as the tables
+//! that docs/benchmarks.md keeps.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::cmd::{self, cargo};
+use crate::flags::{BenchArgs, BenchTarget, WorkerBenchArgs};
+use crate::postgres::Postgres;
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        BenchTarget::Worker(args) => worker(args).await,
+    }
+}
+
+/// Builds a release binary and returns its path (as cargo reports it).
+fn release_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
+    cmd::step(format!("Building {binary} (release)"));
+    let output = cmd::read(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        package,
+        "--bin",
+        binary,
+        "--message-format=json-render-diagnostics",
+    ]))?;
+    output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .find(|path| path.file_name().is_some_and(|name| name == binary))
+        .context("cargo did not report the built binary")
+}
+
+/// A 1080p H.264 input of about `megabytes` MB (constant bitrate), cached under the target dir.
+fn input_video(megabytes: u32) -> anyhow::Result<PathBuf> {
+    let dir = cmd::target_dir().join("xtask").join("bench-media");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("input-1080p-{megabytes}mb.mp4"));
+    if path.exists() {
+        return Ok(path);
+    }
+    // 50 MB → 40 s at 10 Mbit/s; 100 MB → 55 s at ~14.5 Mbit/s (both within the upload rules).
+    let seconds: u32 = if megabytes > 60 { 55 } else { 40 };
+    let kbits = u64::from(megabytes) * 8 * 1000 * 98 / 100 / u64::from(seconds);
+    cmd::step(format!(
+        "Generating a {megabytes} MB 1080p input ({seconds} s at {kbits} kbit/s)"
+    ));
+    let partial = dir.join(format!("input-1080p-{megabytes}mb.partial.mp4"));
+    cmd::run(
+        Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+            ])
+            .arg(format!(
+                "testsrc2=size=1920x1080:rate=30:duration={seconds}"
+            ))
+            .args(["-f", "lavfi", "-i"])
+            .arg(format!(
+                "sine=frequency=440:sample_rate=48000:duration={seconds}"
+            ))
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+            ])
+            .args([
+                "-b:v",
+                &format!("{kbits}k"),
+                "-minrate",
+                &format!("{kbits}k"),
+            ])
+            .args([
+                "-maxrate",
+                &format!("{kbits}k"),
+                "-bufsize",
+                &format!("{}k", kbits * 2),
+            ])
+            .args([
+                "-x264-params",
+                "nal-hrd=cbr:force-cfr=1",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "128k",
+            ])
+            .args(["-movflags", "+faststart"])
+            .arg(&partial),
+    )?;
+    std::fs::rename(&partial, &path)?;
+    Ok(path)
+}
+
+struct Measurement {
+    size_mb: u32,
+    actual_mb: f64,
+    concurrency: usize,
+    jobs: u32,
+    elapsed: Duration,
+    mean_service: Duration,
+    peak_rss_mib: u64,
+}
+
+async fn worker(args: WorkerBenchArgs) -> anyhow::Result<()> {
+    let binary = release_binary("worker", "rising-stars-worker")?;
+    let postgres = Postgres::ensure().await?;
+    let database = "rising_stars_bench_worker";
+    postgres.drop_database(database).await?;
+    postgres.create_database(database).await?;
+    let url = postgres.url(database);
+    let pool = PgPool::connect(&url).await?;
+    showcase::db::migrate(&pool).await?;
+    let storage = cmd::target_dir().join("xtask").join("bench-storage");
+    let _ = std::fs::remove_dir_all(&storage);
+    std::fs::create_dir_all(storage.join("inputs"))?;
+    let owner = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country)
+         VALUES ($1, 'bench@bench.test', 'x', 'Bench', 'Worker', 'Cali', 'Colombia')",
+    )
+    .bind(owner)
+    .execute(&pool)
+    .await?;
+
+    let mut results = Vec::new();
+    for &size in &args.sizes {
+        let input = input_video(size)?;
+        let stored = storage.join("inputs").join(format!("{size}mb.mp4"));
+        std::fs::copy(&input, &stored)?;
+        let actual_mb = std::fs::metadata(&input)?.len() as f64 / 1e6;
+        for &concurrency in &args.concurrency {
+            cmd::step(format!(
+                "{size} MB inputs, concurrency {concurrency}, {} jobs",
+                args.jobs
+            ));
+            let measured = measure(
+                &binary,
+                &url,
+                &pool,
+                &storage,
+                owner,
+                size,
+                concurrency,
+                args.jobs,
+            )
+            .await?;
+            cmd::note(format!(
+                "{:.1} s, {:.2} videos/min, mean service {:.1} s, peak RSS {} MiB",
+                measured.0.as_secs_f64(),
+                f64::from(args.jobs) * 60.0 / measured.0.as_secs_f64(),
+                measured.1.as_secs_f64(),
+                measured.2
+            ));
+            results.push(Measurement {
+                size_mb: size,
+                actual_mb,
+                concurrency,
+                jobs: args.jobs,
+                elapsed: measured.0,
+                mean_service: measured.1,
+                peak_rss_mib: measured.2,
+            });
+        }
+    }
+    pool.close().await;
+
+    cmd::step("Worker throughput (copy into docs/benchmarks.md)");
+    println!(
+        "| input | concurrency | jobs | drained in | videos/min | mean service time | worker peak RSS |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for m in &results {
+        println!(
+            "| {} MB ({:.1} MB, 1080p) | {} | {} | {:.1} s | {:.2} | {:.1} s | {} MiB |",
+            m.size_mb,
+            m.actual_mb,
+            m.concurrency,
+            m.jobs,
+            m.elapsed.as_secs_f64(),
+            f64::from(m.jobs) * 60.0 / m.elapsed.as_secs_f64(),
+            m.mean_service.as_secs_f64(),
+            m.peak_rss_mib
+        );
+    }
+    Ok(())
+}
+
+/// One run: N videos sharing one stored original, their jobs sent at once to a running worker.
+/// Returns (time to drain, mean service time, worker peak RSS in MiB).
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    binary: &Path,
+    url: &str,
+    pool: &PgPool,
+    storage: &Path,
+    owner: Uuid,
+    size: u32,
+    concurrency: usize,
+    jobs: u32,
+) -> anyhow::Result<(Duration, Duration, u64)> {
+    sqlx::query("DELETE FROM videos").execute(pool).await?;
+    sqlx::query("DELETE FROM queue_messages")
+        .execute(pool)
+        .await?;
+    let log = std::fs::File::create(cmd::target_dir().join("xtask").join("bench-worker.log"))?;
+    let mut worker = Command::new(binary)
+        .env("DATABASE_URL", url)
+        .env("STORAGE_URL", format!("file:{}", storage.display()))
+        .env("QUEUE_URL", "postgres")
+        .env("WORKER_CONCURRENCY", concurrency.to_string())
+        .env("WORKER_POLL_WAIT_SECONDS", "1")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .context("cannot start the worker")?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let queue = showcase::queue::PgQueue::new(pool.clone(), "video-jobs", 3);
+    let started = Instant::now();
+    for _ in 0..jobs {
+        let video = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO videos (id, owner_id, title, original_key, duration_ms, width, height,
+                                 size_bytes, video_codec)
+             VALUES ($1, $2, 'bench', $3, 40000, 1920, 1080, 1, 'h264')",
+        )
+        .bind(video)
+        .bind(owner)
+        .bind(format!("inputs/{size}mb.mp4"))
+        .execute(pool)
+        .await?;
+        let job = showcase::job::ProcessVideo {
+            task_id: Uuid::now_v7(),
+            video_id: video,
+        };
+        showcase::queue::JobQueue::send(&queue, &job.to_body()).await?;
+    }
+    let mut peak_rss = 0;
+    loop {
+        let (processed, failed): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE status = 'processed'), count(*) FILTER (WHERE status = 'failed') FROM videos",
+        )
+        .fetch_one(pool)
+        .await?;
+        peak_rss = peak_rss.max(rss_mib(worker.id()));
+        if failed > 0 {
+            let _ = worker.kill();
+            bail!("{failed} job(s) failed; see target/xtask/bench-worker.log");
+        }
+        if processed == i64::from(jobs) {
+            break;
+        }
+        if let Some(status) = worker.try_wait()? {
+            bail!("the worker exited ({status}); see target/xtask/bench-worker.log");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let elapsed = started.elapsed();
+    let mean: f64 = sqlx::query_scalar(
+        "SELECT avg(extract(epoch FROM processed_at - processing_started_at))::float8 FROM videos",
+    )
+    .fetch_one(pool)
+    .await?;
+    let _ = Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status();
+    let _ = worker.wait();
+    Ok((elapsed, Duration::from_secs_f64(mean.max(0.0)), peak_rss))
+}
+
+/// The peak resident set size of a process so far (VmHWM), in MiB; 0 when unreadable.
+fn rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
