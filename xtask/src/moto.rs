@@ -26,7 +26,7 @@ impl Drop for Moto {
     }
 }
 
-fn venv() -> PathBuf {
+pub fn venv() -> PathBuf {
     cmd::target_dir().join("xtask").join("venv")
 }
 
