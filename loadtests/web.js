@@ -153,7 +153,7 @@ function textSummary(data) {
   lines.push('endpoint          p50 ms   p95 ms   p99 ms');
   for (const name of endpoints) {
     const metric = m[`http_req_duration{endpoint:${name}}`];
-    if (!metric || !metric.values || metric.values.max === undefined) {
+    if (!metric || !metric.values || !metric.values.max) {
       continue;
     }
     const v = metric.values;

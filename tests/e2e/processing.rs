@@ -195,3 +195,45 @@ async fn sigterm_stops_taking_work_and_releases_an_unfinished_job() -> anyhow::R
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn sigterm_lets_a_running_job_finish_within_the_grace_period() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let mut env = worker_env(&stack.env);
+    env.insert("WORKER_SHUTDOWN_GRACE_SECONDS".into(), "120".into());
+    let client = Client::new(&api.base_url);
+    let player = client.player("finish@example.com", "Ana", "Cali").await?;
+    let clip = Clip::h264(1920, 1080, 21.0).path()?;
+    let upload = client
+        .upload(&player.token, "video_file", Some(&clip), &[("title", "x")])
+        .await?;
+    let video = upload.body["video_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let mut worker = RunningWorker::start(&env)?;
+    wait_for_status(
+        &client,
+        &player.token,
+        &video,
+        &["processing"],
+        Duration::from_secs(60),
+    )
+    .await?;
+    worker.signal("TERM")?;
+    assert_eq!(worker.wait(PROCESSING_LIMIT).await?, Some(0));
+    let detail = client
+        .get(&format!("/api/videos/{video}"), Some(&player.token))
+        .await?;
+    assert_eq!(
+        detail.body["status"], "processed",
+        "finished before exiting"
+    );
+    let remaining: i64 = sqlx::query_scalar("SELECT count(*) FROM queue_messages")
+        .fetch_one(&stack.database.pool)
+        .await?;
+    assert_eq!(remaining, 0);
+    Ok(())
+}
