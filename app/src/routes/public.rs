@@ -333,8 +333,8 @@ impl PublicApi {
             Ok(checked) => checked,
             Err(problem) => return Ok(RankingsResponse::BadRequest(problem.json())),
         };
-        type Row = (i64, String, String, String, String, i64);
-        // The page is an index range scan; `above` counts the players ahead of the page's first
+        type Row = (i64, String, String, String, String, i64, Option<i64>);
+        // One statement per page. The page is an index range scan; `above` counts the players ahead of the page's first
         // row, which fixes every position on the page (ties share a position).
         // Two statements rather than `$3 IS NULL OR …`, so each has a plan that uses its index.
         let filter = if city.is_some() {
@@ -347,6 +347,7 @@ impl PublicApi {
         } else {
             ""
         };
+        let total_key = if city.is_some() { "$3" } else { "''" };
         let sql = format!(
             "WITH page AS (
                  SELECT player_id, votes, reached_at FROM player_scores {filter}
@@ -357,7 +358,8 @@ impl PublicApi {
                  SELECT count(*) AS n FROM player_scores
                  WHERE {above_filter} votes > (SELECT max(votes) FROM page)
              )
-             SELECT (SELECT n FROM above), u.first_name, u.last_name, u.city, u.country, p.votes
+             SELECT (SELECT n FROM above), u.first_name, u.last_name, u.city, u.country, p.votes,
+                    (SELECT ranked_players FROM listing_counts WHERE city_key = {total_key})
              FROM page p JOIN users u ON u.id = p.player_id
              ORDER BY p.votes DESC, p.reached_at, p.player_id"
         );
@@ -369,10 +371,14 @@ impl PublicApi {
             None => query,
         };
         let rows: Vec<Row> = query.fetch_all(&state.pool).await?;
-        let total = listing_total(&state, city.as_deref(), "ranked_players").await?;
+        // The total rides along with the page; only a page past the end needs its own look-up.
+        let total = match rows.first() {
+            Some(row) => row.6.unwrap_or(0),
+            None => listing_total(&state, city.as_deref(), "ranked_players").await?,
+        };
         let mut players = Vec::with_capacity(rows.len());
         let mut previous: Option<(i64, i64)> = None; // (votes, position)
-        for (index, (above, first, last, city, country, votes)) in rows.into_iter().enumerate() {
+        for (index, (above, first, last, city, country, votes, _)) in rows.into_iter().enumerate() {
             let position = match previous {
                 Some((previous_votes, position)) if previous_votes == votes => position,
                 Some(_) => offset + i64::try_from(index).unwrap_or(0) + 1,
