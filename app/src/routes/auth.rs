@@ -179,7 +179,7 @@ pub struct AuthApi;
 #[OpenApi(tag = "ApiTags::Auth", prefix_path = "/api/auth")]
 impl AuthApi {
     /// Create a player account.
-    #[oai(path = "/signup", method = "post")]
+    #[oai(path = "/signup", method = "post", operation_id = "signup")]
     async fn signup(
         &self,
         state: Data<&AppState>,
@@ -229,7 +229,7 @@ impl AuthApi {
     }
 
     /// Exchange email and password for an access token.
-    #[oai(path = "/login", method = "post")]
+    #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
         request: &Request,

@@ -61,7 +61,7 @@ pub struct HealthApi;
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
     /// Liveness: answers without any I/O.
-    #[oai(path = "/health", method = "get")]
+    #[oai(path = "/health", method = "get", operation_id = "health")]
     async fn health(&self) -> HealthResponse {
         HealthResponse::Healthy(Json(Health {
             status: "healthy".to_owned(),
@@ -70,7 +70,7 @@ impl HealthApi {
     }
 
     /// Readiness: one round trip each to the database, the storage and the queue.
-    #[oai(path = "/health/ready", method = "get")]
+    #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&AppState>) -> ReadyResponse {
         let (database, storage, queue) = tokio::join!(
             showcase::db::check(&state.pool),

@@ -156,7 +156,11 @@ pub struct PublicApi;
 #[OpenApi(tag = "ApiTags::Public")]
 impl PublicApi {
     /// Videos published for voting, newest first.
-    #[oai(path = "/api/public/videos", method = "get")]
+    #[oai(
+        path = "/api/public/videos",
+        method = "get",
+        operation_id = "list_public_videos"
+    )]
     async fn videos(
         &self,
         state: Data<&AppState>,
@@ -238,7 +242,11 @@ impl PublicApi {
     }
 
     /// Vote for a published video: one vote per user per video, never for one's own.
-    #[oai(path = "/api/public/videos/:video_id/vote", method = "post")]
+    #[oai(
+        path = "/api/public/videos/:video_id/vote",
+        method = "post",
+        operation_id = "vote"
+    )]
     async fn vote(
         &self,
         auth: BearerAuth,
@@ -308,7 +316,11 @@ impl PublicApi {
     }
 
     /// Players ranked by the votes of their published videos.
-    #[oai(path = "/api/public/rankings", method = "get")]
+    #[oai(
+        path = "/api/public/rankings",
+        method = "get",
+        operation_id = "rankings"
+    )]
     async fn rankings(
         &self,
         state: Data<&AppState>,

@@ -242,7 +242,11 @@ pub struct VideosApi;
 #[OpenApi(tag = "ApiTags::Videos")]
 impl VideosApi {
     /// Upload a skill video for processing.
-    #[oai(path = "/api/videos/upload", method = "post")]
+    #[oai(
+        path = "/api/videos/upload",
+        method = "post",
+        operation_id = "upload_video"
+    )]
     async fn upload(
         &self,
         auth: BearerAuth,
@@ -337,7 +341,7 @@ impl VideosApi {
     }
 
     /// The caller's videos, newest first.
-    #[oai(path = "/api/videos", method = "get")]
+    #[oai(path = "/api/videos", method = "get", operation_id = "list_my_videos")]
     async fn list(
         &self,
         auth: BearerAuth,
@@ -380,7 +384,11 @@ impl VideosApi {
     }
 
     /// One of the caller's videos, with time-limited links to its files.
-    #[oai(path = "/api/videos/:video_id", method = "get")]
+    #[oai(
+        path = "/api/videos/:video_id",
+        method = "get",
+        operation_id = "get_video"
+    )]
     async fn detail(
         &self,
         auth: BearerAuth,
@@ -446,7 +454,11 @@ impl VideosApi {
     }
 
     /// Publish a processed video for voting.
-    #[oai(path = "/api/videos/:video_id/publish", method = "post")]
+    #[oai(
+        path = "/api/videos/:video_id/publish",
+        method = "post",
+        operation_id = "publish_video"
+    )]
     async fn publish(
         &self,
         auth: BearerAuth,
@@ -487,7 +499,11 @@ impl VideosApi {
     }
 
     /// Delete a video that is not published for voting, with its files and pending job.
-    #[oai(path = "/api/videos/:video_id", method = "delete")]
+    #[oai(
+        path = "/api/videos/:video_id",
+        method = "delete",
+        operation_id = "delete_video"
+    )]
     async fn delete(
         &self,
         auth: BearerAuth,
