@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 
 /// Developer and operator tasks for Rising Stars. Run `cargo xtask <task> --help` for details.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", arg_required_else_help = true)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    arg_required_else_help = true
+)]
 pub struct Xtask {
     #[command(subcommand)]
     pub task: Task,
@@ -12,7 +16,7 @@ pub struct Xtask {
 
 #[derive(Debug, Subcommand)]
 pub enum Task {
-    /// Run the product locally: PostgreSQL, local storage and queue, the API on port 8080.
+    /// Run the product locally: PostgreSQL, local storage and queue, the API on port 8080, the worker.
     #[command(after_help = "Example:\n  cargo xtask dev\n  cargo xtask dev --port 9090")]
     Dev(DevArgs),
     /// Run every check: formatting, clippy, unit, conformance and end-to-end tests.
