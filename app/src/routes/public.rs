@@ -346,33 +346,44 @@ impl PublicApi {
             Err(problem) => return Ok(RankingsResponse::BadRequest(problem.json())),
         };
         type Row = (i64, String, String, String, String, i64, Option<i64>);
-        // One statement per page. The page is an index range scan; `above` counts the players ahead of the page's first
-        // row, which fixes every position on the page (ties share a position).
-        // Two statements rather than `$3 IS NULL OR …`, so each has a plan that uses its index.
-        let filter = if city.is_some() {
-            "WHERE city_key = $3"
+        // One statement per page, every part an index range scan:
+        // - the page itself, in ranking order;
+        // - `ties_before`: players with the page's first total who rank before its first row.
+        //   Everyone ahead of the page has at least that total, so the players with strictly more
+        //   votes are `offset − ties_before`, which fixes every position on the page (ties share a
+        //   position) without counting the whole ranking;
+        // - the page's players' names by primary key, and the total from `listing_counts`.
+        // Separate statements for "all cities" and "one city" (not `$3 IS NULL OR …`) so each
+        // plan uses its own index.
+        let (filter, tie_filter, total_key) = if city.is_some() {
+            ("WHERE city_key = $3", "s.city_key = $3 AND", "$3")
         } else {
-            ""
+            ("", "", "''")
         };
-        let above_filter = if city.is_some() {
-            "city_key = $3 AND"
-        } else {
-            ""
-        };
-        let total_key = if city.is_some() { "$3" } else { "''" };
         let sql = format!(
             "WITH page AS (
                  SELECT player_id, votes, reached_at FROM player_scores {filter}
                  ORDER BY votes DESC, reached_at, player_id
                  LIMIT $1 OFFSET $2
              ),
-             above AS (
-                 SELECT count(*) AS n FROM player_scores
-                 WHERE {above_filter} votes > (SELECT max(votes) FROM page)
+             first AS (
+                 SELECT votes, reached_at, player_id FROM page
+                 ORDER BY votes DESC, reached_at, player_id LIMIT 1
+             ),
+             ties_before AS (
+                 SELECT count(*) AS n FROM player_scores s, first f
+                 WHERE {tie_filter} s.votes = f.votes
+                   AND (s.reached_at, s.player_id) < (f.reached_at, f.player_id)
              )
-             SELECT (SELECT n FROM above), u.first_name, u.last_name, u.city, u.country, p.votes,
+             SELECT $2 - (SELECT n FROM ties_before), u.first_name, u.last_name, u.city,
+                    u.country, p.votes,
                     (SELECT ranked_players FROM listing_counts WHERE city_key = {total_key})
-             FROM page p JOIN users u ON u.id = p.player_id
+             FROM page p
+             CROSS JOIN LATERAL (
+                 -- OFFSET 0 keeps this a per-row primary-key look-up (not a join over all users).
+                 SELECT first_name, last_name, city, country FROM users WHERE id = p.player_id
+                 OFFSET 0
+             ) u
              ORDER BY p.votes DESC, p.reached_at, p.player_id"
         );
         let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
