@@ -148,7 +148,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
     .await?;
     assert_eq!(detail["status"], "processed", "{detail}");
     // The worker records the result, then acknowledges: the message goes a moment later.
-    let mut remaining = -1;
+    let mut remaining: i64 = -1;
     for _ in 0..100 {
         remaining = sqlx::query_scalar("SELECT count(*) FROM queue_messages")
             .fetch_one(&stack.database.pool)

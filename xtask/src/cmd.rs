@@ -61,9 +61,13 @@ pub fn exists(program: &str) -> bool {
         .is_ok_and(|output| output.status.success())
 }
 
-/// The workspace root (xtask's manifest lives one level below it).
+/// The workspace root (xtask's manifest lives one level below it). Read at run time from what
+/// `cargo run` sets, not baked in at compile time: two checkouts sharing one target directory
+/// would otherwise run each other's xtask against the wrong tree.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
