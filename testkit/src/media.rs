@@ -45,93 +45,64 @@ impl Clip {
 
     /// The clip's path, generating it on first use.
     pub fn path(&self) -> anyhow::Result<PathBuf> {
-        let dir = std::env::temp_dir().join("rising-stars-test-media");
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join(self.name());
-        if path.exists() {
-            return Ok(path);
-        }
-        // Generate beside the target and rename: concurrent tests never see half a file.
-        let partial = dir.join(format!(
-            "{}.{}.partial.mp4",
-            self.name(),
-            std::process::id()
-        ));
-        let mut command = Command::new("ffmpeg");
-        command
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-            ])
-            .arg(format!(
+        cached(&self.name(), |command| {
+            command.args(["-f", "lavfi", "-i"]).arg(format!(
                 "testsrc2=size={}x{}:rate={}:duration={}",
                 self.width, self.height, self.fps, self.seconds
             ));
-        if self.audio {
+            if self.audio {
+                command
+                    .args(["-f", "lavfi", "-i"])
+                    .arg(format!("sine=frequency=440:duration={}", self.seconds))
+                    .args(["-c:a", "aac", "-b:a", "64k"]);
+            }
             command
-                .args(["-f", "lavfi", "-i"])
-                .arg(format!("sine=frequency=440:duration={}", self.seconds))
-                .args(["-c:a", "aac", "-b:a", "64k"]);
-        }
-        command
-            .args([
-                "-c:v",
-                self.encoder,
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-            ])
-            .args(if self.encoder == "libx265" {
-                &["-tag:v", "hvc1", "-x265-params", "log-level=error"][..]
-            } else {
-                &[][..]
-            })
-            .args(["-movflags", "+faststart"])
-            .arg(&partial);
-        let output = command
-            .output()
-            .context("cannot run ffmpeg: `cargo xtask test` installs it")?;
-        if !output.status.success() {
-            bail!("ffmpeg failed: {}", String::from_utf8_lossy(&output.stderr));
-        }
-        std::fs::rename(&partial, &path)?;
-        Ok(path)
+                .args([
+                    "-c:v",
+                    self.encoder,
+                    "-preset",
+                    "ultrafast",
+                    "-pix_fmt",
+                    "yuv420p",
+                ])
+                .args(if self.encoder == "libx265" {
+                    &["-tag:v", "hvc1", "-x265-params", "log-level=error"][..]
+                } else {
+                    &[][..]
+                })
+                .args(["-movflags", "+faststart"]);
+        })
     }
 }
 
 /// An MP4 with only an audio track (no video), `seconds` long.
 pub fn audio_only(seconds: f64) -> anyhow::Result<PathBuf> {
+    cached(&format!("audio-only-{seconds}s.mp4"), |command| {
+        command
+            .args(["-f", "lavfi", "-i"])
+            .arg(format!("sine=frequency=440:duration={seconds}"))
+            .args(["-c:a", "aac"]);
+    })
+}
+
+/// The file `name` in the shared media cache, made by ffmpeg with the inputs and options that
+/// `arguments` adds, on first use.
+fn cached(name: &str, arguments: impl FnOnce(&mut Command)) -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join("rising-stars-test-media");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("audio-only-{seconds}s.mp4"));
+    let path = dir.join(name);
     if path.exists() {
         return Ok(path);
     }
-    let partial = dir.join(format!(
-        "audio-only-{seconds}s.{}.partial.mp4",
-        std::process::id()
-    ));
-    let output = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("sine=frequency=440:duration={seconds}"))
-        .args(["-c:a", "aac"])
+    // Generate beside the target and rename: concurrent tests never see half a file.
+    let partial = dir.join(format!("{name}.{}.partial.mp4", std::process::id()));
+    let mut command = Command::new("ffmpeg");
+    command.args(["-hide_banner", "-loglevel", "error", "-y"]);
+    arguments(&mut command);
+    let output = command
         .arg(&partial)
         .output()
-        .context("cannot run ffmpeg")?;
+        .context("cannot run ffmpeg: `cargo xtask test` installs it")?;
     if !output.status.success() {
         bail!("ffmpeg failed: {}", String::from_utf8_lossy(&output.stderr));
     }

@@ -94,17 +94,31 @@ async fn an_upload_becomes_a_showcase_clip_on_s3_and_sqs() -> anyhow::Result<()>
     upload_and_process(env).await
 }
 
-#[tokio::test]
-async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
--> anyhow::Result<()> {
+/// A job being processed right now: the API and one worker (with `overrides`) on local backends,
+/// one uploaded clip of `seconds`, and the worker already past its claim.
+struct JobInProgress {
+    stack: crate::LocalStack,
+    _api: RunningApi,
+    client: Client,
+    token: String,
+    video: String,
+    worker: RunningWorker,
+    worker_env: HashMap<String, String>,
+}
+
+async fn job_in_progress(
+    overrides: &[(&str, &str)],
+    seconds: f64,
+) -> anyhow::Result<JobInProgress> {
     let stack = local_stack().await?;
     let api = RunningApi::start(&stack.env).await?;
     let mut env = worker_env(&stack.env);
-    env.insert("WORKER_VISIBILITY_TIMEOUT_SECONDS".into(), "3".into());
-    env.insert("WORKER_X264_PRESET".into(), "veryfast".into());
+    for (name, value) in overrides {
+        env.insert((*name).to_owned(), (*value).to_owned());
+    }
     let client = Client::new(&api.base_url);
-    let player = client.player("kill@example.com", "Ana", "Cali").await?;
-    let clip = Clip::h264(1920, 1080, 45.0).path()?;
+    let player = client.player("job@example.com", "Ana", "Cali").await?;
+    let clip = Clip::h264(1920, 1080, seconds).path()?;
     let upload = client
         .upload(&player.token, "video_file", Some(&clip), &[("title", "x")])
         .await?;
@@ -112,8 +126,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
         .as_str()
         .unwrap_or_default()
         .to_owned();
-
-    let mut first = RunningWorker::start(&env)?;
+    let worker = RunningWorker::start(&env)?;
     wait_for_status(
         &client,
         &player.token,
@@ -122,6 +135,30 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
         Duration::from_secs(60),
     )
     .await?;
+    Ok(JobInProgress {
+        stack,
+        _api: api,
+        client,
+        token: player.token,
+        video,
+        worker,
+        worker_env: env,
+    })
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
+-> anyhow::Result<()> {
+    let job = job_in_progress(
+        &[
+            ("WORKER_VISIBILITY_TIMEOUT_SECONDS", "3"),
+            ("WORKER_X264_PRESET", "veryfast"),
+        ],
+        45.0,
+    )
+    .await?;
+    let (stack, client, video) = (&job.stack, &job.client, &job.video);
+    let mut first = job.worker;
     tokio::time::sleep(Duration::from_millis(500)).await;
     first.signal("KILL")?;
     assert_eq!(
@@ -137,11 +174,11 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
     .await?;
     assert_eq!(in_flight, 1, "the job is still invisible, not lost");
 
-    let _second = RunningWorker::start(&env)?;
+    let _second = RunningWorker::start(&job.worker_env)?;
     let detail = wait_for_status(
-        &client,
-        &player.token,
-        &video,
+        client,
+        &job.token,
+        video,
         &["processed", "failed"],
         PROCESSING_LIMIT,
     )
@@ -164,31 +201,15 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
 
 #[tokio::test]
 async fn sigterm_stops_taking_work_and_releases_an_unfinished_job() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
-    let mut env = worker_env(&stack.env);
-    env.insert("WORKER_SHUTDOWN_GRACE_SECONDS".into(), "0".into());
-    env.insert("WORKER_X264_PRESET".into(), "veryfast".into());
-    let client = Client::new(&api.base_url);
-    let player = client.player("term@example.com", "Ana", "Cali").await?;
-    let clip = Clip::h264(1920, 1080, 45.0).path()?;
-    let upload = client
-        .upload(&player.token, "video_file", Some(&clip), &[("title", "x")])
-        .await?;
-    let video = upload.body["video_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-
-    let mut worker = RunningWorker::start(&env)?;
-    wait_for_status(
-        &client,
-        &player.token,
-        &video,
-        &["processing"],
-        Duration::from_secs(60),
+    let job = job_in_progress(
+        &[
+            ("WORKER_SHUTDOWN_GRACE_SECONDS", "0"),
+            ("WORKER_X264_PRESET", "veryfast"),
+        ],
+        45.0,
     )
     .await?;
+    let (stack, mut worker) = (&job.stack, job.worker);
     worker.signal("TERM")?;
     assert_eq!(worker.wait(Duration::from_secs(30)).await?, Some(0));
     let (visible, received): (i64, i32) = sqlx::query_as(
@@ -206,34 +227,13 @@ async fn sigterm_stops_taking_work_and_releases_an_unfinished_job() -> anyhow::R
 
 #[tokio::test]
 async fn sigterm_lets_a_running_job_finish_within_the_grace_period() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
-    let mut env = worker_env(&stack.env);
-    env.insert("WORKER_SHUTDOWN_GRACE_SECONDS".into(), "120".into());
-    let client = Client::new(&api.base_url);
-    let player = client.player("finish@example.com", "Ana", "Cali").await?;
-    let clip = Clip::h264(1920, 1080, 21.0).path()?;
-    let upload = client
-        .upload(&player.token, "video_file", Some(&clip), &[("title", "x")])
-        .await?;
-    let video = upload.body["video_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-
-    let mut worker = RunningWorker::start(&env)?;
-    wait_for_status(
-        &client,
-        &player.token,
-        &video,
-        &["processing"],
-        Duration::from_secs(60),
-    )
-    .await?;
+    let job = job_in_progress(&[("WORKER_SHUTDOWN_GRACE_SECONDS", "120")], 21.0).await?;
+    let (stack, client, video) = (&job.stack, &job.client, &job.video);
+    let mut worker = job.worker;
     worker.signal("TERM")?;
     assert_eq!(worker.wait(PROCESSING_LIMIT).await?, Some(0));
     let detail = client
-        .get(&format!("/api/videos/{video}"), Some(&player.token))
+        .get(&format!("/api/videos/{video}"), Some(&job.token))
         .await?;
     assert_eq!(
         detail.body["status"], "processed",

@@ -123,10 +123,8 @@ async fn worker(args: WorkerBenchArgs) -> anyhow::Result<()> {
     let postgres = Postgres::ensure().await?;
     let database = "rising_stars_bench_worker";
     postgres.drop_database(database).await?;
-    postgres.create_database(database).await?;
+    let pool = postgres.migrated(database).await?;
     let url = postgres.url(database);
-    let pool = PgPool::connect(&url).await?;
-    showcase::db::migrate(&pool).await?;
     let storage = cmd::target_dir().join("xtask").join("bench-storage");
     let _ = std::fs::remove_dir_all(&storage);
     std::fs::create_dir_all(storage.join("inputs"))?;
@@ -260,7 +258,7 @@ async fn measure(
         )
         .fetch_one(pool)
         .await?;
-        peak_rss = peak_rss.max(rss_mib(worker.id()));
+        peak_rss = peak_rss.max(memory_mib(worker.id(), "VmHWM"));
         if failed > 0 {
             let _ = worker.kill();
             bail!("{failed} job(s) failed; see target/xtask/bench-worker.log");
@@ -286,14 +284,18 @@ async fn measure(
     Ok((elapsed, Duration::from_secs_f64(mean.max(0.0)), peak_rss))
 }
 
-/// The peak resident set size of a process so far (VmHWM), in MiB; 0 when unreadable.
-fn rss_mib(pid: u32) -> u64 {
+/// A memory figure of a process from /proc (`VmHWM`: peak resident set so far; `VmRSS`: now),
+/// in MiB; 0 when unreadable.
+fn memory_mib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|line| line.starts_with("VmHWM:"))
+                .find(|line| {
+                    line.strip_prefix(field)
+                        .is_some_and(|rest| rest.starts_with(':'))
+                })
                 .and_then(|line| line.split_whitespace().nth(1))
                 .and_then(|kib| kib.parse::<u64>().ok())
         })
@@ -366,7 +368,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
         bail!("the API did not start; see target/xtask/bench-api.log");
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle_rss = rss_now_mib(server.id());
+    let idle_rss = memory_mib(server.id(), "VmRSS");
 
     let mut rows = Vec::new();
     for mix in &args.mixes {
@@ -394,7 +396,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
             rows.push((mix.clone(), run, summarize(&summary)?));
         }
     }
-    let peak_rss = rss_mib(server.id());
+    let peak_rss = memory_mib(server.id(), "VmHWM");
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status();
@@ -461,18 +463,4 @@ fn summarize(path: &Path) -> anyhow::Result<K6Summary> {
         errors: value(&metrics["http_req_failed"], "rate"),
         endpoints,
     })
-}
-
-/// The current resident set size of a process (VmRSS), in MiB; 0 when unreadable.
-fn rss_now_mib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmRSS:"))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
 }

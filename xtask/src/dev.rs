@@ -16,54 +16,44 @@ const DATABASE: &str = "rising_stars";
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     crate::apt::ensure(crate::apt::BUILD)?;
     let postgres = Postgres::ensure().await?;
-    postgres.create_database(DATABASE).await?;
     let database_url = postgres.url(DATABASE);
-
     cmd::step("Applying migrations");
-    let pool = showcase::db::connect(&showcase::config::DatabaseSettings {
-        url: showcase::config::Secret::new(database_url.clone()),
-        max_connections: 1,
-    })
-    .await?;
-    showcase::db::migrate(&pool).await?;
-    pool.close().await;
+    postgres.migrated(DATABASE).await?.close().await;
 
     cmd::step("Building the binaries");
     cmd::run(cargo().args(["build", "--workspace", "--bins"]))?;
 
     let base_url = format!("http://127.0.0.1:{}", args.port);
+    // Both binaries run from the workspace root on their embedded defaults; only what differs
+    // here is set: the link base, readable logs, and a private cluster's address.
+    let binary = |name: &str| {
+        let mut command = Command::new(cmd::target_dir().join("debug").join(name));
+        command
+            .current_dir(cmd::workspace_root())
+            .env("PUBLIC_BASE_URL", &base_url)
+            .env(
+                "LOG_FORMAT",
+                std::env::var("LOG_FORMAT").unwrap_or_else(|_| "text".to_owned()),
+            )
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        if postgres.is_private() {
+            command.env("DATABASE_URL", &database_url);
+        }
+        command
+    };
+
     cmd::step(format!("Starting the API on {base_url}"));
-    let mut api = Command::new(cmd::target_dir().join("debug").join("rising-stars-api"));
-    api.current_dir(cmd::workspace_root())
+    let mut api = binary("rising-stars-api")
         .env("LISTEN_ADDR", format!("127.0.0.1:{}", args.port))
-        .env("PUBLIC_BASE_URL", &base_url)
-        .env(
-            "LOG_FORMAT",
-            std::env::var("LOG_FORMAT").unwrap_or_else(|_| "text".to_owned()),
-        )
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    if postgres.is_private() {
-        api.env("DATABASE_URL", &database_url);
-    }
-    let mut api = api.spawn().context("cannot start the API")?;
+        .spawn()
+        .context("cannot start the API")?;
     wait_until_healthy(&mut api, &base_url).await?;
 
     cmd::step("Starting the worker");
-    let mut worker = Command::new(cmd::target_dir().join("debug").join("rising-stars-worker"));
-    worker
-        .current_dir(cmd::workspace_root())
-        .env("PUBLIC_BASE_URL", &base_url)
-        .env(
-            "LOG_FORMAT",
-            std::env::var("LOG_FORMAT").unwrap_or_else(|_| "text".to_owned()),
-        )
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    if postgres.is_private() {
-        worker.env("DATABASE_URL", &database_url);
-    }
-    let mut worker = worker.spawn().context("cannot start the worker")?;
+    let mut worker = binary("rising-stars-worker")
+        .spawn()
+        .context("cannot start the worker")?;
 
     cmd::step("Rising Stars is running");
     cmd::note(format!("API:          {base_url}"));

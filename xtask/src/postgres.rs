@@ -95,6 +95,14 @@ impl Postgres {
         Ok(())
     }
 
+    /// Creates the database unless it exists, applies the migrations, and returns a pool on it.
+    pub async fn migrated(&self, database: &str) -> anyhow::Result<sqlx::PgPool> {
+        self.create_database(database).await?;
+        let pool = sqlx::PgPool::connect(&self.url(database)).await?;
+        showcase::db::migrate(&pool).await?;
+        Ok(pool)
+    }
+
     /// Names of databases whose name starts with `prefix`.
     pub async fn databases_like(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
         let mut admin = self.admin().await?;

@@ -73,15 +73,8 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     let postgres = Postgres::ensure().await?;
     cmd::step(format!("Recreating database {}", args.database));
     postgres.drop_database(&args.database).await?;
-    postgres.create_database(&args.database).await?;
+    postgres.migrated(&args.database).await?.close().await;
     let url = postgres.url(&args.database);
-    let pool = showcase::db::connect(&showcase::config::DatabaseSettings {
-        url: showcase::config::Secret::new(url.clone()),
-        max_connections: 2,
-    })
-    .await?;
-    showcase::db::migrate(&pool).await?;
-    pool.close().await;
     let mut db = PgConnection::connect(&url).await?;
 
     cmd::step(format!("Players and videos: {}", args.players));

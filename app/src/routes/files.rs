@@ -4,11 +4,11 @@
 use std::time::SystemTime;
 
 use poem::http::StatusCode;
-use poem::web::{Data, Json, Path, Query, StaticFileRequest};
+use poem::web::{Data, Path, Query, StaticFileRequest};
 use poem::{IntoResponse, Response, handler};
 use serde::Deserialize;
 
-use crate::problem::{PROBLEM_JSON, Problem};
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -18,14 +18,7 @@ pub struct LinkQuery {
 }
 
 fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
-    let body = Problem::new(status, code, detail);
-    Json(serde_json::json!({
-        "type": body.kind, "title": body.title, "status": body.status,
-        "detail": body.detail, "code": body.code,
-    }))
-    .with_status(status)
-    .with_content_type(PROBLEM_JSON)
-    .into_response()
+    Problem::new(status, code, detail).into_response()
 }
 
 #[handler]

@@ -177,10 +177,10 @@ impl PublicApi {
             Ok(city) => city,
             Err(problem) => return Ok(PublicVideosResponse::BadRequest(problem.json())),
         };
-        let (limit, offset) = (
-            i64::from(limit.0.unwrap_or(DEFAULT_PAGE_SIZE)),
-            i64::from(offset.0.unwrap_or(0)),
-        );
+        let (limit, offset) = match page_window(limit.0, offset.0, None, None) {
+            Ok(window) => window,
+            Err(problem) => return Ok(PublicVideosResponse::BadRequest(problem.json())),
+        };
         type Row = (
             Uuid,
             String,
