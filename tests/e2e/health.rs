@@ -1,7 +1,7 @@
 //! `/health` and `/health/ready` on both backend sets.
 
-use end_to_end::RunningApi;
-use serde_json::Value;
+use end_to_end::{Client, RunningApi};
+use reqwest::Method;
 
 use crate::{aws_env, local_stack};
 
@@ -9,13 +9,13 @@ use crate::{aws_env, local_stack};
 async fn health_answers_with_and_without_a_trailing_slash() -> anyhow::Result<()> {
     let stack = local_stack().await?;
     let api = RunningApi::start(&stack.env).await?;
-    for path in ["/health", "/health/"] {
-        let response = reqwest::get(api.url(path)).await?;
-        assert_eq!(response.status(), 200, "{path}");
-        let body: Value = response.json().await?;
-        assert_eq!(body["status"], "healthy");
-        assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
-    }
+    let client = Client::new(&api.base_url);
+    let health = client.health().await?.ok()?;
+    assert_eq!(health.status, "healthy");
+    assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
+    let slash = client.raw(Method::GET, "/health/", None, None).await?;
+    assert_eq!(slash.status, 200);
+    assert_eq!(slash.body["status"], "healthy");
     Ok(())
 }
 
@@ -23,12 +23,16 @@ async fn health_answers_with_and_without_a_trailing_slash() -> anyhow::Result<()
 async fn ready_on_local_backends() -> anyhow::Result<()> {
     let stack = local_stack().await?;
     let api = RunningApi::start(&stack.env).await?;
-    let response = reqwest::get(api.url("/health/ready")).await?;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await?;
-    assert_eq!(body["checks"]["database"], "ok");
-    assert_eq!(body["checks"]["storage"], "ok");
-    assert_eq!(body["checks"]["queue"], "ok");
+    let ready = Client::new(&api.base_url).ready().await?.ok()?;
+    let checks = ready.checks;
+    assert_eq!(
+        (
+            checks.database.as_str(),
+            checks.storage.as_str(),
+            checks.queue.as_str()
+        ),
+        ("ok", "ok", "ok")
+    );
     Ok(())
 }
 
@@ -44,8 +48,7 @@ async fn ready_on_s3_and_sqs() -> anyhow::Result<()> {
     env.insert("S3_FORCE_PATH_STYLE".into(), "true".into());
     env.insert("QUEUE_URL".into(), queue);
     let api = RunningApi::start(&env).await?;
-    let response = reqwest::get(api.url("/health/ready")).await?;
-    assert_eq!(response.status(), 200);
+    assert_eq!(Client::new(&api.base_url).ready().await?.status, 200);
     Ok(())
 }
 
@@ -60,18 +63,13 @@ async fn not_ready_names_the_storage_that_does_not_answer() -> anyhow::Result<()
     );
     env.insert("S3_FORCE_PATH_STYLE".into(), "true".into());
     let api = RunningApi::start(&env).await?;
-    let response = reqwest::get(api.url("/health/ready")).await?;
-    assert_eq!(response.status(), 503);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await?;
-    assert_eq!(body["code"], "not_ready");
-    assert_eq!(body["checks"]["storage"], "unavailable");
-    assert_eq!(body["checks"]["database"], "ok");
+    let answer = Client::new(&api.base_url).ready().await?;
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.code(), "not_ready");
+    assert_eq!(answer.body["checks"]["storage"], "unavailable");
+    assert_eq!(answer.body["checks"]["database"], "ok");
     assert!(
-        body["detail"]
+        answer.body["detail"]
             .as_str()
             .unwrap_or("")
             .contains("almacenamiento")

@@ -69,8 +69,8 @@ async fn upload_and_process(env: HashMap<String, String>) -> anyhow::Result<()> 
     let poster = detail["poster_url"].as_str().unwrap_or_default();
     assert_eq!(client.http.get(poster).send().await?.status(), 200);
 
-    let listed = client.get("/api/public/videos", None).await?;
-    assert_eq!(listed.body[0]["video_id"], video.as_str());
+    let listed = client.list_public_videos(None, None, None).await?.ok()?;
+    assert_eq!(listed[0].video_id, video);
     Ok(())
 }
 
@@ -232,13 +232,8 @@ async fn sigterm_lets_a_running_job_finish_within_the_grace_period() -> anyhow::
     let mut worker = job.worker;
     worker.signal("TERM")?;
     assert_eq!(worker.wait(PROCESSING_LIMIT).await?, Some(0));
-    let detail = client
-        .get(&format!("/api/videos/{video}"), Some(&job.token))
-        .await?;
-    assert_eq!(
-        detail.body["status"], "processed",
-        "finished before exiting"
-    );
+    let detail = client.get_video(Some(&job.token), video).await?.ok()?;
+    assert_eq!(detail.status, "processed", "finished before exiting");
     let remaining: i64 = sqlx::query_scalar("SELECT count(*) FROM queue_messages")
         .fetch_one(&stack.database.pool)
         .await?;

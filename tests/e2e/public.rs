@@ -1,6 +1,7 @@
 //! Public listing, votes and rankings.
 
-use end_to_end::{Client, Player, RunningApi};
+use end_to_end::{Client, Player, Reply, RunningApi, types};
+use reqwest::Method;
 use testkit::media::Clip;
 
 use crate::{LocalStack, local_stack, mark_processed};
@@ -12,34 +13,31 @@ async fn published_video(
     player: &Player,
 ) -> anyhow::Result<String> {
     let clip = Clip::h264(1920, 1080, 21.0).path()?;
-    let answer = client
-        .upload(
-            &player.token,
-            "video_file",
-            Some(&clip),
-            &[("title", "Triple"), ("publish", "false")],
-        )
+    let video = client
+        .upload_clip(&player.token, &clip, "Triple", false)
         .await?;
-    anyhow::ensure!(answer.status == 201, "{answer:?}");
-    let video = answer.body["video_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
     mark_processed(stack, &video).await?;
-    let published = client
-        .post(&format!("/api/videos/{video}/publish"), Some(&player.token))
-        .await?;
-    anyhow::ensure!(published.status == 200, "{published:?}");
+    client
+        .publish_video(Some(&player.token), &video)
+        .await?
+        .ok()?;
     Ok(video)
 }
 
-async fn vote(client: &Client, voter: &Player, video: &str) -> anyhow::Result<end_to_end::Answer> {
-    client
-        .post(
-            &format!("/api/public/videos/{video}/vote"),
-            Some(&voter.token),
-        )
-        .await
+async fn vote(
+    client: &Client,
+    voter: &Player,
+    video: &str,
+) -> anyhow::Result<Reply<types::VoteRecorded>> {
+    client.vote(Some(&voter.token), video).await
+}
+
+/// (position, username, votes) of each ranked player.
+fn positions(ranked: &[types::RankedPlayer]) -> Vec<(i64, &str, i64)> {
+    ranked
+        .iter()
+        .map(|row| (row.position, row.username.as_str(), row.votes))
+        .collect()
 }
 
 #[tokio::test]
@@ -51,10 +49,9 @@ async fn votes_count_once_never_for_oneself_and_only_for_published_videos() -> a
     let fan = client.player("fan@example.com", "Luis", "Cali").await?;
     let video = published_video(&stack, &client, &owner).await?;
 
-    let first = vote(&client, &fan, &video).await?;
-    assert_eq!(first.status, 200, "{first:?}");
-    assert_eq!(first.body["message"], "Voto registrado exitosamente.");
-    assert_eq!(first.body["votes"], 1);
+    let first = vote(&client, &fan, &video).await?.ok()?;
+    assert_eq!(first.message, "Voto registrado exitosamente.");
+    assert_eq!(first.votes, 1);
     let again = vote(&client, &fan, &video).await?;
     assert_eq!((again.status, again.code()), (400, "already_voted"));
     assert_eq!(again.body["detail"], "Ya has votado por este video.");
@@ -63,21 +60,18 @@ async fn votes_count_once_never_for_oneself_and_only_for_published_videos() -> a
 
     // An unpublished video, an unknown id and a malformed id all look the same: not found.
     let private = client
-        .upload(
+        .upload_clip(
             &owner.token,
-            "video_file",
-            Some(&Clip::h264(1920, 1080, 21.0).path()?),
-            &[("title", "x")],
+            &Clip::h264(1920, 1080, 21.0).path()?,
+            "x",
+            true,
         )
         .await?;
-    let private = private.body["video_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
     for id in [
         private.as_str(),
         "00000000-0000-0000-0000-000000000000",
         "nope",
+        "1' OR '1'='1",
     ] {
         let answer = vote(&client, &fan, id).await?;
         assert_eq!(
@@ -87,13 +81,7 @@ async fn votes_count_once_never_for_oneself_and_only_for_published_videos() -> a
         );
         assert_eq!(answer.body["detail"], "Video no encontrado.");
     }
-    assert_eq!(
-        client
-            .post(&format!("/api/public/videos/{video}/vote"), None)
-            .await?
-            .status,
-        401
-    );
+    assert_eq!(client.vote(None, &video).await?.status, 401);
     Ok(())
 }
 
@@ -152,51 +140,78 @@ async fn rankings_share_positions_on_ties_and_filter_by_city() -> anyhow::Result
     assert_eq!(vote(&client, &fans[0], &videos[1]).await?.status, 200);
     assert_eq!(vote(&client, &fans[0], &videos[2]).await?.status, 200);
 
-    let all = client.get("/api/public/rankings", None).await?;
-    assert_eq!(all.status, 200);
+    let all = client.rankings(None, None, None, None, None).await?;
     assert_eq!(all.header("x-total-count"), Some("4"));
-    let rows: Vec<(i64, String, i64)> = all
-        .body
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .map(|r| {
-                    (
-                        r["position"].as_i64().unwrap_or(0),
-                        r["username"].as_str().unwrap_or("").to_owned(),
-                        r["votes"].as_i64().unwrap_or(-1),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     assert_eq!(
-        rows,
-        vec![
-            (1, "Ana Test".to_owned(), 2),
-            (2, "Beto Test".to_owned(), 1),
-            (2, "Caro Test".to_owned(), 1),
-            (4, "Dani Test".to_owned(), 0),
+        positions(&all.ok()?),
+        [
+            (1, "Ana Test", 2),
+            (2, "Beto Test", 1),
+            (2, "Caro Test", 1),
+            (4, "Dani Test", 0),
         ]
     );
     // The second page starts inside the tie and keeps the shared position.
     let page = client
-        .get("/api/public/rankings?limit=2&offset=2", None)
-        .await?;
-    assert_eq!(page.body[0]["username"], "Caro Test");
-    assert_eq!(page.body[0]["position"], 2);
-    assert_eq!(page.body[1]["position"], 4);
+        .rankings(None, Some(2), Some(2), None, None)
+        .await?
+        .ok()?;
+    assert_eq!(positions(&page), [(2, "Caro Test", 1), (4, "Dani Test", 0)]);
     let paged = client
-        .get("/api/public/rankings?page=2&page_size=2", None)
-        .await?;
-    assert_eq!(paged.body, page.body);
+        .rankings(None, None, None, Some(2), Some(2))
+        .await?
+        .ok()?;
+    assert_eq!(paged, page);
 
-    let bogota = client.get("/api/public/rankings?city=BOGOTÁ", None).await?;
+    let bogota = client
+        .rankings(Some("BOGOTÁ"), None, None, None, None)
+        .await?;
     assert_eq!(bogota.header("x-total-count"), Some("2"));
-    assert_eq!(bogota.body[0]["username"], "Ana Test");
-    assert_eq!(bogota.body[1]["username"], "Caro Test");
-    assert_eq!(bogota.body[1]["position"], 2);
-    assert_eq!(bogota.body[0]["city"], "Bogotá");
+    let bogota = bogota.ok()?;
+    assert_eq!(
+        positions(&bogota),
+        [(1, "Ana Test", 2), (2, "Caro Test", 1)]
+    );
+    assert_eq!(bogota[0].city, "Bogotá");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_vote_through_one_instance_shows_in_the_rankings_of_another() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let first = RunningApi::start(&stack.env).await?;
+    let second = RunningApi::start(&stack.env).await?;
+    let (voting, reading) = (Client::new(&first.base_url), Client::new(&second.base_url));
+    let owner = voting.player("cached@example.com", "Ana", "Cali").await?;
+    let fan = voting.player("fan@example.com", "Luis", "Cali").await?;
+    let video = published_video(&stack, &voting, &owner).await?;
+    let votes_seen = || async {
+        let ranked = reading
+            .rankings(Some("cali"), None, None, None, None)
+            .await?
+            .ok()?;
+        anyhow::Ok(ranked.first().map(|player| player.votes))
+    };
+    // Read twice so the second instance has the page cached.
+    assert_eq!(votes_seen().await?, Some(0));
+    assert_eq!(votes_seen().await?, Some(0));
+
+    vote(&voting, &fan, &video).await?.ok()?;
+    // The other instance hears of the vote through PostgreSQL's notification, not a timer.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while votes_seen().await? != Some(1) {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the second instance still shows the old ranking"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The voting instance itself shows the vote at once.
+    let own_view = voting
+        .rankings(Some("cali"), None, None, None, None)
+        .await?
+        .ok()?;
+    assert_eq!(own_view[0].votes, 1);
     Ok(())
 }
 
@@ -210,30 +225,26 @@ async fn public_videos_are_listed_newest_first_with_totals() -> anyhow::Result<(
     let first = published_video(&stack, &client, &ana).await?;
     let second = published_video(&stack, &client, &beto).await?;
 
-    let listed = client.get("/api/public/videos", None).await?;
-    assert_eq!(listed.status, 200);
+    let listed = client.list_public_videos(None, None, None).await?;
     assert_eq!(listed.header("x-total-count"), Some("2"));
-    assert_eq!(listed.body[0]["video_id"], second.as_str());
-    assert_eq!(listed.body[1]["video_id"], first.as_str());
-    assert_eq!(listed.body[1]["username"], "Ana Test");
-    for field in [
-        "title",
-        "city",
-        "country",
-        "votes",
-        "processed_url",
-        "poster_url",
-        "uploaded_at",
-    ] {
-        assert!(!listed.body[0][field].is_null(), "{field}");
+    let listed = listed.ok()?;
+    assert_eq!(listed[0].video_id, second);
+    assert_eq!(listed[1].video_id, first);
+    assert_eq!(listed[1].username, "Ana Test");
+    assert_eq!(listed[1].city, "Medellín");
+    for link in [&listed[0].processed_url, &listed[0].poster_url] {
+        assert!(
+            link.as_deref()
+                .is_some_and(|url| url.contains("signature="))
+        );
     }
     let medellin = client
-        .get("/api/public/videos?city=medellín&limit=1&offset=0", None)
+        .list_public_videos(Some("medellín"), Some(1), Some(0))
         .await?;
     assert_eq!(medellin.header("x-total-count"), Some("1"));
-    assert_eq!(medellin.body[0]["video_id"], first.as_str());
-    let past_the_end = client.get("/api/public/videos?offset=10", None).await?;
-    assert_eq!(past_the_end.body, serde_json::json!([]));
+    assert_eq!(medellin.ok()?[0].video_id, first);
+    let past_the_end = client.list_public_videos(None, None, Some(10)).await?;
+    assert!(past_the_end.ok()?.is_empty());
     Ok(())
 }
 
@@ -253,7 +264,7 @@ async fn invalid_listing_parameters_are_400_naming_the_parameter() -> anyhow::Re
         ("/api/public/rankings?limit=5&page=2", "page"),
         ("/api/public/rankings?offset=1.5", "offset"),
     ] {
-        let answer = client.get(path, None).await?;
+        let answer = client.raw(Method::GET, path, None, None).await?;
         assert_eq!(answer.status, 400, "{path}: {answer:?}");
         assert_eq!(answer.body["field"], field, "{path}");
         assert_eq!(

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use end_to_end::{Client, RunningApi};
+use end_to_end::{Client, RawBody, RunningApi, forms};
 use testkit::media::{self, Clip};
 
 use crate::{LocalStack, local_stack};
@@ -91,13 +91,15 @@ async fn an_accepted_upload_is_stored_recorded_and_queued() -> anyhow::Result<()
         "the job left the outbox; the original is stored"
     );
 
-    let mine = client.get("/api/videos", Some(&player.token)).await?;
-    assert_eq!(mine.status, 200);
-    assert_eq!(mine.body[0]["video_id"], video_id.as_str());
-    assert_eq!(mine.body[0]["status"], "uploaded");
-    assert_eq!(mine.body[0]["published"], false);
-    assert!(mine.body[0]["processed_url"].is_null());
-    assert!(mine.body[0]["processed_at"].is_null());
+    let mine = client.list_my_videos(Some(&player.token)).await?.ok()?;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].video_id, video_id);
+    assert_eq!(mine[0].status, "uploaded");
+    assert!(!mine[0].published);
+    assert_eq!(
+        (&mine[0].processed_url, &mine[0].processed_at),
+        (&None, &None)
+    );
     Ok(())
 }
 
@@ -281,20 +283,18 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() -> anyhow::Result<()
     }
 
     let not_multipart = client
-        .http
-        .post(client.url("/api/videos/upload"))
-        .bearer_auth(&player.token)
-        .json(&serde_json::json!({"title": "x"}))
-        .send()
+        .raw(
+            reqwest::Method::POST,
+            "/api/videos/upload",
+            Some(&player.token),
+            Some(RawBody::Json(serde_json::json!({"title": "x"}))),
+        )
         .await?;
-    assert_eq!(not_multipart.status(), 400);
+    assert_eq!(not_multipart.status, 400);
     let anonymous = client
-        .http
-        .post(client.url("/api/videos/upload"))
-        .multipart(reqwest::multipart::Form::new().text("title", "x"))
-        .send()
+        .upload_video(None, forms::UploadVideo::new().title("x"))
         .await?;
-    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.status, 401);
     assert_eq!(stored_anything(&stack).await?, (0, 0, 0, 0));
     assert_eq!(
         files_under(stack.uploads.path()),

@@ -6,6 +6,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+mod api;
+
+pub use api::{Client, FormValue, RawBody, Reply, forms, types};
 use tokio::process::{Child, Command};
 
 /// Where cargo put the workspace binaries (next to this test executable's `deps/` folder).
@@ -100,50 +104,6 @@ pub async fn run_to_exit(
     ))
 }
 
-/// A thin client for the API as a client application sees it: status codes and JSON bodies.
-#[derive(Debug, Clone)]
-pub struct Client {
-    pub base_url: String,
-    pub http: reqwest::Client,
-}
-
-/// A response reduced to what the tests check.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: serde_json::Value,
-}
-
-impl Answer {
-    async fn from(response: reqwest::Response) -> anyhow::Result<Self> {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await?;
-        let body = if bytes.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
-            })
-        };
-        Ok(Self {
-            status,
-            headers,
-            body,
-        })
-    }
-
-    /// The problem `code` of an error answer.
-    pub fn code(&self) -> &str {
-        self.body["code"].as_str().unwrap_or_default()
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|value| value.to_str().ok())
-    }
-}
-
 /// A signed-up player and their token.
 #[derive(Debug, Clone)]
 pub struct Player {
@@ -152,120 +112,84 @@ pub struct Player {
     pub token: String,
 }
 
+/// The password every test player signs up with.
+pub const PASSWORD: &str = "contraseña-segura";
+
+/// A signup body for `email`, with the test password and the given names and city.
+pub fn signup_request(email: &str, first: &str, city: &str) -> types::SignupRequest {
+    types::SignupRequest {
+        first_name: first.to_owned(),
+        last_name: "Test".to_owned(),
+        email: email.to_owned(),
+        password1: PASSWORD.to_owned(),
+        password2: PASSWORD.to_owned(),
+        city: city.to_owned(),
+        country: "Colombia".to_owned(),
+    }
+}
+
 impl Client {
-    pub fn new(base_url: &str) -> Self {
-        Self {
-            base_url: base_url.to_owned(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Answer> {
-        let mut request = self.http.get(self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        Answer::from(request.send().await?).await
-    }
-
-    pub async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &serde_json::Value,
-    ) -> anyhow::Result<Answer> {
-        let mut request = self.http.post(self.url(path)).json(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        Answer::from(request.send().await?).await
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>) -> anyhow::Result<Answer> {
-        let mut request = self.http.post(self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        Answer::from(request.send().await?).await
-    }
-
-    pub async fn delete(&self, path: &str, token: Option<&str>) -> anyhow::Result<Answer> {
-        let mut request = self.http.delete(self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        Answer::from(request.send().await?).await
-    }
-
     /// Signs up a player with the given email and city, then logs in.
     pub async fn player(&self, email: &str, first: &str, city: &str) -> anyhow::Result<Player> {
-        let signup = self
-            .post_json(
-                "/api/auth/signup",
-                None,
-                &serde_json::json!({
-                    "first_name": first, "last_name": "Test", "email": email,
-                    "password1": "contraseña-segura", "password2": "contraseña-segura",
-                    "city": city, "country": "Colombia",
-                }),
-            )
-            .await?;
-        anyhow::ensure!(signup.status == 201, "signup failed: {signup:?}");
-        let token = self.login(email, "contraseña-segura").await?;
+        let created = self
+            .signup(&signup_request(email, first, city))
+            .await?
+            .ok()
+            .context("signup failed")?;
+        let token = self.login_as(email, PASSWORD).await?;
         Ok(Player {
-            id: signup.body["id"].as_str().unwrap_or_default().to_owned(),
+            id: created.id,
             email: email.to_owned(),
             token,
         })
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
-        let login = self
-            .post_json(
-                "/api/auth/login",
-                None,
-                &serde_json::json!({ "email": email, "password": password }),
-            )
-            .await?;
-        anyhow::ensure!(login.status == 200, "login failed: {login:?}");
-        Ok(login.body["access_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
+    /// Logs in and returns the access token.
+    pub async fn login_as(&self, email: &str, password: &str) -> anyhow::Result<String> {
+        let body = types::LoginRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+        };
+        let token = self.login(&body).await?.ok().context("login failed")?;
+        Ok(token.access_token)
     }
 
-    /// Uploads a file as `field` (normally `video_file`) with the given text fields.
+    /// Uploads with any part names and text values: for the `file` alias and bad input.
     pub async fn upload(
         &self,
         token: &str,
-        field: &str,
+        file_field: &str,
         file: Option<&std::path::Path>,
         fields: &[(&str, &str)],
-    ) -> anyhow::Result<Answer> {
-        let mut form = reqwest::multipart::Form::new();
+    ) -> anyhow::Result<Reply<types::UploadAccepted>> {
+        let mut form = forms::UploadVideo::new();
         for (name, value) in fields {
-            form = form.text((*name).to_owned(), (*value).to_owned());
+            form = form.part(name, FormValue::Text((*value).to_owned()));
         }
         if let Some(path) = file {
-            let file = tokio::fs::File::open(path).await?;
-            let length = file.metadata().await?.len();
-            let part = reqwest::multipart::Part::stream_with_length(file, length)
-                .file_name("clip.mp4")
-                .mime_str("video/mp4")?;
-            form = form.part(field.to_owned(), part);
+            form = form.part(file_field, FormValue::File(path.to_path_buf()));
         }
-        let response = self
-            .http
-            .post(self.url("/api/videos/upload"))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .await?;
-        Answer::from(response).await
+        self.upload_video(Some(token), form).await
+    }
+
+    /// Uploads `clip` as `video_file` with a title; returns the new video's id.
+    pub async fn upload_clip(
+        &self,
+        token: &str,
+        clip: &std::path::Path,
+        title: &str,
+        publish: bool,
+    ) -> anyhow::Result<String> {
+        let form = forms::UploadVideo::new()
+            .video_file(clip)
+            .title(title)
+            .publish(publish);
+        let accepted = self
+            .upload_video(Some(token), form)
+            .await?
+            .ok()
+            .context("upload failed")?;
+        Ok(accepted.video_id)
     }
 }
 
@@ -325,13 +249,8 @@ pub async fn wait_for_status(
 ) -> anyhow::Result<serde_json::Value> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let detail = client
-            .get(&format!("/api/videos/{video_id}"), Some(token))
-            .await?;
-        let status = detail.body["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let detail = client.get_video(Some(token), video_id).await?;
+        let status = detail.ok()?.status;
         if wanted.contains(&status.as_str()) {
             return Ok(detail.body);
         }

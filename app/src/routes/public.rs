@@ -13,6 +13,7 @@ use super::videos::link;
 use crate::auth::BearerAuth;
 use crate::errors::{ApiError, InternalError};
 use crate::problem::Problem;
+use crate::rankings_cache::{PageKey, RankingPage};
 use crate::state::AppState;
 
 const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -69,7 +70,7 @@ pub enum VoteResponse {
     NotFound(Json<Problem>),
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Clone, Object)]
 pub struct RankedPlayer {
     /// 1 + the number of players (within the filter) with strictly more votes: ties share it.
     pub position: i64,
@@ -308,6 +309,9 @@ impl PublicApi {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        // Every instance hears of the change through the trigger; this one forgets at once so the
+        // voter's next read shows the vote.
+        state.rankings.invalidate();
         Ok(VoteResponse::Ok(Json(VoteRecorded {
             message: "Voto registrado exitosamente.".to_owned(),
             video_id,
@@ -345,77 +349,100 @@ impl PublicApi {
             Ok(checked) => checked,
             Err(problem) => return Ok(RankingsResponse::BadRequest(problem.json())),
         };
-        type Row = (i64, String, String, String, String, i64, Option<i64>);
-        // One statement per page, every part an index range scan:
-        // - the page itself, in ranking order;
-        // - `ties_before`: players with the page's first total who rank before its first row.
-        //   Everyone ahead of the page has at least that total, so the players with strictly more
-        //   votes are `offset − ties_before`, which fixes every position on the page (ties share a
-        //   position) without counting the whole ranking;
-        // - the page's players' names by primary key, and the total from `listing_counts`.
-        // Separate statements for "all cities" and "one city" (not `$3 IS NULL OR …`) so each
-        // plan uses its own index.
-        let (filter, tie_filter, total_key) = if city.is_some() {
-            ("WHERE city_key = $3", "s.city_key = $3 AND", "$3")
-        } else {
-            ("", "", "''")
+        let key = PageKey {
+            city,
+            limit,
+            offset,
         };
-        let sql = format!(
-            "WITH page AS (
-                 SELECT player_id, votes, reached_at FROM player_scores {filter}
-                 ORDER BY votes DESC, reached_at, player_id
-                 LIMIT $1 OFFSET $2
-             ),
-             first AS (
-                 SELECT votes, reached_at, player_id FROM page
-                 ORDER BY votes DESC, reached_at, player_id LIMIT 1
-             ),
-             ties_before AS (
-                 SELECT count(*) AS n FROM player_scores s, first f
-                 WHERE {tie_filter} s.votes = f.votes
-                   AND (s.reached_at, s.player_id) < (f.reached_at, f.player_id)
-             )
-             SELECT $2 - (SELECT n FROM ties_before), u.first_name, u.last_name, u.city,
-                    u.country, p.votes,
-                    (SELECT ranked_players FROM listing_counts WHERE city_key = {total_key})
-             FROM page p
-             CROSS JOIN LATERAL (
-                 -- OFFSET 0 keeps this a per-row primary-key look-up (not a join over all users).
-                 SELECT first_name, last_name, city, country FROM users WHERE id = p.player_id
-                 OFFSET 0
-             ) u
-             ORDER BY p.votes DESC, p.reached_at, p.player_id"
-        );
-        let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(limit)
-            .bind(offset);
-        let query = match &city {
-            Some(city) => query.bind(city.clone()),
-            None => query,
-        };
-        let rows: Vec<Row> = query.fetch_all(&state.pool).await?;
-        // The total rides along with the page; only a page past the end needs its own look-up.
-        let total = match rows.first() {
-            Some(row) => row.6.unwrap_or(0),
-            None => listing_total(&state, city.as_deref(), "ranked_players").await?,
-        };
-        let mut players = Vec::with_capacity(rows.len());
-        let mut previous: Option<(i64, i64)> = None; // (votes, position)
-        for (index, (above, first, last, city, country, votes, _)) in rows.into_iter().enumerate() {
-            let position = match previous {
-                Some((previous_votes, position)) if previous_votes == votes => position,
-                Some(_) => offset + i64::try_from(index).unwrap_or(0) + 1,
-                None => above + 1,
-            };
-            previous = Some((votes, position));
-            players.push(RankedPlayer {
-                position,
-                username: format!("{first} {last}"),
-                city,
-                country,
-                votes,
-            });
+        if let Some(page) = state.rankings.get(&key) {
+            return Ok(RankingsResponse::Ok(Json(page.players.clone()), page.total));
         }
-        Ok(RankingsResponse::Ok(Json(players), total))
+        let ticket = state.rankings.ticket();
+        let page = ranking_page(&state, &key).await?;
+        let answer = RankingsResponse::Ok(Json(page.players.clone()), page.total);
+        state.rankings.put(key, ticket, std::sync::Arc::new(page));
+        Ok(answer)
     }
+}
+
+/// One page of the ranking from the database.
+async fn ranking_page(state: &AppState, key: &PageKey) -> Result<RankingPage, sqlx::Error> {
+    let PageKey {
+        city,
+        limit,
+        offset,
+    } = key;
+    let (limit, offset) = (*limit, *offset);
+    type Row = (i64, String, String, String, String, i64, Option<i64>);
+    // One statement per page, every part an index range scan:
+    // - the page itself, in ranking order;
+    // - `ties_before`: players with the page's first total who rank before its first row.
+    //   Everyone ahead of the page has at least that total, so the players with strictly more
+    //   votes are `offset − ties_before`, which fixes every position on the page (ties share a
+    //   position) without counting the whole ranking;
+    // - the page's players' names by primary key, and the total from `listing_counts`.
+    // Separate statements for "all cities" and "one city" (not `$3 IS NULL OR …`) so each
+    // plan uses its own index.
+    let (filter, tie_filter, total_key) = if city.is_some() {
+        ("WHERE city_key = $3", "s.city_key = $3 AND", "$3")
+    } else {
+        ("", "", "''")
+    };
+    let sql = format!(
+        "WITH page AS (
+             SELECT player_id, votes, reached_at FROM player_scores {filter}
+             ORDER BY votes DESC, reached_at, player_id
+             LIMIT $1 OFFSET $2
+         ),
+         first AS (
+             SELECT votes, reached_at, player_id FROM page
+             ORDER BY votes DESC, reached_at, player_id LIMIT 1
+         ),
+         ties_before AS (
+             SELECT count(*) AS n FROM player_scores s, first f
+             WHERE {tie_filter} s.votes = f.votes
+               AND (s.reached_at, s.player_id) < (f.reached_at, f.player_id)
+         )
+         SELECT $2 - (SELECT n FROM ties_before), u.first_name, u.last_name, u.city,
+                u.country, p.votes,
+                (SELECT ranked_players FROM listing_counts WHERE city_key = {total_key})
+         FROM page p
+         CROSS JOIN LATERAL (
+             -- OFFSET 0 keeps this a per-row primary-key look-up (not a join over all users).
+             SELECT first_name, last_name, city, country FROM users WHERE id = p.player_id
+             OFFSET 0
+         ) u
+         ORDER BY p.votes DESC, p.reached_at, p.player_id"
+    );
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(limit)
+        .bind(offset);
+    let query = match &city {
+        Some(city) => query.bind(city.clone()),
+        None => query,
+    };
+    let rows: Vec<Row> = query.fetch_all(&state.pool).await?;
+    // The total rides along with the page; only a page past the end needs its own look-up.
+    let total = match rows.first() {
+        Some(row) => row.6.unwrap_or(0),
+        None => listing_total(state, city.as_deref(), "ranked_players").await?,
+    };
+    let mut players = Vec::with_capacity(rows.len());
+    let mut previous: Option<(i64, i64)> = None; // (votes, position)
+    for (index, (above, first, last, city, country, votes, _)) in rows.into_iter().enumerate() {
+        let position = match previous {
+            Some((previous_votes, position)) if previous_votes == votes => position,
+            Some(_) => offset + i64::try_from(index).unwrap_or(0) + 1,
+            None => above + 1,
+        };
+        previous = Some((votes, position));
+        players.push(RankedPlayer {
+            position,
+            username: format!("{first} {last}"),
+            city,
+            country,
+            votes,
+        });
+    }
+    Ok(RankingPage { players, total })
 }

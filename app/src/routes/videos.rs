@@ -492,6 +492,7 @@ impl VideosApi {
             ));
         }
         tx.commit().await?;
+        state.rankings.invalidate();
         Ok(PublishResponse::Ok(Json(VideoMessage {
             message: "El video ha sido publicado para votación.".to_owned(),
             video_id,
