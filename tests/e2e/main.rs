@@ -3,8 +3,10 @@
 
 mod auth;
 mod configuration;
+mod deploy;
 mod files;
 mod health;
+mod images;
 mod processing;
 mod public;
 mod uploads;

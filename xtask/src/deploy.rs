@@ -1,0 +1,505 @@
+//! `synth`, `diff`, `deploy`, `destroy` and `status`: the stack of `templates/` on AWS (or on an
+//! emulator given by `--endpoint-url`).
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use anyhow::Context;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use crate::flags::{AwsArgs, DeployArgs, DiffArgs, SynthArgs};
+use crate::stack::{self, Plan, Rendered};
+use crate::{aws, cmd, image, registry, venv};
+
+/// Parses repeated `--param Name=Value` flags.
+fn parameters(given: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    given
+        .iter()
+        .map(|pair| {
+            let (name, value) = pair
+                .split_once('=')
+                .with_context(|| format!("--param {pair}: expected Name=Value"))?;
+            Ok((name.trim().to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// Builds the images and, with `push`, pushes them; returns the `WebImage` and `WorkerImage`
+/// parameters, each pinned by digest (a task definition then names exactly what was built).
+async fn image_parameters(
+    stack_name: &str,
+    config: &aws_config::SdkConfig,
+    registry: Option<&str>,
+    cargo_profile: &str,
+    push: bool,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let images = image::build(cargo_profile)?;
+    let registry = registry::connect(config, registry).await?;
+    let mut references: Vec<(&str, String)> = Vec::new();
+    if push {
+        for pushed in registry::push_images(&registry, stack_name, &images).await? {
+            references.push((pushed.name, pushed.digest_reference));
+        }
+    } else {
+        for image in &images {
+            let repository = registry::repository(stack_name, image.name);
+            references.push((
+                image.name,
+                format!("{}/{repository}@{}", registry.host(), image.manifest_digest),
+            ));
+        }
+    }
+    references
+        .into_iter()
+        .map(|(name, reference)| match name {
+            "api" => Ok(("WebImage".to_owned(), reference)),
+            "worker" => Ok(("WorkerImage".to_owned(), reference)),
+            other => anyhow::bail!("an image named {other} has no template parameter"),
+        })
+        .collect()
+}
+
+/// `cargo xtask synth`: renders the template and its parameters into the target folder and lints
+/// what would be deployed.
+pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
+    cmd::step(format!("Rendering {}", stack::TEMPLATE));
+    let mut given = parameters(&args.params)?;
+    // Images are pushed by `deploy`; synth stands in placeholders so the result is lintable.
+    for name in ["WebImage", "WorkerImage"] {
+        given
+            .entry(name.to_owned())
+            .or_insert_with(|| format!("example.invalid/{}:synth", name.to_lowercase()));
+    }
+    let rendered = stack::render(&given, false)?;
+    let dir = stack::write(&rendered, &args.stack)?;
+    cmd::note(format!(
+        "{} resources, {} parameters, {} bytes → {}",
+        rendered.template["Resources"]
+            .as_object()
+            .map_or(0, serde_json::Map::len),
+        rendered.parameters.len(),
+        rendered.body.len(),
+        dir.display()
+    ));
+    if args.no_lint {
+        return Ok(());
+    }
+    lint(&dir.join("template.json"))
+}
+
+/// cfn-lint (no errors, no warnings) and checkov (no failed check; skips are justified in the
+/// template's `Metadata`).
+pub fn lint(template: &std::path::Path) -> anyhow::Result<()> {
+    let cfn_lint = venv::ensure(&venv::CFN_LINT)?;
+    let checkov = venv::ensure(&venv::CHECKOV)?;
+    cmd::step("Linting the template: cfn-lint");
+    cmd::run(Command::new(cfn_lint).arg(template))?;
+    cmd::step("Scanning the template: checkov");
+    cmd::run(
+        Command::new(checkov)
+            .args([
+                "--quiet",
+                "--compact",
+                // Offline: no guideline download from the vendor's service.
+                "--skip-download",
+                "--framework",
+                "cloudformation",
+                "-f",
+            ])
+            .arg(template),
+    )?;
+    Ok(())
+}
+
+/// `cargo xtask diff`: what a deploy would change, as a table.
+pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
+    let config = aws::sdk_config(&args.aws).await;
+    let cf = aws_sdk_cloudformation::Client::new(&config);
+    let stack_name = &args.aws.stack;
+    let mut given = parameters(&args.params)?;
+    let existing = stack::describe(&cf, stack_name).await?;
+    if args.images {
+        given.extend(
+            image_parameters(
+                &args.aws.stack,
+                &config,
+                args.registry.as_deref(),
+                &args.cargo_profile,
+                false,
+            )
+            .await?,
+        );
+    }
+    let Some(existing) = existing else {
+        let rendered = stack::render(&given, true)?;
+        cmd::step(format!(
+            "Stack {stack_name} does not exist: a deploy creates it"
+        ));
+        let rows: Vec<[&str; 4]> = rendered.template["Resources"]
+            .as_object()
+            .map(|resources| {
+                resources
+                    .iter()
+                    .map(|(id, resource)| {
+                        [
+                            "Add",
+                            id.as_str(),
+                            resource["Type"].as_str().unwrap_or(""),
+                            "",
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        println!(
+            "{}",
+            stack::table(&["action", "resource", "type", "replacement"], &rows)
+        );
+        return Ok(());
+    };
+    let rendered = stack::render(&given, true)?;
+    cmd::step(format!(
+        "Change set against {stack_name} ({})",
+        existing.status
+    ));
+    match stack::plan(&cf, stack_name, &rendered, Some(&existing)).await? {
+        Plan::NoChanges => println!("    no changes"),
+        Plan::Ready { name, changes } => {
+            println!("{}", stack::change_table(&changes));
+            cf.delete_change_set()
+                .stack_name(stack_name)
+                .change_set_name(&name)
+                .send()
+                .await
+                .context("deleting the review change set")?;
+        }
+    }
+    Ok(())
+}
+
+/// `cargo xtask deploy`: images → push → change set → execute with live events → outputs.
+pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let config = aws::sdk_config(&args.aws).await;
+    let cf = aws_sdk_cloudformation::Client::new(&config);
+    let stack_name = &args.aws.stack;
+    let mut given = parameters(&args.params)?;
+    given.extend(
+        image_parameters(
+            stack_name,
+            &config,
+            args.registry.as_deref(),
+            &args.cargo_profile,
+            true,
+        )
+        .await?,
+    );
+    let existing = stack::describe(&cf, stack_name).await?;
+    if let Some(state) = &existing
+        && state.status == "ROLLBACK_COMPLETE"
+    {
+        anyhow::bail!(
+            "stack {stack_name} is in ROLLBACK_COMPLETE (its creation failed) and cannot be updated: \
+             run `cargo xtask destroy --stack {stack_name}` first"
+        );
+    }
+    let rendered: Rendered = stack::render(&given, existing.is_some())?;
+    stack::write(&rendered, stack_name)?;
+    cmd::step(format!(
+        "Change set for stack {stack_name} ({})",
+        existing
+            .as_ref()
+            .map_or("new stack", |state| state.status.as_str())
+    ));
+    match stack::plan(&cf, stack_name, &rendered, existing.as_ref()).await? {
+        Plan::NoChanges => println!("    no changes"),
+        Plan::Ready { name, changes } => {
+            println!("{}", stack::change_table(&changes));
+            cmd::step(format!("Executing {name}"));
+            stack::execute(&cf, stack_name, &name).await?;
+            stack::fill_missing_outputs(&cf, stack_name, &rendered).await?;
+        }
+    }
+    let state = stack::describe(&cf, stack_name)
+        .await?
+        .with_context(|| format!("stack {stack_name} is gone"))?;
+    cmd::step("Outputs");
+    let rows: Vec<[&str; 2]> = state
+        .outputs
+        .iter()
+        .map(|(key, value)| [key.as_str(), value.as_str()])
+        .collect();
+    println!("{}", stack::table(&["output", "value"], &rows));
+    if let Ok(url) = state.output("ApiUrl") {
+        println!("\n    API: {url}");
+    }
+    Ok(())
+}
+
+/// `cargo xtask destroy`: empties the bucket (every version), deletes the stack and waits.
+pub async fn destroy(args: AwsArgs) -> anyhow::Result<()> {
+    let config = aws::sdk_config(&args).await;
+    let cf = aws_sdk_cloudformation::Client::new(&config);
+    let Some(state) = stack::describe(&cf, &args.stack).await? else {
+        println!(
+            "    stack {} does not exist: nothing to destroy",
+            args.stack
+        );
+        return Ok(());
+    };
+    if let Ok(bucket) = state.output("BucketName") {
+        cmd::step(format!("Emptying bucket {bucket}"));
+        let removed = empty_bucket(&aws::s3(&config, &args), bucket).await?;
+        cmd::note(format!("{removed} objects and versions removed"));
+    }
+    cmd::step(format!("Deleting stack {}", args.stack));
+    let mut seen = stack::recent_events(&cf, &args.stack, 100)
+        .await?
+        .iter()
+        .filter_map(|event| event.event_id().map(str::to_owned))
+        .collect();
+    if let Err(error) = cf.delete_stack().stack_name(&args.stack).send().await {
+        // Real CloudFormation deletes in the background and reports failures as events; the moto
+        // emulator answers some deletions with an error yet drops the stack all the same.
+        if stack::describe(&cf, &args.stack).await?.is_some() {
+            return Err(anyhow::Error::new(error).context("deleting the stack"));
+        }
+        cmd::note(format!(
+            "the endpoint answered {}, but the stack is gone",
+            aws_sdk_cloudformation::error::DisplayErrorContext(&error)
+        ));
+    }
+    stack::follow(&cf, &args.stack, &mut seen).await?;
+    println!("    stack {} deleted", args.stack);
+    Ok(())
+}
+
+/// Deletes every object version and delete marker; returns how many.
+async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<usize> {
+    let mut removed = 0;
+    let (mut key_marker, mut version_marker) = (None, None);
+    loop {
+        let page = match s3
+            .list_object_versions()
+            .bucket(bucket)
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(error)
+                if aws_sdk_s3::error::ProvideErrorMetadata::code(&error)
+                    == Some("NoSuchBucket") =>
+            {
+                return Ok(removed);
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!("listing {bucket}")));
+            }
+        };
+        let mut objects = Vec::new();
+        for version in page.versions() {
+            objects.push((version.key(), version.version_id()));
+        }
+        for marker in page.delete_markers() {
+            objects.push((marker.key(), marker.version_id()));
+        }
+        let identifiers = objects
+            .into_iter()
+            .filter_map(|(key, version)| {
+                ObjectIdentifier::builder()
+                    .set_key(key.map(str::to_owned))
+                    .set_version_id(version.map(str::to_owned))
+                    .build()
+                    .ok()
+            })
+            .collect::<Vec<_>>();
+        if !identifiers.is_empty() {
+            removed += identifiers.len();
+            s3.delete_objects()
+                .bucket(bucket)
+                .delete(
+                    Delete::builder()
+                        .set_objects(Some(identifiers))
+                        .quiet(true)
+                        .build()?,
+                )
+                .send()
+                .await
+                .with_context(|| format!("deleting objects of {bucket}"))?;
+        }
+        if !page.is_truncated().unwrap_or(false) {
+            return Ok(removed);
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+/// `cargo xtask status`: tasks per service, queue depths, the latest stack events.
+pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
+    let config = aws::sdk_config(&args).await;
+    let cf = aws_sdk_cloudformation::Client::new(&config);
+    let Some(state) = stack::describe(&cf, &args.stack).await? else {
+        anyhow::bail!("stack {} does not exist", args.stack);
+    };
+    cmd::step(format!("Stack {}: {}", args.stack, state.status));
+    if let Ok(url) = state.output("ApiUrl") {
+        cmd::note(format!("API: {url}"));
+    }
+
+    let services = service_counts(&aws_sdk_ecs::Client::new(&config), &state).await?;
+    cmd::step("Services");
+    let rows: Vec<[String; 4]> = services
+        .iter()
+        .map(|(name, counts)| {
+            [
+                name.clone(),
+                counts.desired.to_string(),
+                counts.running.to_string(),
+                counts.pending.to_string(),
+            ]
+        })
+        .collect();
+    let rows: Vec<[&str; 4]> = rows
+        .iter()
+        .map(|row| row.each_ref().map(String::as_str))
+        .collect();
+    println!(
+        "{}",
+        stack::table(&["service", "desired", "running", "pending"], &rows)
+    );
+
+    let depths = queue_depths(&aws_sdk_sqs::Client::new(&config), &state).await?;
+    cmd::step("Queue");
+    let rows = [[
+        depths.visible.to_string(),
+        depths.in_flight.to_string(),
+        depths.dead_letter.to_string(),
+    ]];
+    let rows: Vec<[&str; 3]> = rows
+        .iter()
+        .map(|row| row.each_ref().map(String::as_str))
+        .collect();
+    println!(
+        "{}",
+        stack::table(&["visible", "in flight", "dead letter"], &rows)
+    );
+
+    cmd::step("Latest stack events");
+    let events = stack::recent_events(&cf, &args.stack, 10).await?;
+    let rows: Vec<[String; 4]> = events
+        .iter()
+        .map(|event| {
+            [
+                event
+                    .timestamp()
+                    .map(|time| time.to_string())
+                    .unwrap_or_default(),
+                event
+                    .resource_status()
+                    .map(|status| status.as_str().to_owned())
+                    .unwrap_or_default(),
+                event.logical_resource_id().unwrap_or_default().to_owned(),
+                event
+                    .resource_status_reason()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ]
+        })
+        .collect();
+    let rows: Vec<[&str; 4]> = rows
+        .iter()
+        .map(|row| row.each_ref().map(String::as_str))
+        .collect();
+    println!(
+        "{}",
+        stack::table(&["time", "status", "resource", "reason"], &rows)
+    );
+    Ok(())
+}
+
+/// Desired, running and pending tasks of one ECS service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskCounts {
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+}
+
+/// The web and worker services' task counts, by service name.
+pub async fn service_counts(
+    ecs: &aws_sdk_ecs::Client,
+    state: &stack::StackState,
+) -> anyhow::Result<Vec<(String, TaskCounts)>> {
+    let cluster = state.output("ClusterName")?;
+    let names = [
+        state.output("WebServiceName")?,
+        state.output("WorkerServiceName")?,
+    ];
+    let answer = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(names[0])
+        .services(names[1])
+        .send()
+        .await
+        .with_context(|| format!("describing the services of cluster {cluster}"))?;
+    Ok(answer
+        .services()
+        .iter()
+        .map(|service| {
+            (
+                service.service_name().unwrap_or_default().to_owned(),
+                TaskCounts {
+                    desired: service.desired_count(),
+                    running: service.running_count(),
+                    pending: service.pending_count(),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Messages waiting, being worked on, and dead-lettered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepths {
+    pub visible: u64,
+    pub in_flight: u64,
+    pub dead_letter: u64,
+}
+
+pub async fn queue_depths(
+    sqs: &aws_sdk_sqs::Client,
+    state: &stack::StackState,
+) -> anyhow::Result<QueueDepths> {
+    let read = |url: String| async move {
+        let answer = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .with_context(|| format!("reading the attributes of {url}"))?;
+        let value = |name: QueueAttributeName| {
+            answer
+                .attributes()
+                .and_then(|attributes| attributes.get(&name))
+                .and_then(|value| value.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        anyhow::Ok((
+            value(QueueAttributeName::ApproximateNumberOfMessages),
+            value(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        ))
+    };
+    let (visible, in_flight) = read(state.output("QueueUrl")?.to_owned()).await?;
+    let (dead_visible, dead_hidden) = read(state.output("DeadLetterQueueUrl")?.to_owned()).await?;
+    Ok(QueueDepths {
+        visible,
+        in_flight,
+        dead_letter: dead_visible + dead_hidden,
+    })
+}
