@@ -52,6 +52,10 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
     let aws = testkit::aws_config().await?;
     let cloudformation = aws_sdk_cloudformation::Client::new(&aws);
 
+    let before = run_xtask(&["diff", "--stack", STACK]).await?;
+    assert!(before.contains("does not exist"), "{before}");
+    assert!(before.contains("AWS::ECS::Service"), "{before}");
+
     let first = run_xtask(&deploy_args(&registry)).await?;
     assert!(first.contains("Add"), "the first deploy creates: {first}");
     assert!(first.contains("API: http://"), "{first}");
@@ -145,6 +149,9 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
     let second = run_xtask(&deploy_args(&registry)).await?;
     assert!(second.contains("no changes"), "{second}");
     assert!(!second.contains("uploading"), "{second}");
+
+    let unchanged = run_xtask(&["diff", "--stack", STACK]).await?;
+    assert!(unchanged.contains("no changes"), "{unchanged}");
 
     let status = run_xtask(&["status", "--stack", STACK]).await?;
     for expected in [

@@ -334,19 +334,29 @@ fn build_image(
     for (in_image, real) in shared_libraries(binary)? {
         libraries.file_from(&in_image, &real)?;
     }
-    let mut program = LayerPlan::new("binary");
-    program.file_from(&format!("/usr/local/bin/{}", spec.binary), binary)?;
-
     let staging = root.join(format!(".{}.partial", spec.name));
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }
+    // Debug information off, symbols kept: a panic's backtrace still names the functions, and the
+    // release API layer shrinks from about 36 MB to 11 MB compressed (every task start pulls it).
+    let stripped = root.join(format!(".{}.stripped", spec.binary));
+    cmd::run(
+        Command::new("objcopy")
+            .arg("--strip-debug")
+            .arg(binary)
+            .arg(&stripped),
+    )?;
+    let mut program = LayerPlan::new("binary");
+    program.file_from(&format!("/usr/local/bin/{}", spec.binary), &stripped)?;
+
     let blobs = staging.join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs)?;
     let mut layers = Vec::new();
     for plan in [base, &libraries, &program] {
         layers.push(plan.write(&blobs)?);
     }
+    std::fs::remove_file(&stripped)?;
 
     let config = write_blob(
         &blobs,

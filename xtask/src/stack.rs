@@ -231,7 +231,8 @@ pub async fn plan(
     } else {
         ChangeSetType::Create
     };
-    cf.create_change_set()
+    let created = cf
+        .create_change_set()
         .stack_name(stack)
         .change_set_name(&name)
         .change_set_type(kind)
@@ -240,8 +241,17 @@ pub async fn plan(
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
         .send()
-        .await
-        .with_context(|| format!("creating change set {name} for stack {stack}"))?;
+        .await;
+    match created {
+        Ok(_) => {}
+        // CloudFormation reports "nothing to change" as a FAILED change set (below); the moto
+        // emulator refuses to create one instead.
+        Err(error) if error.message().is_some_and(is_no_change) => return Ok(Plan::NoChanges),
+        Err(error) => {
+            return Err(anyhow::Error::new(error)
+                .context(format!("creating change set {name} for stack {stack}")));
+        }
+    }
 
     let started = Instant::now();
     loop {
@@ -262,9 +272,7 @@ pub async fn plan(
                     .change_set_name(&name)
                     .send()
                     .await;
-                if reason.contains("didn't contain changes")
-                    || reason.contains("No updates are to be performed")
-                {
+                if is_no_change(&reason) {
                     return Ok(Plan::NoChanges);
                 }
                 bail!("CloudFormation refused the change set: {reason}");
@@ -288,6 +296,11 @@ pub async fn plan(
         return Ok(Plan::NoChanges);
     }
     Ok(Plan::Ready { name, changes })
+}
+
+/// Whether CloudFormation's message means "the stack already is what was asked for".
+fn is_no_change(message: &str) -> bool {
+    message.contains("didn't contain changes") || message.contains("No updates are to be performed")
 }
 
 async fn changes(cf: &Client, stack: &str, name: &str) -> anyhow::Result<Vec<Change>> {
@@ -537,5 +550,74 @@ pub async fn recent_events(
             Ok(Vec::new())
         }
         Err(error) => Err(anyhow::Error::new(error).context(format!("reading events of {stack}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: &str, id: &str, kind: &str, replacement: &str) -> Change {
+        Change {
+            action: action.to_owned(),
+            logical_id: id.to_owned(),
+            resource_type: kind.to_owned(),
+            replacement: replacement.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_change_table_says_what_is_replaced() {
+        let table = change_table(&[
+            change("Add", "Dashboard", "AWS::CloudWatch::Dashboard", ""),
+            change(
+                "Modify",
+                "WebTaskDefinition",
+                "AWS::ECS::TaskDefinition",
+                "True",
+            ),
+            change("Modify", "WebService", "AWS::ECS::Service", "False"),
+            change("Remove", "OldAlarm", "AWS::CloudWatch::Alarm", ""),
+        ]);
+        let lines: Vec<&str> = table.lines().map(str::trim).collect();
+        assert_eq!(
+            lines,
+            [
+                "action  resource           type                        replacement",
+                "Add     Dashboard          AWS::CloudWatch::Dashboard",
+                "Modify  WebTaskDefinition  AWS::ECS::TaskDefinition    replaced",
+                "Modify  WebService         AWS::ECS::Service           in place",
+                "Remove  OldAlarm           AWS::CloudWatch::Alarm",
+            ]
+        );
+    }
+
+    #[test]
+    fn parameters_take_defaults_and_refuse_unknown_names() {
+        let given: BTreeMap<String, String> = [
+            ("WebImage", "a"),
+            ("WorkerImage", "b"),
+            ("WebMaxTasks", "9"),
+        ]
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .into();
+        let rendered = render(&given, false).unwrap();
+        assert_eq!(rendered.parameters["WebMaxTasks"], "9");
+        assert_eq!(rendered.parameters["WorkerMinTasks"], "0");
+        assert!(rendered.given.contains("WebMaxTasks"));
+        assert!(!rendered.given.contains("WorkerMinTasks"));
+
+        let unknown: BTreeMap<String, String> = [("WebImag", "a")]
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .into();
+        let error = render(&unknown, true).unwrap_err().to_string();
+        assert!(error.contains("unknown parameter WebImag"), "{error}");
+
+        let missing = render(&BTreeMap::new(), false).unwrap_err().to_string();
+        assert!(missing.contains("has no default"), "{missing}");
+        assert!(
+            render(&BTreeMap::new(), true).is_ok(),
+            "a diff may keep the deployed images"
+        );
     }
 }
