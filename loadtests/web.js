@@ -1,31 +1,48 @@
 // The course's web scenario for Rising Stars, plain k6: `k6 run loadtests/web.js`.
 //
 // Environment (all optional):
-//   BASE_URL   the API (default http://127.0.0.1:8080)
-//   PROFILE    "course": smoke 5 VUs, ramp 0→VUS, hold (the course's shape, scaled by SCALE)
-//              "closed": VUS constant for DURATION, no think time (benchmarks)
+//   BASE_URL   the API (default http://127.0.0.1:8080; a trailing slash is trimmed)
+//   PROFILE    "course" (default): smoke 5 VUs for 1 min, then ramp 0→VUS over 3 min, then hold
+//              VUS for 5 min (stage lengths × SCALE)
+//              "closed": VUS constant for DURATION, no ramp (benchmarks: cargo xtask bench api)
 //   VUS        peak virtual users (default 50)
+//   SCALE      multiplies the course profile's stage lengths (default 1: 1 min + 3 min + 5 min;
+//              e.g. 0.05 → 3 s + 9 s + 15 s); stages last at least 1 s
 //   DURATION   "closed" profile length (default 60s)
-//   SCALE      multiplies the course profile's stage lengths (default 1: 1 min + 3 min + 5 min)
-//   MIX        "web" (10 % health, 30 % public videos, 30 % rankings, 30 % login + my videos),
-//              "rankings" (half unfiltered, half by city), "health"
-//   USERS      accounts created through the API in setup for the login step (default 20)
-//   SUMMARY    where to write the end-of-test summary JSON (default: none)
-import http from 'k6/http';
-import { check } from 'k6';
+//   MIX        "web" (default): 10 % health, 30 % public videos, 30 % rankings (half of them by
+//              city), 30 % login then my videos
+//              "rankings": half unfiltered, half by city; "health": GET /health only
+//   USERS      accounts created through the API in setup for the login step (default 20; MIX web)
+//   SUMMARY    file to write the end-of-test summary JSON to (handleSummary; default: none). With
+//              it, stdout gets a compact text summary; without it, k6's usual one.
+//
+// Requests are tagged `endpoint`: health, public_videos, rankings, rankings_city, login, my_videos
+// (setup's requests: setup_signup, setup_login). Pass criteria of the product: p95 ≤ 1 s and
+// errors ≤ 5 %; each endpoint also has its own p95 threshold so k6 reports its percentiles.
+// VUs loop without think time: the load is set by VUS alone.
+import {
+  CITIES, PASSWORD, createUsers, endpointThresholds, get, post, summaryOutputs,
+} from './lib/common.js';
 
-const BASE = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const PROFILE = __ENV.PROFILE || 'course';
 const VUS = parseInt(__ENV.VUS || '50', 10);
 const DURATION = __ENV.DURATION || '60s';
 const SCALE = parseFloat(__ENV.SCALE || '1');
 const MIX = __ENV.MIX || 'web';
 const USERS = parseInt(__ENV.USERS || '20', 10);
-const CITIES = ['Bogotá', 'Medellín', 'Cali', 'Barranquilla', 'Cartagena',
-  'Bucaramanga', 'Pereira', 'Manizales', 'Santa Marta', 'Cúcuta'];
-const PASSWORD = 'k6-load-password-1';
 
-function seconds(minutes) {
+if (!['course', 'closed'].includes(PROFILE)) {
+  throw new Error(`PROFILE must be "course" or "closed", not "${PROFILE}"`);
+}
+if (!['web', 'rankings', 'health'].includes(MIX)) {
+  throw new Error(`MIX must be "web", "rankings" or "health", not "${MIX}"`);
+}
+if (!(VUS > 0) || !(SCALE > 0) || !(USERS > 0)) {
+  throw new Error('VUS, SCALE and USERS must be positive numbers');
+}
+
+/** A course stage length: `minutes` × SCALE, in whole seconds, at least 1 s. */
+function stage(minutes) {
   return `${Math.max(1, Math.round(minutes * 60 * SCALE))}s`;
 }
 
@@ -34,64 +51,34 @@ function scenarios() {
     return { closed: { executor: 'constant-vus', vus: VUS, duration: DURATION } };
   }
   return {
-    smoke: { executor: 'constant-vus', vus: 5, duration: seconds(1) },
+    smoke: { executor: 'constant-vus', vus: 5, duration: stage(1) },
     ramp_and_hold: {
       executor: 'ramping-vus',
-      startTime: seconds(1),
+      startTime: stage(1),
       startVUs: 0,
       stages: [
-        { duration: seconds(3), target: VUS },
-        { duration: seconds(5), target: VUS },
+        { duration: stage(3), target: VUS },
+        { duration: stage(5), target: VUS },
       ],
     },
   };
 }
 
-const endpoints = ['health', 'public_videos', 'rankings', 'rankings_city', 'login', 'my_videos'];
-const thresholds = {
-  http_req_duration: ['p(95)<1000'],
-  http_req_failed: ['rate<0.05'],
-};
-// A threshold per endpoint makes k6 report each endpoint's own percentiles.
-for (const name of endpoints) {
-  thresholds[`http_req_duration{endpoint:${name}}`] = ['p(95)<1000'];
-}
+const ENDPOINTS = ['health', 'public_videos', 'rankings', 'rankings_city', 'login', 'my_videos'];
 
 export const options = {
   scenarios: scenarios(),
-  thresholds,
-  summaryTrendStats: ['avg', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
-  discardResponseBodies: false,
+  thresholds: Object.assign({
+    http_req_duration: ['p(95)<1000'],
+    http_req_failed: ['rate<0.05'],
+  }, endpointThresholds(ENDPOINTS, 1000)),
+  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+  setupTimeout: '5m',
 };
 
 export function setup() {
-  const run = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  const users = [];
-  if (MIX !== 'web') {
-    return { users };
-  }
-  for (let i = 0; i < USERS; i++) {
-    const email = `k6-${run}-${i}@load.test`;
-    const body = JSON.stringify({
-      first_name: 'Carga', last_name: `Usuario ${i}`, email,
-      password1: PASSWORD, password2: PASSWORD,
-      city: CITIES[i % CITIES.length], country: 'Colombia',
-    });
-    const res = http.post(`${BASE}/api/auth/signup`, body, {
-      headers: { 'Content-Type': 'application/json' }, tags: { endpoint: 'setup' },
-    });
-    check(res, { 'setup: signup 201': (r) => r.status === 201 });
-    users.push(email);
-  }
-  return { users };
-}
-
-// Bodies of GETs are not read by the checks: k6 does not keep them (less load on the load
-// generator, which shares the machine in local runs).
-function get(path, endpoint, params = {}) {
-  const res = http.get(`${BASE}${path}`, Object.assign({ tags: { endpoint }, responseType: 'none' }, params));
-  check(res, { [`${endpoint}: 200`]: (r) => r.status === 200 });
-  return res;
+  // Only the login step needs accounts; their tokens are not used (logging in is the measured work).
+  return { users: MIX === 'web' ? createUsers(USERS).map((u) => u.email) : [] };
 }
 
 function rankings() {
@@ -105,15 +92,11 @@ function rankings() {
 
 function loginThenMyVideos(users) {
   const email = users[Math.floor(Math.random() * users.length)];
-  const res = http.post(`${BASE}/api/auth/login`, JSON.stringify({ email, password: PASSWORD }), {
-    headers: { 'Content-Type': 'application/json' }, tags: { endpoint: 'login' },
-  });
-  const ok = check(res, { 'login: 200': (r) => r.status === 200 });
-  if (!ok) {
+  const res = post('/api/auth/login', { email, password: PASSWORD }, 'login');
+  if (res.status !== 200) {
     return;
   }
-  const token = res.json('access_token');
-  get('/api/videos', 'my_videos', { headers: { Authorization: `Bearer ${token}` } });
+  get('/api/videos', 'my_videos', { token: res.json('access_token') });
 }
 
 export default function (data) {
@@ -138,29 +121,5 @@ export default function (data) {
 }
 
 export function handleSummary(data) {
-  const out = { stdout: textSummary(data) };
-  if (__ENV.SUMMARY) {
-    out[__ENV.SUMMARY] = JSON.stringify(data, null, 2);
-  }
-  return out;
-}
-
-// A compact end-of-test table: requests/s, errors, and p50/p95/p99 per endpoint.
-function textSummary(data) {
-  const m = data.metrics;
-  const lines = [];
-  const reqs = m.http_reqs ? m.http_reqs.values : { count: 0, rate: 0 };
-  const failed = m.http_req_failed ? m.http_req_failed.values.rate : 0;
-  lines.push(`requests: ${reqs.count}  rate: ${reqs.rate.toFixed(1)}/s  errors: ${(failed * 100).toFixed(2)} %`);
-  lines.push('endpoint          p50 ms   p95 ms   p99 ms');
-  for (const name of endpoints) {
-    const metric = m[`http_req_duration{endpoint:${name}}`];
-    if (!metric || !metric.values || !metric.values.max) {
-      continue;
-    }
-    const v = metric.values;
-    const fmt = (x) => (x === undefined ? '-' : x.toFixed(2)).padStart(8);
-    lines.push(`${name.padEnd(14)} ${fmt(v.med)} ${fmt(v['p(95)'])} ${fmt(v['p(99)'])}`);
-  }
-  return `\n${lines.join('\n')}\n`;
+  return summaryOutputs(data, ENDPOINTS, `web.js (${PROFILE}, MIX ${MIX}, ${VUS} VUs)`);
 }

@@ -145,6 +145,50 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
         "180"
     );
 
+    // The load-test sampler reads the emulated ECS and SQS APIs: a desired count changed through
+    // the ECS API during a run shows in the timeline as a scale-out (moto scales nothing itself).
+    let local = crate::local_stack().await?;
+    let api = end_to_end::RunningApi::start(&local.env).await?;
+    let (cluster, web) = (output("ClusterName")?, output("WebServiceName")?);
+    let scale_out = {
+        let ecs = ecs.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            ecs.update_service()
+                .cluster(cluster)
+                .service(web)
+                .desired_count(3)
+                .send()
+                .await
+        })
+    };
+    let results = tempfile::tempdir()?;
+    let folder = crate::loadtest::loadtest(
+        &[
+            "--scenario",
+            "web",
+            "--url",
+            &api.base_url,
+            "--target",
+            STACK,
+            "--vus",
+            "2",
+            "--duration",
+            "12s",
+            "--interval",
+            "2",
+        ],
+        results.path(),
+    )
+    .await?;
+    scale_out.await??;
+    let summary = crate::loadtest::checked_results(&folder)?;
+    let markers = summary["markers"].to_string();
+    assert!(markers.contains("web scale-out"), "{summary}");
+    let rows = crate::loadtest::timeline(&folder)?;
+    assert!(rows.iter().any(|row| row["web_desired"] == "3"), "{rows:?}");
+    assert!(rows.iter().all(|row| row["dead_letter"] == "0"), "{rows:?}");
+
     // Nothing changed: nothing is pushed and the stack is left alone.
     let second = run_xtask(&deploy_args(&registry)).await?;
     assert!(second.contains("no changes"), "{second}");

@@ -7,6 +7,7 @@ mod deploy;
 mod files;
 mod health;
 mod images;
+mod loadtest;
 mod processing;
 mod public;
 mod uploads;

@@ -52,7 +52,14 @@ pub const TEST: &[(&str, &str)] = &[
         "apache2-utils",
         "htpasswd writes the test registry's password file",
     ),
+    FONT,
 ];
+
+/// The load-test chart draws its text with DejaVu Sans.
+pub const FONT: (&str, &str) = (
+    "fonts-dejavu-core",
+    "the load-test charts draw their text with DejaVu Sans",
+);
 
 /// Whether a Debian package is installed.
 pub fn installed(package: &str) -> bool {

@@ -9,18 +9,18 @@ use crate::flags::AwsArgs;
 pub async fn sdk_config(args: &AwsArgs) -> SdkConfig {
     let loader = |region: Option<&str>| {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(profile) = &args.profile {
+        if let Some(profile) = &args.connection.profile {
             loader = loader.profile_name(profile);
         }
         if let Some(region) = region {
             loader = loader.region(Region::new(region.to_owned()));
         }
-        if let Some(endpoint) = &args.endpoint_url {
+        if let Some(endpoint) = &args.connection.endpoint_url {
             loader = loader.endpoint_url(endpoint);
         }
         loader
     };
-    let config = loader(args.region.as_deref()).load().await;
+    let config = loader(args.connection.region.as_deref()).load().await;
     if config.region().is_some() {
         return config;
     }
@@ -31,7 +31,8 @@ pub async fn sdk_config(args: &AwsArgs) -> SdkConfig {
 pub fn s3(config: &SdkConfig, args: &AwsArgs) -> aws_sdk_s3::Client {
     let s3_config = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(
-            args.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+            args.connection.endpoint_url.is_some()
+                || std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         )
         .build();
     aws_sdk_s3::Client::from_conf(s3_config)

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::cmd::{self, cargo};
 use crate::flags::{ApiBenchArgs, BenchArgs, BenchTarget, SeedArgs, WorkerBenchArgs};
 use crate::postgres::Postgres;
+use crate::workload;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
@@ -40,74 +41,6 @@ fn release_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
         .context("cargo did not report the built binary")
 }
 
-/// A 1080p H.264 input of about `megabytes` MB (constant bitrate), cached under the target dir.
-fn input_video(megabytes: u32) -> anyhow::Result<PathBuf> {
-    let dir = cmd::target_dir().join("xtask").join("bench-media");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("input-1080p-{megabytes}mb.mp4"));
-    if path.exists() {
-        return Ok(path);
-    }
-    // 50 MB → 40 s at 10 Mbit/s; 100 MB → 55 s at ~14.5 Mbit/s (both within the upload rules).
-    let seconds: u32 = if megabytes > 60 { 55 } else { 40 };
-    let kbits = u64::from(megabytes) * 8 * 1000 * 98 / 100 / u64::from(seconds);
-    cmd::step(format!(
-        "Generating a {megabytes} MB 1080p input ({seconds} s at {kbits} kbit/s)"
-    ));
-    let partial = dir.join(format!("input-1080p-{megabytes}mb.partial.mp4"));
-    cmd::run(
-        Command::new("ffmpeg")
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-            ])
-            .arg(format!(
-                "testsrc2=size=1920x1080:rate=30:duration={seconds}"
-            ))
-            .args(["-f", "lavfi", "-i"])
-            .arg(format!(
-                "sine=frequency=440:sample_rate=48000:duration={seconds}"
-            ))
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-            ])
-            .args([
-                "-b:v",
-                &format!("{kbits}k"),
-                "-minrate",
-                &format!("{kbits}k"),
-            ])
-            .args([
-                "-maxrate",
-                &format!("{kbits}k"),
-                "-bufsize",
-                &format!("{}k", kbits * 2),
-            ])
-            .args([
-                "-x264-params",
-                "nal-hrd=cbr:force-cfr=1",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "128k",
-            ])
-            .args(["-movflags", "+faststart"])
-            .arg(&partial),
-    )?;
-    std::fs::rename(&partial, &path)?;
-    Ok(path)
-}
-
 struct Measurement {
     size_mb: u32,
     actual_mb: f64,
@@ -128,18 +61,11 @@ async fn worker(args: WorkerBenchArgs) -> anyhow::Result<()> {
     let storage = cmd::target_dir().join("xtask").join("bench-storage");
     let _ = std::fs::remove_dir_all(&storage);
     std::fs::create_dir_all(storage.join("inputs"))?;
-    let owner = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country)
-         VALUES ($1, 'bench@bench.test', 'x', 'Bench', 'Worker', 'Cali', 'Colombia')",
-    )
-    .bind(owner)
-    .execute(&pool)
-    .await?;
+    let owner = workload::owner(&pool).await?;
 
     let mut results = Vec::new();
     for &size in &args.sizes {
-        let input = input_video(size)?;
+        let input = workload::input_video(size)?;
         let stored = storage.join("inputs").join(format!("{size}mb.mp4"));
         std::fs::copy(&input, &stored)?;
         let actual_mb = std::fs::metadata(&input)?.len() as f64 / 1e6;
@@ -233,24 +159,7 @@ async fn measure(
 
     let queue = showcase::queue::PgQueue::new(pool.clone(), "video-jobs", 3);
     let started = Instant::now();
-    for _ in 0..jobs {
-        let video = Uuid::now_v7();
-        sqlx::query(
-            "INSERT INTO videos (id, owner_id, title, original_key, duration_ms, width, height,
-                                 size_bytes, video_codec)
-             VALUES ($1, $2, 'bench', $3, 40000, 1920, 1080, 1, 'h264')",
-        )
-        .bind(video)
-        .bind(owner)
-        .bind(format!("inputs/{size}mb.mp4"))
-        .execute(pool)
-        .await?;
-        let job = showcase::job::ProcessVideo {
-            task_id: Uuid::now_v7(),
-            video_id: video,
-        };
-        showcase::queue::JobQueue::send(&queue, &job.to_body()).await?;
-    }
+    workload::inject_jobs(pool, &queue, owner, &format!("inputs/{size}mb.mp4"), jobs).await?;
     let mut peak_rss = 0;
     loop {
         let (processed, failed): (i64, i64) = sqlx::query_as(
@@ -372,7 +281,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
             if !status.success() {
                 cmd::note(format!("k6 reported failed thresholds ({status})"));
             }
-            rows.push((mix.clone(), run, summarize(&summary)?));
+            rows.push((mix.clone(), run, crate::loadtest::k6::summary(&summary)?));
         }
     }
     let peak_rss = memory_mib(server.id(), "VmHWM");
@@ -404,42 +313,4 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     }
     println!("\nAPI resident memory: idle {idle_rss} MiB, peak over all runs {peak_rss} MiB.");
     Ok(())
-}
-
-struct K6Summary {
-    rate: f64,
-    errors: f64,
-    endpoints: Vec<(String, f64, f64, f64)>,
-}
-
-/// Request rate, error rate and per-endpoint percentiles from k6's summary JSON.
-fn summarize(path: &Path) -> anyhow::Result<K6Summary> {
-    let data: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-    let metrics = &data["metrics"];
-    let value =
-        |metric: &serde_json::Value, key: &str| metric["values"][key].as_f64().unwrap_or(0.0);
-    let mut endpoints = Vec::new();
-    if let Some(all) = metrics.as_object() {
-        for (name, metric) in all {
-            let Some(endpoint) = name
-                .strip_prefix("http_req_duration{endpoint:")
-                .and_then(|rest| rest.strip_suffix('}'))
-            else {
-                continue;
-            };
-            if metric["values"]["max"].as_f64().unwrap_or(0.0) > 0.0 {
-                endpoints.push((
-                    endpoint.to_owned(),
-                    value(metric, "med"),
-                    value(metric, "p(95)"),
-                    value(metric, "p(99)"),
-                ));
-            }
-        }
-    }
-    Ok(K6Summary {
-        rate: value(&metrics["http_reqs"], "rate"),
-        errors: value(&metrics["http_req_failed"], "rate"),
-        endpoints,
-    })
 }

@@ -60,6 +60,15 @@ pub enum Task {
     /// Empty the bucket and delete the stack (the database leaves a final snapshot).
     #[command(after_help = "Example:\n  cargo xtask destroy --stack rising-stars")]
     Destroy(AwsArgs),
+    /// A k6 scenario against the local stack, a URL or a deployed stack, sampling task counts and
+    /// queue depths while it runs; writes results/<time>-<scenario>/ with a timeline and a chart.
+    #[command(
+        after_help = "Example:\n  cargo xtask loadtest --scenario web --local --vus 100\n  \
+        cargo xtask loadtest --scenario web --local --vus 20 --duration 30s --interval 5\n  \
+        cargo xtask loadtest --scenario uploads --target rising-stars --vus 10\n  \
+        cargo xtask loadtest --scenario worker --local --videos 8 --size 100 --concurrency 1,2,4"
+    )]
+    Loadtest(LoadtestArgs),
     /// Tasks per service, queue depths and the latest stack events.
     #[command(after_help = "Example:\n  cargo xtask status --stack rising-stars")]
     Status(AwsArgs),
@@ -71,6 +80,13 @@ pub struct AwsArgs {
     /// The CloudFormation stack (also the prefix of the image repositories).
     #[arg(long, default_value = "rising-stars")]
     pub stack: String,
+    #[command(flatten)]
+    pub connection: AwsConnection,
+}
+
+/// How to reach AWS; credentials are found the standard way.
+#[derive(Debug, Clone, Args)]
+pub struct AwsConnection {
     /// AWS region (default: from the environment or profile, else us-east-1).
     #[arg(long)]
     pub region: Option<String>,
@@ -227,4 +243,56 @@ pub struct TestArgs {
     pub skip_lint: bool,
     /// Only run tests whose name contains one of these filters (passed to cargo-nextest).
     pub filters: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// The course's web mix (`loadtests/web.js`): smoke, ramp to --vus, hold.
+    Web,
+    /// Bursts of real MP4 uploads (`loadtests/uploads.js`) that fill the queue.
+    Uploads,
+    /// Stored videos whose jobs go straight into the queue; videos per minute until it drains.
+    Worker,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadtestArgs {
+    #[arg(long, value_enum, default_value = "web")]
+    pub scenario: Scenario,
+    /// Run against this deployed stack (its API URL; its ECS services and SQS queues sampled).
+    #[arg(long, value_name = "STACK", conflicts_with = "local")]
+    pub target: Option<String>,
+    /// Run against this base URL (only k6's own figures are sampled, unless --target is given).
+    #[arg(long, value_name = "URL", conflicts_with = "local")]
+    pub url: Option<String>,
+    /// Bring up the local stack (API + worker on PostgreSQL) for the run.
+    #[arg(long)]
+    pub local: bool,
+    /// Peak virtual users (web: the X of the ramp; uploads: uploads per burst).
+    #[arg(long)]
+    pub vus: Option<u32>,
+    /// Total length of the web scenario (its stages scaled to fit, default 9m).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Seconds between samples.
+    #[arg(long, default_value_t = 10)]
+    pub interval: u64,
+    /// Worker scenario: jobs per run.
+    #[arg(long, default_value_t = 8)]
+    pub videos: u32,
+    /// Uploads and worker scenarios: size of the generated 1080p input, 50 or 100 MB.
+    #[arg(long, default_value_t = 50)]
+    pub size: u32,
+    /// Worker scenario, --local: WORKER_CONCURRENCY of each run.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    pub concurrency: Vec<usize>,
+    /// Cargo profile of the local binaries (`dev` for quick checks; figures need `release`).
+    #[arg(long, default_value = "release")]
+    pub cargo_profile: String,
+    /// Where result folders go (default: results/ in the workspace).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// How to reach the --target stack.
+    #[command(flatten)]
+    pub connection: AwsConnection,
 }

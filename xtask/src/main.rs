@@ -8,6 +8,8 @@ mod deploy;
 mod dev;
 mod flags;
 mod image;
+mod loadtest;
+mod local_stack;
 mod moto;
 mod openapi;
 mod postgres;
@@ -19,6 +21,7 @@ mod stack;
 mod template_checks;
 mod test;
 mod venv;
+mod workload;
 
 use clap::Parser;
 
@@ -47,6 +50,7 @@ fn main() -> std::process::ExitCode {
             flags::Task::Deploy(args) => deploy::deploy(args).await,
             flags::Task::Destroy(args) => deploy::destroy(args).await,
             flags::Task::Status(args) => deploy::status(args).await,
+            flags::Task::Loadtest(args) => loadtest::run(args).await,
         }
     });
     match result {

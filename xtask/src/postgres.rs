@@ -17,7 +17,8 @@ const PRIVATE_PORT: u16 = 54329;
 #[derive(Debug)]
 pub struct Postgres {
     server_url: String,
-    private_cluster: Option<PrivateCluster>,
+    /// Held for its `Drop`, which stops a cluster this process started.
+    _private_cluster: Option<PrivateCluster>,
 }
 
 #[derive(Debug)]
@@ -47,7 +48,7 @@ impl Postgres {
             cmd::note("using the server on 127.0.0.1:5432");
             return Ok(Self {
                 server_url: "postgres://postgres@127.0.0.1:5432".to_owned(),
-                private_cluster: None,
+                _private_cluster: None,
             });
         }
         cmd::note("nothing answers on 127.0.0.1:5432: starting a private cluster");
@@ -57,7 +58,7 @@ impl Postgres {
             if answers(&format!("{server_url}/postgres")).await {
                 return Ok(Self {
                     server_url,
-                    private_cluster: Some(cluster),
+                    _private_cluster: Some(cluster),
                 });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -122,10 +123,6 @@ impl Postgres {
             )))
             .await?;
         Ok(())
-    }
-
-    pub fn is_private(&self) -> bool {
-        self.private_cluster.is_some()
     }
 }
 

