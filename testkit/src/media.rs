@@ -85,6 +85,30 @@ pub fn audio_only(seconds: f64) -> anyhow::Result<PathBuf> {
     })
 }
 
+/// What `ffprobe -show_format -show_streams` says of a media file, as JSON.
+pub fn ffprobe(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(path)
+        .output()
+        .context("cannot run ffprobe: `cargo xtask test` installs it")?;
+    if !output.status.success() {
+        bail!(
+            "ffprobe {} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
 /// The file `name` in the shared media cache, made by ffmpeg with the inputs and options that
 /// `arguments` adds, on first use.
 fn cached(name: &str, arguments: impl FnOnce(&mut Command)) -> anyhow::Result<PathBuf> {

@@ -276,24 +276,7 @@ pub async fn wait_for_status(
 
 /// What ffprobe says about a media file: (duration s, width, height, video codec, audio streams).
 pub fn ffprobe(path: &std::path::Path) -> anyhow::Result<(f64, u64, u64, String, usize)> {
-    let output = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(path)
-        .output()
-        .context("cannot run ffprobe")?;
-    anyhow::ensure!(
-        output.status.success(),
-        "ffprobe failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let info: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let info = testkit::media::ffprobe(path)?;
     let streams = info["streams"].as_array().cloned().unwrap_or_default();
     let video = streams
         .iter()

@@ -5,7 +5,6 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context as _, bail, ensure};
-use serde_json::Value;
 use tempfile::TempDir;
 use worker::pipeline::{PipelineError, PipelineSettings, ShowcaseReport, render_showcase};
 
@@ -90,20 +89,7 @@ fn run(command: &mut Command) -> anyhow::Result<Vec<u8>> {
     Ok(output.stdout)
 }
 
-/// `ffprobe -show_format -show_streams` as JSON.
-pub fn ffprobe(path: &Path) -> anyhow::Result<Value> {
-    let stdout = run(Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(path))?;
-    Ok(serde_json::from_slice(&stdout)?)
-}
+pub use testkit::media::ffprobe;
 
 /// The container duration ffprobe reports, in seconds.
 pub fn duration_seconds(path: &Path) -> anyhow::Result<f64> {
