@@ -222,9 +222,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     })
     .await?;
     let postgres = Postgres::ensure().await?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = cmd::free_port()?;
     let base_url = format!("http://127.0.0.1:{port}");
     let storage = cmd::target_dir().join("xtask").join("bench-api-storage");
     std::fs::create_dir_all(&storage)?;

@@ -53,6 +53,13 @@ pub fn read(command: &mut Command) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// A loopback port nobody listens on right now (for a server this process is about to start).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
 /// Whether a program is on the PATH.
 pub fn exists(program: &str) -> bool {
     Command::new("sh")

@@ -21,16 +21,10 @@ impl Drop for Moto {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 /// Starts a fresh emulator on a free loopback port and waits until it answers.
 pub async fn start() -> anyhow::Result<Moto> {
     let server = venv::ensure(&venv::MOTO)?;
-    let port = free_port()?;
+    let port = cmd::free_port()?;
     cmd::step(format!("Starting the AWS emulator on 127.0.0.1:{port}"));
     let log = std::fs::File::create(cmd::target_dir().join("xtask").join("moto.log"))?;
     let child = Command::new(&server)

@@ -34,12 +34,6 @@ impl Drop for RegistryServer {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 /// A bcrypt htpasswd line (`htpasswd -Bbn`).
 fn htpasswd(user: &str, password: &str) -> anyhow::Result<String> {
     let line = cmd::read(Command::new("htpasswd").args(["-Bbn", user, password]))?;
@@ -52,7 +46,7 @@ pub async fn start() -> anyhow::Result<RegistryServer> {
     let dir = tempfile::Builder::new()
         .prefix("rising-stars-registry-")
         .tempdir()?;
-    let port = free_port()?;
+    let port = cmd::free_port()?;
     cmd::step(format!("Starting an OCI registry on 127.0.0.1:{port}"));
     let password = uuid::Uuid::new_v4().simple().to_string();
     let users = htpasswd(USERNAME, &password)? + &htpasswd(MOTO_ECR_USERNAME, MOTO_ECR_PASSWORD)?;

@@ -101,12 +101,6 @@ fn results_dir(args: &LoadtestArgs) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 fn local_options(
     args: &LoadtestArgs,
     out: &Path,
@@ -116,7 +110,7 @@ fn local_options(
     let storage = cmd::target_dir().join("xtask").join("loadtest-storage");
     std::fs::create_dir_all(&storage)?;
     Ok(Options {
-        port: free_port()?,
+        port: cmd::free_port()?,
         database: database.to_owned(),
         storage: Some(storage),
         cargo_profile: args.cargo_profile.clone(),
