@@ -131,34 +131,28 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
             .await?,
         );
     }
+    let rendered = stack::render(&given, true)?;
     let Some(existing) = existing else {
-        let rendered = stack::render(&given, true)?;
         cmd::step(format!(
             "Stack {stack_name} does not exist: a deploy creates it"
         ));
-        let rows: Vec<[&str; 4]> = rendered.template["Resources"]
+        let additions: Vec<stack::Change> = rendered.template["Resources"]
             .as_object()
             .map(|resources| {
                 resources
                     .iter()
-                    .map(|(id, resource)| {
-                        [
-                            "Add",
-                            id.as_str(),
-                            resource["Type"].as_str().unwrap_or(""),
-                            "",
-                        ]
+                    .map(|(id, resource)| stack::Change {
+                        action: "Add".to_owned(),
+                        logical_id: id.clone(),
+                        resource_type: resource["Type"].as_str().unwrap_or("").to_owned(),
+                        replacement: String::new(),
                     })
                     .collect()
             })
             .unwrap_or_default();
-        println!(
-            "{}",
-            stack::table(&["action", "resource", "type", "replacement"], &rows)
-        );
+        println!("{}", stack::change_table(&additions));
         return Ok(());
     };
-    let rendered = stack::render(&given, true)?;
     cmd::step(format!(
         "Change set against {stack_name} ({})",
         existing.status
