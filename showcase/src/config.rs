@@ -211,6 +211,11 @@ pub enum StorageSettings {
 /// The storage directory of the dev stack, relative to the working directory.
 pub const DEV_STORAGE_URL: &str = "file:target/dev/storage";
 
+/// The table queue `QUEUE_URL=postgres` names.
+pub const DEFAULT_QUEUE_NAME: &str = "video-jobs";
+/// Receives before a message is dead-lettered, unless `QUEUE_MAX_RECEIVES` says otherwise.
+pub const DEFAULT_MAX_RECEIVES: u32 = 3;
+
 impl StorageSettings {
     pub fn from_env(mode: RunMode) -> Result<Self, ConfigError> {
         let raw = var("STORAGE_URL").unwrap_or_else(|| DEV_STORAGE_URL.to_owned());
@@ -265,7 +270,7 @@ pub enum QueueSettings {
 impl QueueSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
         let raw = var("QUEUE_URL").unwrap_or_else(|| "postgres".to_owned());
-        let max_receives = parse_or("QUEUE_MAX_RECEIVES", 3)?;
+        let max_receives = parse_or("QUEUE_MAX_RECEIVES", DEFAULT_MAX_RECEIVES)?;
         Self::parse(&raw, max_receives)
     }
 
@@ -276,7 +281,7 @@ impl QueueSettings {
         }
         if raw == "postgres" {
             return Ok(Self::Postgres {
-                name: "video-jobs".to_owned(),
+                name: DEFAULT_QUEUE_NAME.to_owned(),
                 max_receives,
             });
         }

@@ -157,7 +157,7 @@ async fn measure(
         .context("cannot start the worker")?;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let queue = showcase::queue::PgQueue::new(pool.clone(), "video-jobs", 3);
+    let queue = workload::local_queue(pool);
     let started = Instant::now();
     workload::inject_jobs(pool, &queue, owner, &format!("inputs/{size}mb.mp4"), jobs).await?;
     let mut peak_rss = 0;

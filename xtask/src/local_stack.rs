@@ -35,7 +35,10 @@ pub struct Options {
 pub struct LocalStack {
     pub base_url: String,
     pub database_url: String,
-    pub postgres: Postgres,
+    /// A pool on the stack's (migrated) database.
+    pub pool: sqlx::PgPool,
+    /// Held so that a private cluster started for the stack runs as long as the stack.
+    _postgres: Postgres,
     pub api: Option<Child>,
     pub worker: Child,
 }
@@ -46,7 +49,7 @@ impl LocalStack {
         let postgres = Postgres::ensure().await?;
         let database_url = postgres.url(&options.database);
         cmd::step(format!("Applying migrations to {}", options.database));
-        postgres.migrated(&options.database).await?.close().await;
+        let pool = postgres.migrated(&options.database).await?;
 
         cmd::step(format!(
             "Building the binaries (cargo profile {})",
@@ -114,7 +117,8 @@ impl LocalStack {
         Ok(Self {
             base_url,
             database_url,
-            postgres,
+            pool,
+            _postgres: postgres,
             api,
             worker,
         })
@@ -126,6 +130,7 @@ impl LocalStack {
         if let Some(api) = &mut self.api {
             stop(api, "API").await;
         }
+        self.pool.close().await;
     }
 }
 

@@ -77,6 +77,12 @@ pub fn input_video(megabytes: u32) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The queue the local stack's binaries use on their defaults (`QUEUE_URL=postgres`).
+pub fn local_queue(pool: &PgPool) -> showcase::queue::PgQueue {
+    use showcase::config::{DEFAULT_MAX_RECEIVES, DEFAULT_QUEUE_NAME};
+    showcase::queue::PgQueue::new(pool.clone(), DEFAULT_QUEUE_NAME, DEFAULT_MAX_RECEIVES)
+}
+
 /// Inserts a user who owns the injected videos; returns its id.
 pub async fn owner(pool: &PgPool) -> anyhow::Result<Uuid> {
     let owner = Uuid::new_v4();

@@ -156,10 +156,7 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
         None
     };
     let (base_url, watched) = match &local {
-        Some(stack) => (
-            stack.base_url.clone(),
-            Watched::local(&stack.postgres, WEB_DATABASE).await?,
-        ),
+        Some(stack) => (stack.base_url.clone(), Watched::local(&stack.pool)),
         None => {
             let watched = match &args.target {
                 Some(stack) => Watched::stack(args, stack).await?,
@@ -215,7 +212,7 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
     ));
     let mut tail = k6::CsvTail::new(&csv);
     let started = Instant::now();
-    let mut samples = vec![watched.sample(0.0, &k6::Interval::default(), 0.0).await?];
+    let mut samples = vec![watched.sample_without_k6(0.0).await?];
     report::print_sample(&samples[0]);
     let mut child = command.spawn().context("cannot start k6")?;
     let mut last = Instant::now();
@@ -247,11 +244,7 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
         let drain_started = Instant::now();
         loop {
             let sample = watched
-                .sample(
-                    started.elapsed().as_secs_f64(),
-                    &k6::Interval::default(),
-                    1.0,
-                )
+                .sample_without_k6(started.elapsed().as_secs_f64())
                 .await?;
             report::print_sample(&sample);
             let idle = sample.queue_visible.unwrap_or(0) + sample.queue_in_flight.unwrap_or(0) == 0;
@@ -305,14 +298,14 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
             ],
         )?;
         let stack = LocalStack::start(&options).await?;
-        let pool = stack.postgres.migrated(WORKER_DATABASE).await?;
+        let pool = stack.pool.clone();
         sqlx::query("DELETE FROM videos").execute(&pool).await?;
         sqlx::query("DELETE FROM queue_messages")
             .execute(&pool)
             .await?;
-        let watched = Watched::local(&stack.postgres, WORKER_DATABASE).await?;
+        let watched = Watched::local(&pool);
         let owner = workload::owner(&pool).await?;
-        let queue = showcase::queue::PgQueue::new(pool.clone(), "video-jobs", 3);
+        let queue = workload::local_queue(&pool);
         cmd::step(format!(
             "{} jobs of a {} MB input, worker concurrency {concurrency}",
             args.videos, args.size
@@ -326,11 +319,7 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
         workload::inject_jobs(&pool, &queue, owner, &key, args.videos).await?;
         let (processed, failed) = loop {
             let sample = watched
-                .sample(
-                    started.elapsed().as_secs_f64(),
-                    &k6::Interval::default(),
-                    1.0,
-                )
+                .sample_without_k6(started.elapsed().as_secs_f64())
                 .await?;
             report::print_sample(&sample);
             samples.push(sample);
@@ -369,7 +358,6 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
             run.mean_service.as_secs_f64()
         ));
         runs.push(run);
-        pool.close().await;
         stack.stop().await;
     }
     Ok(Outcome {

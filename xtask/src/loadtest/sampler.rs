@@ -8,7 +8,6 @@ use super::k6::Interval;
 use super::timeline::{Sample, Tasks};
 use crate::deploy::{self, TaskCounts};
 use crate::flags::{AwsArgs, LoadtestArgs};
-use crate::postgres::Postgres;
 use crate::stack::{self, StackState};
 
 /// Where task counts and queue depths come from.
@@ -16,7 +15,10 @@ pub enum Watched {
     /// Nothing beyond k6 (a bare URL).
     Nothing,
     /// The local stack: the PostgreSQL queue, and videos being processed.
-    Local { pool: PgPool },
+    Local {
+        pool: PgPool,
+        queue: showcase::queue::PgQueue,
+    },
     /// A deployed stack, through the ECS and SQS APIs.
     Stack {
         api_url: String,
@@ -27,10 +29,11 @@ pub enum Watched {
 }
 
 impl Watched {
-    pub async fn local(postgres: &Postgres, database: &str) -> anyhow::Result<Self> {
-        Ok(Self::Local {
-            pool: postgres.migrated(database).await?,
-        })
+    pub fn local(pool: &PgPool) -> Self {
+        Self::Local {
+            pool: pool.clone(),
+            queue: crate::workload::local_queue(pool),
+        }
     }
 
     pub async fn stack(args: &LoadtestArgs, name: &str) -> anyhow::Result<Self> {
@@ -49,6 +52,11 @@ impl Watched {
             ecs: aws_sdk_ecs::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
         })
+    }
+
+    /// One sample at `elapsed_s` of what is watched, with no k6 figures (k6 is not running).
+    pub async fn sample_without_k6(&self, elapsed_s: f64) -> anyhow::Result<Sample> {
+        self.sample(elapsed_s, &Interval::default(), 0.0).await
     }
 
     /// One sample at `elapsed_s`, with k6's figures over the last `span_s` seconds.
@@ -71,9 +79,8 @@ impl Watched {
         };
         match self {
             Self::Nothing => {}
-            Self::Local { pool } => {
-                let queue = showcase::queue::PgQueue::new(pool.clone(), "video-jobs", 3);
-                let depth = showcase::queue::JobQueue::depth(&queue).await?;
+            Self::Local { pool, queue } => {
+                let depth = showcase::queue::JobQueue::depth(queue).await?;
                 let busy: i64 =
                     sqlx::query_scalar("SELECT count(*) FROM videos WHERE status = 'processing'")
                         .fetch_one(pool)
