@@ -3,7 +3,7 @@
 use end_to_end::{Client, RunningApi};
 use reqwest::Method;
 
-use crate::{aws_env, local_stack};
+use crate::{aws_env, aws_stack_env, local_stack};
 
 #[tokio::test]
 async fn health_answers_with_and_without_a_trailing_slash() -> anyhow::Result<()> {
@@ -39,14 +39,7 @@ async fn ready_on_local_backends() -> anyhow::Result<()> {
 #[tokio::test]
 async fn ready_on_s3_and_sqs() -> anyhow::Result<()> {
     let stack = local_stack().await?;
-    let aws = testkit::aws_config().await?;
-    let bucket = testkit::s3_bucket(&aws).await?;
-    let queue = testkit::sqs_queue_with_dead_letter(&aws, 3).await?;
-    let mut env = stack.env.clone();
-    env.extend(aws_env());
-    env.insert("STORAGE_URL".into(), format!("s3://{bucket}/media"));
-    env.insert("S3_FORCE_PATH_STYLE".into(), "true".into());
-    env.insert("QUEUE_URL".into(), queue);
+    let env = aws_stack_env(&stack).await?;
     let api = RunningApi::start(&env).await?;
     assert_eq!(Client::new(&api.base_url).ready().await?.status, 200);
     Ok(())

@@ -66,6 +66,20 @@ pub fn aws_env() -> HashMap<String, String> {
     .collect()
 }
 
+/// `stack`'s environment moved to S3 and SQS in the emulator: a fresh bucket and a fresh queue
+/// with a dead-letter queue after three receives.
+pub async fn aws_stack_env(stack: &LocalStack) -> anyhow::Result<HashMap<String, String>> {
+    let aws = testkit::aws_config().await?;
+    let bucket = testkit::s3_bucket(&aws).await?;
+    let queue = testkit::sqs_queue_with_dead_letter(&aws, 3).await?;
+    let mut env = stack.env.clone();
+    env.extend(aws_env());
+    env.insert("STORAGE_URL".into(), format!("s3://{bucket}/media"));
+    env.insert("S3_FORCE_PATH_STYLE".into(), "true".into());
+    env.insert("QUEUE_URL".into(), queue);
+    Ok(env)
+}
+
 /// Marks a video processed with stored clip and poster files, as the worker would.
 pub async fn mark_processed(stack: &LocalStack, video_id: &str) -> anyhow::Result<()> {
     for (name, bytes) in [("processed.mp4", 2000), ("poster.jpg", 500)] {

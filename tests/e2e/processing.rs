@@ -7,7 +7,7 @@ use std::time::Duration;
 use end_to_end::{Client, RunningApi, RunningWorker, ffprobe, wait_for_status};
 use testkit::media::Clip;
 
-use crate::{aws_env, local_stack};
+use crate::{aws_stack_env, local_stack};
 
 const PROCESSING_LIMIT: Duration = Duration::from_secs(240);
 
@@ -83,14 +83,7 @@ async fn an_upload_becomes_a_showcase_clip_on_local_backends() -> anyhow::Result
 #[tokio::test]
 async fn an_upload_becomes_a_showcase_clip_on_s3_and_sqs() -> anyhow::Result<()> {
     let stack = local_stack().await?;
-    let aws = testkit::aws_config().await?;
-    let bucket = testkit::s3_bucket(&aws).await?;
-    let queue = testkit::sqs_queue_with_dead_letter(&aws, 3).await?;
-    let mut env = stack.env.clone();
-    env.extend(aws_env());
-    env.insert("STORAGE_URL".into(), format!("s3://{bucket}/media"));
-    env.insert("S3_FORCE_PATH_STYLE".into(), "true".into());
-    env.insert("QUEUE_URL".into(), queue);
+    let env = aws_stack_env(&stack).await?;
     upload_and_process(env).await
 }
 
