@@ -8,7 +8,7 @@ pub mod json;
 pub mod middleware;
 pub mod outbox;
 pub mod problem;
-pub mod rankings_cache;
+pub mod rankings;
 pub mod routes;
 pub mod startup;
 pub mod state;

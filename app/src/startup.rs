@@ -13,7 +13,7 @@ use crate::auth::password::PasswordHashing;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::config::Settings;
-use crate::rankings_cache::RankingsCache;
+use crate::rankings::Rankings;
 use crate::routes::auth::AuthApi;
 use crate::routes::files;
 use crate::routes::health::HealthApi;
@@ -90,7 +90,7 @@ impl Application {
                 signed_url_ttl: settings.signed_url_ttl,
                 upload_dir: settings.upload_dir.clone(),
                 trust_forwarded_for: settings.trust_forwarded_for,
-                rankings: RankingsCache::default(),
+                rankings: Rankings::new(pool.clone()),
                 pool,
                 storage,
                 queue,
@@ -105,7 +105,6 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.state.rankings.spawn_listener(self.state.pool.clone());
         crate::outbox::spawn_relay(
             self.state.pool.clone(),
             self.state.queue.clone(),

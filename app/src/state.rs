@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use crate::auth::password::PasswordHashing;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
-use crate::rankings_cache::RankingsCache;
+use crate::rankings::Rankings;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,5 +23,5 @@ pub struct AppState {
     pub signed_url_ttl: Duration,
     pub upload_dir: std::path::PathBuf,
     pub trust_forwarded_for: bool,
-    pub rankings: RankingsCache,
+    pub rankings: Rankings,
 }

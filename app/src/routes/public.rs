@@ -13,7 +13,7 @@ use super::videos::link;
 use crate::auth::BearerAuth;
 use crate::errors::{ApiError, InternalError};
 use crate::problem::Problem;
-use crate::rankings_cache::{PageKey, RankingPage};
+use crate::rankings::{PageKey, RankedPlayer, RankingsError};
 use crate::state::AppState;
 
 const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -70,16 +70,6 @@ pub enum VoteResponse {
     NotFound(Json<Problem>),
 }
 
-#[derive(Debug, Clone, Object)]
-pub struct RankedPlayer {
-    /// 1 + the number of players (within the filter) with strictly more votes: ties share it.
-    pub position: i64,
-    pub username: String,
-    pub city: String,
-    pub country: String,
-    pub votes: i64,
-}
-
 #[derive(Debug, ApiResponse)]
 pub enum RankingsResponse {
     /// Players by total votes of their published videos; ties go to whoever reached the total
@@ -93,6 +83,15 @@ pub enum RankingsResponse {
     ),
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
+    /// The ranking could not be read in time (`rankings_unavailable`); try again after
+    /// `Retry-After` seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(
+        Json<Problem>,
+        /// Seconds to wait before asking again.
+        #[oai(header = "Retry-After")]
+        u32,
+    ),
 }
 
 /// The city filter: exact and case-insensitive, so it is compared lower-cased.
@@ -135,21 +134,15 @@ fn page_window(
     ))
 }
 
-/// The listing total of one city, or of all cities (`''`).
-async fn listing_total(
-    state: &AppState,
-    city: Option<&str>,
-    column: &str,
-) -> Result<i64, sqlx::Error> {
-    let sql = match column {
-        "ranked_players" => "SELECT ranked_players FROM listing_counts WHERE city_key = $1",
-        _ => "SELECT published_videos FROM listing_counts WHERE city_key = $1",
-    };
-    Ok(sqlx::query_scalar(sql)
-        .bind(city.unwrap_or(""))
-        .fetch_optional(&state.pool)
-        .await?
-        .unwrap_or(0))
+/// How many published videos match the city filter (all cities: `''`).
+async fn published_total(state: &AppState, city: Option<&str>) -> Result<i64, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar("SELECT published_videos FROM listing_counts WHERE city_key = $1")
+            .bind(city.unwrap_or(""))
+            .fetch_optional(&state.pool)
+            .await?
+            .unwrap_or(0),
+    )
 }
 
 pub struct PublicApi;
@@ -222,7 +215,7 @@ impl PublicApi {
                 .await?
             }
         };
-        let total = listing_total(&state, city.as_deref(), "published_videos").await?;
+        let total = published_total(&state, city.as_deref()).await?;
         let mut videos = Vec::with_capacity(rows.len());
         for (video_id, title, first, last, city, country, votes, processed, poster, uploaded_at) in
             rows
@@ -267,12 +260,31 @@ impl PublicApi {
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
             return Ok(not_found());
         };
-        let mut tx = state.pool.begin().await?;
-        let owner: Option<Uuid> = sqlx::query_scalar(
-            "SELECT owner_id FROM videos WHERE id = $1 AND published_at IS NOT NULL",
+        // One statement, so one round trip and one short transaction: find the published video,
+        // insert the vote unless it is the caller's own (the primary key settles concurrent
+        // duplicates: exactly one insert wins), then count it on the video and on its owner's
+        // score. Data-modifying CTEs always run to completion, read or not.
+        let (owner, votes): (Option<Uuid>, Option<i32>) = sqlx::query_as(
+            "WITH target AS (
+                 SELECT owner_id FROM videos WHERE id = $1 AND published_at IS NOT NULL
+             ), cast_vote AS (
+                 INSERT INTO votes (video_id, user_id)
+                 SELECT $1, $2 FROM target WHERE owner_id <> $2
+                 ON CONFLICT DO NOTHING
+                 RETURNING video_id
+             ), counted AS (
+                 UPDATE videos SET votes = votes + 1
+                 WHERE id IN (SELECT video_id FROM cast_vote)
+                 RETURNING owner_id, votes
+             ), scored AS (
+                 UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
+                 WHERE player_id IN (SELECT owner_id FROM counted)
+             )
+             SELECT (SELECT owner_id FROM target), (SELECT votes FROM counted)",
         )
         .bind(video_id)
-        .fetch_optional(&mut *tx)
+        .bind(auth.0)
+        .fetch_one(&state.pool)
         .await?;
         let Some(owner) = owner else {
             return Ok(not_found());
@@ -282,36 +294,13 @@ impl PublicApi {
                 Problem::bad_request("own_video", "No puedes votar por tu propio video.").json(),
             ));
         }
-        // The primary key settles concurrent duplicates: exactly one insert wins.
-        let inserted = sqlx::query(
-            "INSERT INTO votes (video_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(video_id)
-        .bind(auth.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+        // No count: the insert found this caller's vote already there.
+        let Some(votes) = votes else {
             return Ok(VoteResponse::BadRequest(
                 Problem::bad_request("already_voted", "Ya has votado por este video.").json(),
             ));
-        }
-        let votes: i32 =
-            sqlx::query_scalar("UPDATE videos SET votes = votes + 1 WHERE id = $1 RETURNING votes")
-                .bind(video_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        sqlx::query(
-            "UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
-             WHERE player_id = $1",
-        )
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        // Every instance hears of the change through the trigger; this one forgets at once so the
-        // voter's next read shows the vote.
-        state.rankings.invalidate();
+        };
+        // No cache to tell: every instance re-reads its ranking pages within MAX_STALENESS.
         Ok(VoteResponse::Ok(Json(VoteRecorded {
             message: "Voto registrado exitosamente.".to_owned(),
             video_id,
@@ -354,95 +343,21 @@ impl PublicApi {
             limit,
             offset,
         };
-        if let Some(page) = state.rankings.get(&key) {
-            return Ok(RankingsResponse::Ok(Json(page.players.clone()), page.total));
+        match state.rankings.page(key).await {
+            Ok(page) => Ok(RankingsResponse::Ok(Json(page.players.clone()), page.total)),
+            Err(RankingsError::Timeout) => {
+                tracing::warn!("rankings: a page read timed out");
+                Ok(RankingsResponse::Unavailable(
+                    Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "rankings_unavailable",
+                        "La clasificación no está disponible en este momento. Inténtalo de nuevo en unos segundos.",
+                    )
+                    .json(),
+                    1,
+                ))
+            }
+            Err(RankingsError::Database(error)) => Err(error.into()),
         }
-        let ticket = state.rankings.ticket();
-        let page = ranking_page(&state, &key).await?;
-        let answer = RankingsResponse::Ok(Json(page.players.clone()), page.total);
-        state.rankings.put(key, ticket, std::sync::Arc::new(page));
-        Ok(answer)
     }
-}
-
-/// One page of the ranking from the database.
-async fn ranking_page(state: &AppState, key: &PageKey) -> Result<RankingPage, sqlx::Error> {
-    let PageKey {
-        city,
-        limit,
-        offset,
-    } = key;
-    let (limit, offset) = (*limit, *offset);
-    type Row = (i64, String, String, String, String, i64, Option<i64>);
-    // One statement per page, every part an index range scan:
-    // - the page itself, in ranking order;
-    // - `ties_before`: players with the page's first total who rank before its first row.
-    //   Everyone ahead of the page has at least that total, so the players with strictly more
-    //   votes are `offset − ties_before`, which fixes every position on the page (ties share a
-    //   position) without counting the whole ranking;
-    // - the page's players' names by primary key, and the total from `listing_counts`.
-    // Separate statements for "all cities" and "one city" (not `$3 IS NULL OR …`) so each
-    // plan uses its own index.
-    let (filter, tie_filter, total_key) = if city.is_some() {
-        ("WHERE city_key = $3", "s.city_key = $3 AND", "$3")
-    } else {
-        ("", "", "''")
-    };
-    let sql = format!(
-        "WITH page AS (
-             SELECT player_id, votes, reached_at FROM player_scores {filter}
-             ORDER BY votes DESC, reached_at, player_id
-             LIMIT $1 OFFSET $2
-         ),
-         first AS (
-             SELECT votes, reached_at, player_id FROM page
-             ORDER BY votes DESC, reached_at, player_id LIMIT 1
-         ),
-         ties_before AS (
-             SELECT count(*) AS n FROM player_scores s, first f
-             WHERE {tie_filter} s.votes = f.votes
-               AND (s.reached_at, s.player_id) < (f.reached_at, f.player_id)
-         )
-         SELECT $2 - (SELECT n FROM ties_before), u.first_name, u.last_name, u.city,
-                u.country, p.votes,
-                (SELECT ranked_players FROM listing_counts WHERE city_key = {total_key})
-         FROM page p
-         CROSS JOIN LATERAL (
-             -- OFFSET 0 keeps this a per-row primary-key look-up (not a join over all users).
-             SELECT first_name, last_name, city, country FROM users WHERE id = p.player_id
-             OFFSET 0
-         ) u
-         ORDER BY p.votes DESC, p.reached_at, p.player_id"
-    );
-    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(limit)
-        .bind(offset);
-    let query = match &city {
-        Some(city) => query.bind(city.clone()),
-        None => query,
-    };
-    let rows: Vec<Row> = query.fetch_all(&state.pool).await?;
-    // The total rides along with the page; only a page past the end needs its own look-up.
-    let total = match rows.first() {
-        Some(row) => row.6.unwrap_or(0),
-        None => listing_total(state, city.as_deref(), "ranked_players").await?,
-    };
-    let mut players = Vec::with_capacity(rows.len());
-    let mut previous: Option<(i64, i64)> = None; // (votes, position)
-    for (index, (above, first, last, city, country, votes, _)) in rows.into_iter().enumerate() {
-        let position = match previous {
-            Some((previous_votes, position)) if previous_votes == votes => position,
-            Some(_) => offset + i64::try_from(index).unwrap_or(0) + 1,
-            None => above + 1,
-        };
-        previous = Some((votes, position));
-        players.push(RankedPlayer {
-            position,
-            username: format!("{first} {last}"),
-            city,
-            country,
-            votes,
-        });
-    }
-    Ok(RankingPage { players, total })
 }

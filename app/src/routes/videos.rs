@@ -492,7 +492,7 @@ impl VideosApi {
             ));
         }
         tx.commit().await?;
-        state.rankings.invalidate();
+        // The rankings show the player within rankings::MAX_STALENESS, as they show a vote.
         Ok(PublishResponse::Ok(Json(VideoMessage {
             message: "El video ha sido publicado para votación.".to_owned(),
             video_id,

@@ -127,10 +127,33 @@ pub struct Summary {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
-    /// Per endpoint: name, p50, p95, p99 (ms).
-    pub endpoints: Vec<(String, f64, f64, f64)>,
+    /// Per endpoint: requests, errors and percentiles.
+    pub endpoints: Vec<EndpointStats>,
     /// Every threshold and whether it held.
     pub thresholds: Vec<(String, bool)>,
+    /// voting.js: how long accepted votes took to show in another instance's rankings.
+    pub staleness: Option<Staleness>,
+}
+
+/// One endpoint's figures (requests tagged `endpoint:<name>`).
+#[derive(Debug, Clone, Default)]
+pub struct EndpointStats {
+    pub name: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// voting.js's `ranking_staleness` trend and its probe time-outs.
+#[derive(Debug, Clone, Default)]
+pub struct Staleness {
+    pub probes: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub timeouts: u64,
 }
 
 impl Summary {
@@ -171,15 +194,27 @@ pub fn summary(path: &Path) -> anyhow::Result<Summary> {
                 continue;
             };
             if metric["values"]["max"].as_f64().unwrap_or(0.0) > 0.0 {
-                endpoints.push((
-                    endpoint.to_owned(),
-                    value(metric, "med"),
-                    value(metric, "p(95)"),
-                    value(metric, "p(99)"),
-                ));
+                // The always-true `rate>=0` threshold keeps this sub-metric in the summary.
+                let failed = &metrics[format!("http_req_failed{{endpoint:{endpoint}}}").as_str()];
+                let (errors, fine) = (value(failed, "passes"), value(failed, "fails"));
+                endpoints.push(EndpointStats {
+                    name: endpoint.to_owned(),
+                    requests: (errors + fine) as u64,
+                    errors: errors as u64,
+                    p50_ms: value(metric, "med"),
+                    p95_ms: value(metric, "p(95)"),
+                    p99_ms: value(metric, "p(99)"),
+                });
             }
         }
     }
+    let staleness = metrics.get("ranking_staleness").map(|trend| Staleness {
+        probes: value(trend, "count") as u64,
+        p50_ms: value(trend, "med"),
+        p99_ms: value(trend, "p(99)"),
+        max_ms: value(trend, "max"),
+        timeouts: value(&metrics["ranking_probe_timeouts"], "count") as u64,
+    });
     let duration = &metrics["http_req_duration"];
     Ok(Summary {
         requests: value(&metrics["http_reqs"], "count") as u64,
@@ -192,6 +227,7 @@ pub fn summary(path: &Path) -> anyhow::Result<Summary> {
         max_ms: value(duration, "max"),
         endpoints,
         thresholds,
+        staleness,
     })
 }
 

@@ -111,7 +111,7 @@ pub fn write(args: &LoadtestArgs, out: &Path, outcome: &Outcome) -> anyhow::Resu
             "requests_per_s": k6.rate,
             "error_rate": k6.errors,
             "latency_ms": {"p50": k6.p50_ms, "p90": k6.p90_ms, "p95": k6.p95_ms, "p99": k6.p99_ms, "max": k6.max_ms},
-            "endpoints": k6.endpoints.iter().map(|(name, p50, p95, p99)| json!({"endpoint": name, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99})).collect::<Vec<_>>(),
+            "endpoints": k6.endpoints.iter().map(|e| json!({"endpoint": e.name, "requests": e.requests, "errors": e.errors, "p50_ms": e.p50_ms, "p95_ms": e.p95_ms, "p99_ms": e.p99_ms})).collect::<Vec<_>>(),
             "thresholds": k6.thresholds.iter().map(|(name, ok)| json!({"threshold": name, "ok": ok})).collect::<Vec<_>>(),
         })
     });
@@ -126,8 +126,11 @@ pub fn write(args: &LoadtestArgs, out: &Path, outcome: &Outcome) -> anyhow::Resu
             ),
         ));
         rows.push(("error rate".into(), format!("{:.2} %", k6.errors * 100.0)));
-        for (endpoint, _, p95, _) in &k6.endpoints {
-            rows.push((format!("p95 {endpoint}"), format!("{p95:.1} ms")));
+        for endpoint in &k6.endpoints {
+            rows.push((
+                format!("p95 {}", endpoint.name),
+                format!("{:.1} ms", endpoint.p95_ms),
+            ));
         }
     }
     let optional = |value: Option<i64>| value.map_or_else(|| "—".to_owned(), |v| v.to_string());
