@@ -10,6 +10,7 @@ mod images;
 mod loadtest;
 mod processing;
 mod public;
+mod rankings;
 mod uploads;
 mod videos;
 

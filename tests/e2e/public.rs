@@ -7,7 +7,7 @@ use testkit::media::Clip;
 use crate::{LocalStack, local_stack, mark_processed};
 
 /// Uploads, "processes" and publishes a video for `player`; returns its id.
-async fn published_video(
+pub async fn published_video(
     stack: &LocalStack,
     client: &Client,
     player: &Player,
@@ -24,7 +24,7 @@ async fn published_video(
     Ok(video)
 }
 
-async fn vote(
+pub async fn vote(
     client: &Client,
     voter: &Player,
     video: &str,

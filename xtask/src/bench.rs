@@ -291,7 +291,11 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     let database_url = postgres.url(database);
     let server = BenchApi::start(&binary, &database_url, "bench-api.log").await?;
     // The staleness probe reads the rankings of a second instance while votes go to the first.
-    let probe = if args.mixes.iter().any(|mix| mix_script(mix).ok() == Some("loadtests/voting.js")) {
+    let probe = if args
+        .mixes
+        .iter()
+        .any(|mix| mix_script(mix).ok() == Some("loadtests/voting.js"))
+    {
         Some(BenchApi::start(&binary, &database_url, "bench-api-probe.log").await?)
     } else {
         None

@@ -303,7 +303,9 @@ mod tests {
     async fn a_failed_read_is_the_callers_error_and_is_not_kept() {
         let cache = cache(8);
         let failed = cache
-            .get("all", || async { Err::<u32, _>("database down".to_owned()) })
+            .get("all", || async {
+                Err::<u32, _>("database down".to_owned())
+            })
             .await;
         assert_eq!(failed.err().as_deref(), Some("database down"));
         let value = cache.get("all", || async { Ok::<_, String>(3) }).await;
