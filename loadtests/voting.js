@@ -10,10 +10,15 @@
 //   MIX          "voting" (default): VUS readers in a closed loop (rankings, half of them by city,
 //                as web.js MIX=rankings) plus VOTE_RATE votes per second
 //                "votes": VOTE_RATE votes per second and nothing else
+//                "mixed": VUS in a closed loop, each iteration a ranking read (80 %) or a vote
+//                (20 %), every VU a distinct voter (the mix the voting-night issue measured)
 //   VUS          readers (default 50)
 //   VOTE_RATE    votes per second, an open model: they arrive at that rate whatever the latency
-//                (default 300, i.e. 18,000 a minute, for "voting"; 1000 for "votes")
-//   VOTERS       the most voters voting at once; each is its own account (default 100)
+//                (default 100, i.e. 6,000 a minute, for "voting"; 1000 for "votes")
+//   VOTE_BATCH   votes sent together (k6's http.batch) by one voter, VOTE_RATE / VOTE_BATCH times a
+//                second (default 10: a k6 iteration costs about as much CPU as the server's work
+//                for a vote, and k6 shares the machine; batching halves its share)
+//   VOTERS       the most voters voting at once; each is its own account (default 50)
 //   DURATION     length of the measured part (default 60s)
 //   VIDEOS       at most this many published videos are fetched to vote for (default 5000)
 //   SUMMARY      file for the end-of-test summary JSON (see lib/common.js)
@@ -22,9 +27,9 @@
 // starting point, so votes are accepted (200) unless something is wrong. Requests are tagged
 // `endpoint`: rankings, rankings_city, vote, probe_vote, probe_read.
 //
-// The probe (one VU): votes through BASE_URL for a player among the top 50 of a city, then polls
-// that city's first 100 ranked players on PROBE_URL every 5 ms until the player's total includes
-// the vote. `ranking_staleness` is the time from the vote's answer to the first read showing it.
+// The probe (one VU): votes through BASE_URL for a player among the top 20 of a city, then polls
+// that city's first 50 ranked players on PROBE_URL every 50 ms until the player's total includes
+// the vote (a target that fell out of the 50 would not be seen, and would count as a timeout). `ranking_staleness` is the time from the vote's answer to the first read showing it.
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
@@ -34,19 +39,23 @@ import {
 } from './lib/common.js';
 
 const MIX = __ENV.MIX || 'voting';
-if (!['voting', 'votes'].includes(MIX)) {
-  throw new Error(`MIX must be "voting" or "votes", not "${MIX}"`);
+if (!['voting', 'votes', 'mixed'].includes(MIX)) {
+  throw new Error(`MIX must be "voting", "votes" or "mixed", not "${MIX}"`);
 }
 const VUS = parseInt(__ENV.VUS || '50', 10);
-const VOTE_RATE = parseInt(__ENV.VOTE_RATE || (MIX === 'votes' ? '1000' : '300'), 10);
-const VOTERS = parseInt(__ENV.VOTERS || '100', 10);
+const VOTE_RATE = parseInt(__ENV.VOTE_RATE || (MIX === 'votes' ? '1000' : '100'), 10);
+const VOTE_BATCH = parseInt(__ENV.VOTE_BATCH || '10', 10);
+const VOTERS = parseInt(__ENV.VOTERS || '50', 10);
 const DURATION = __ENV.DURATION || '60s';
 const VIDEOS = parseInt(__ENV.VIDEOS || '5000', 10);
 const PROBE_URL = (__ENV.PROBE_URL || BASE_URL).replace(/\/+$/, '');
 /** A probe that has not seen its vote after this long counts as this long, and as a timeout. */
 const PROBE_TIMEOUT_MS = 5000;
-if (!(VUS > 0) || !(VOTE_RATE > 0) || !(VOTERS > 0) || !(VIDEOS > 0)) {
-  throw new Error('VUS, VOTE_RATE, VOTERS and VIDEOS must be positive numbers');
+if (!(VUS > 0) || !(VOTE_RATE > 0) || !(VOTE_BATCH > 0) || !(VOTERS > 0) || !(VIDEOS > 0)) {
+  throw new Error('VUS, VOTE_RATE, VOTE_BATCH, VOTERS and VIDEOS must be positive numbers');
+}
+if (VOTE_RATE % VOTE_BATCH !== 0) {
+  throw new Error('VOTE_RATE must be a multiple of VOTE_BATCH');
 }
 
 const staleness = new Trend('ranking_staleness', true);
@@ -54,17 +63,21 @@ const probeTimeouts = new Counter('ranking_probe_timeouts');
 const votersExhausted = new Counter('voters_exhausted');
 
 function scenarios() {
+  const probe = { executor: 'constant-vus', exec: 'probe', vus: 1, duration: DURATION };
+  if (MIX === 'mixed') {
+    return { probe, mixed: { executor: 'constant-vus', exec: 'mixed', vus: VUS, duration: DURATION } };
+  }
   const all = {
+    probe,
     votes: {
       executor: 'constant-arrival-rate',
-      exec: 'vote',
-      rate: VOTE_RATE,
+      exec: 'votes',
+      rate: VOTE_RATE / VOTE_BATCH,
       timeUnit: '1s',
       duration: DURATION,
       preAllocatedVUs: VOTERS,
       maxVUs: VOTERS,
     },
-    probe: { executor: 'constant-vus', exec: 'probe', vus: 1, duration: DURATION },
   };
   if (MIX === 'voting') {
     all.readers = { executor: 'constant-vus', exec: 'read', vus: VUS, duration: DURATION };
@@ -81,7 +94,7 @@ export const options = {
     http_req_failed: ['rate<0.05'],
     ranking_staleness: ['max<1500'],
   }, endpointThresholds(ENDPOINTS, 1000)),
-  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count'],
   setupTimeout: '5m',
 };
 
@@ -101,7 +114,7 @@ function publishedVideos() {
   return videos.slice(0, VIDEOS);
 }
 
-/** The probe's targets: the videos of each city's top 50 players (one video each when seeded). */
+/** The probe's targets: the videos of each city's top 20 players (one video each when seeded). */
 function probeTargets(videos) {
   const byPlayer = {};
   for (const v of videos) {
@@ -109,7 +122,7 @@ function probeTargets(videos) {
   }
   const targets = [];
   for (const city of CITIES) {
-    const res = get(`/api/public/rankings?city=${encodeURIComponent(city)}&limit=50`, 'setup_rankings', { body: true });
+    const res = get(`/api/public/rankings?city=${encodeURIComponent(city)}&limit=20`, 'setup_rankings', { body: true });
     for (const row of res.status === 200 ? res.json() : []) {
       const video = byPlayer[`${row.city}\u0000${row.username}`];
       if (video) {
@@ -127,7 +140,7 @@ export function setup() {
   }
   const targets = probeTargets(videos);
   // One account per VU of the test, so every voting VU has its own (VU ids are unique per test).
-  const accounts = createUsers(VUS + VOTERS + 2, { prefix: 'voter' });
+  const accounts = createUsers(VUS + (MIX === 'mixed' ? 0 : VOTERS) + 1, { prefix: 'voter' });
   return {
     videos: videos.map((v) => v.id),
     targets,
@@ -144,21 +157,53 @@ export function read() {
   }
 }
 
-// Per VU (each VU has its own copy of module state): its account and where it is in its walk.
+// Per VU (each VU has its own copy of module state): how far it is along its walk of the videos.
 let walked = 0;
 
-export function vote(data) {
+/** This VU's account and its next `count` videos (fewer when its walk is over). */
+function nextVotes(data, count) {
   const index = exec.vu.idInTest - 1;
   const videos = data.videos;
-  if (walked >= videos.length) {
-    votersExhausted.add(1);
-    return;
-  }
   // Spread the voters' starting points over the list so they rarely hit one video at once.
   const start = Math.floor((index * videos.length) / data.tokens.length);
-  const video = videos[(start + walked) % videos.length];
-  walked += 1;
-  post(`/api/public/videos/${video}/vote`, null, 'vote', { token: data.tokens[index % data.tokens.length] });
+  const picked = [];
+  while (picked.length < count && walked < videos.length) {
+    picked.push(videos[(start + walked) % videos.length]);
+    walked += 1;
+  }
+  if (picked.length < count) {
+    votersExhausted.add(count - picked.length);
+  }
+  return { token: data.tokens[index % data.tokens.length], videos: picked };
+}
+
+function voteRequest(token, video) {
+  return ['POST', `${BASE_URL}/api/public/videos/${video}/vote`, null, {
+    headers: { Authorization: `Bearer ${token}` },
+    tags: { endpoint: 'vote' },
+    responseType: 'none',
+  }];
+}
+
+/** The vote stream: VOTE_BATCH votes of one voter at once (each a 200, or an error). */
+export function votes(data) {
+  const { token, videos } = nextVotes(data, VOTE_BATCH);
+  if (videos.length > 0) {
+    http.batch(videos.map((video) => voteRequest(token, video)));
+  }
+}
+
+/** The issue's mix: a ranking read, or (one time in five) this VU's next vote. */
+export function mixed(data) {
+  if (Math.random() < 0.8) {
+    read();
+    return;
+  }
+  const { token, videos } = nextVotes(data, 1);
+  if (videos.length > 0) {
+    const [method, url, body, params] = voteRequest(token, videos[0]);
+    http.request(method, url, body, params);
+  }
 }
 
 let probed = 0;
@@ -178,7 +223,7 @@ export function probe(data) {
   }
   const votes = res.json('votes');
   const answered = Date.now();
-  const path = `/api/public/rankings?city=${encodeURIComponent(target.city)}&limit=100`;
+  const path = `/api/public/rankings?city=${encodeURIComponent(target.city)}&limit=50`;
   for (;;) {
     const read = http.get(`${PROBE_URL}${path}`, { tags: { endpoint: 'probe_read' } });
     const row = read.status === 200 ? read.json().find((r) => r.username === target.username) : undefined;
@@ -192,12 +237,17 @@ export function probe(data) {
       probeTimeouts.add(1);
       break;
     }
-    sleep(0.005);
+    sleep(0.05);
   }
   // Probes start at random points of the instances' refresh cycles.
   sleep(Math.random() * 0.2);
 }
 
 export function handleSummary(data) {
-  return summaryOutputs(data, ENDPOINTS, `voting.js (MIX ${MIX}, ${MIX === 'voting' ? `${VUS} readers, ` : ''}${VOTE_RATE} votes/s)`);
+  const load = {
+    voting: `${VUS} readers, ${VOTE_RATE} votes/s`,
+    votes: `${VOTE_RATE} votes/s`,
+    mixed: `${VUS} VUs, 80 % reads, 20 % votes`,
+  }[MIX];
+  return summaryOutputs(data, ENDPOINTS, `voting.js (MIX ${MIX}, ${load})`);
 }

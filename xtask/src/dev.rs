@@ -14,6 +14,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         storage: None,
         cargo_profile: "dev".to_owned(),
         api: true,
+        api_env: Vec::new(),
         // Short long-polls: the worker checks for Ctrl-C between polls, so it stops at once
         // instead of after up to 20 s (the production default, where ECS waits 120 s).
         worker_env: vec![("WORKER_POLL_WAIT_SECONDS".to_owned(), "2".to_owned())],

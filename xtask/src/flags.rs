@@ -190,14 +190,14 @@ pub struct ApiBenchArgs {
     #[arg(long, default_value_t = 200_000)]
     pub votes: u64,
     /// k6 mixes to run: web, rankings, health (loadtests/web.js); voting (readers plus a vote
-    /// stream), votes (the vote stream alone) (loadtests/voting.js, with a second API instance
-    /// for the staleness probe).
+    /// stream), votes (the vote stream alone), mixed (80 % reads, 20 % votes per iteration)
+    /// (loadtests/voting.js, with a second API instance for the staleness probe).
     #[arg(long, value_delimiter = ',', default_value = "web,rankings,health")]
     pub mixes: Vec<String>,
     /// Virtual users (closed loop, no think time); readers in the voting mix.
     #[arg(long, default_value_t = 50)]
     pub vus: u32,
-    /// Votes per second of the voting and votes mixes (default: voting.js's, 300 and 1000).
+    /// Votes per second of the voting and votes mixes (default: voting.js's, 100 and 1000).
     #[arg(long)]
     pub vote_rate: Option<u32>,
     /// Length of each run.

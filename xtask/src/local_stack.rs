@@ -24,6 +24,8 @@ pub struct Options {
     pub cargo_profile: String,
     /// Start the API (a worker-only run does not need it).
     pub api: bool,
+    /// Extra environment of the API, e.g. `SIGNUP_MAX_PER_CLIENT`.
+    pub api_env: Vec<(String, String)>,
     /// Extra environment of the worker, e.g. `WORKER_CONCURRENCY`.
     pub worker_env: Vec<(String, String)>,
     /// Where the processes' logs go; `None`: this terminal.
@@ -101,6 +103,7 @@ impl LocalStack {
             cmd::step(format!("Starting the API on {base_url}"));
             let mut api = binary("rising-stars-api")?
                 .env("LISTEN_ADDR", format!("127.0.0.1:{}", options.port))
+                .envs(options.api_env.iter().map(|(k, v)| (k, v)))
                 .spawn()
                 .context("cannot start the API")?;
             wait_until_healthy(&mut api, &base_url).await?;

@@ -116,13 +116,15 @@ fn local_options(
         cargo_profile: args.cargo_profile.clone(),
         // The worker scenario bypasses the web tier.
         api: args.scenario != Scenario::Worker,
+        // Load tests sign up all their accounts from one address.
+        api_env: vec![("SIGNUP_MAX_PER_CLIENT".to_owned(), "1000000".to_owned())],
         worker_env,
         log_dir: Some(out.to_path_buf()),
     })
 }
 
 /// Parses `30s`, `5m`, `1h` or plain seconds.
-fn seconds(duration: &str) -> anyhow::Result<f64> {
+pub(crate) fn seconds(duration: &str) -> anyhow::Result<f64> {
     let (number, unit) = duration
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .map_or((duration, "s"), |at| duration.split_at(at));
