@@ -7,12 +7,22 @@
 //! - `TOKEN_LIFETIME_SECONDS`: access token lifetime (default 3600).
 //! - `SIGNED_URL_TTL_SECONDS`: lifetime of the file links in video details (default 3600).
 //! - `UPLOAD_DIR`: where uploads are streamed before they are stored (default: the system temp dir).
+//! - `UPLOAD_MAX_CONCURRENT`: uploads one instance receives at once (default 16); more are answered
+//!   503 with `Retry-After` before their body is read. Each holds up to 100 MiB of `UPLOAD_DIR`
+//!   and well under 1 MiB of memory.
 //! - `LOGIN_MAX_FAILURES_PER_EMAIL` (default 5) and `LOGIN_MAX_FAILURES_PER_CLIENT` (default 20)
-//!   failed logins per `LOGIN_WINDOW_SECONDS` (default 900) before answering 429.
+//!   failed logins, and `SIGNUP_MAX_PER_CLIENT` (default 30) signups, per `LOGIN_WINDOW_SECONDS`
+//!   (default 900) before answering 429.
 //! - `TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For` hop, as set by
-//!   the load balancer (default false: the TCP peer).
+//!   the load balancer (default false: the TCP peer); and add HSTS to answers the load balancer
+//!   received over HTTPS (`X-Forwarded-Proto: https`).
+//! - `CLIENT_ADDRESS_HEADER`: a header that carries the client's address when a proxy in front
+//!   of the load balancer sets it and no client can (the stack behind CloudFront sets
+//!   `CloudFront-Viewer-Address`); it wins over `X-Forwarded-For` when present.
 //! - `PASSWORD_HASH_THREADS`: password hashes computed at once, off the request threads
 //!   (default: the number of CPUs).
+//! - `PASSWORD_HASH_QUEUE`: hashes that may wait for a thread (default 32 per thread); past it a
+//!   login or signup is answered 503 with `Retry-After`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,7 +43,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub signed_url_ttl: Duration,
     pub upload_dir: PathBuf,
+    pub max_concurrent_uploads: usize,
     pub trust_forwarded_for: bool,
+    pub client_address_header: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,8 +54,10 @@ pub struct AuthSettings {
     pub token_lifetime: Duration,
     pub max_failures_per_email: u32,
     pub max_failures_per_client: u32,
+    pub max_signups_per_client: u32,
     pub failure_window: Duration,
     pub hash_threads: usize,
+    pub hash_queue: usize,
 }
 
 impl Settings {
@@ -54,6 +68,7 @@ impl Settings {
             RunMode::Production => SocketAddr::from(([0, 0, 0, 0], 8080)),
         };
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+        let hash_threads = parse_or("PASSWORD_HASH_THREADS", cpus)?.max(1);
         let auth = AuthSettings {
             jwt_secret: mode.secret(
                 "JWT_SECRET",
@@ -63,8 +78,10 @@ impl Settings {
             token_lifetime: seconds_or("TOKEN_LIFETIME_SECONDS", Duration::from_secs(3600))?,
             max_failures_per_email: parse_or("LOGIN_MAX_FAILURES_PER_EMAIL", 5)?,
             max_failures_per_client: parse_or("LOGIN_MAX_FAILURES_PER_CLIENT", 20)?,
+            max_signups_per_client: parse_or("SIGNUP_MAX_PER_CLIENT", 30)?,
             failure_window: seconds_or("LOGIN_WINDOW_SECONDS", Duration::from_secs(900))?,
-            hash_threads: parse_or("PASSWORD_HASH_THREADS", cpus)?.max(1),
+            hash_threads,
+            hash_queue: parse_or("PASSWORD_HASH_QUEUE", hash_threads * 32)?.max(1),
         };
         if auth.token_lifetime.is_zero() {
             return Err(ConfigError::new(
@@ -81,7 +98,10 @@ impl Settings {
             auth,
             signed_url_ttl: seconds_or("SIGNED_URL_TTL_SECONDS", Duration::from_secs(3600))?,
             upload_dir: var("UPLOAD_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
+            max_concurrent_uploads: parse_or("UPLOAD_MAX_CONCURRENT", 16_usize)?.max(1),
             trust_forwarded_for: flag_or("TRUST_FORWARDED_FOR", false)?,
+            client_address_header: var("CLIENT_ADDRESS_HEADER")
+                .map(|name| name.to_ascii_lowercase()),
         })
     }
 }

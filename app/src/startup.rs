@@ -85,12 +85,18 @@ impl Application {
                     &settings.auth.jwt_secret,
                     settings.auth.token_lifetime,
                 )),
-                passwords: PasswordHashing::new(settings.auth.hash_threads),
+                passwords: PasswordHashing::new(
+                    settings.auth.hash_threads,
+                    settings.auth.hash_queue,
+                ),
                 throttle: LoginThrottle::new(pool.clone(), &settings.auth),
                 signed_url_ttl: settings.signed_url_ttl,
                 upload_dir: settings.upload_dir.clone(),
+                uploads: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads)),
                 trust_forwarded_for: settings.trust_forwarded_for,
+                client_address_header: settings.client_address_header.clone(),
                 rankings: Rankings::new(pool.clone()),
+                readiness: Arc::default(),
                 pool,
                 storage,
                 queue,
@@ -110,6 +116,9 @@ impl Application {
             self.state.queue.clone(),
             self.state.throttle.clone(),
         );
+        let hsts = crate::middleware::Hsts {
+            trust_forwarded_proto: self.state.trust_forwarded_for,
+        };
         let api = api_service().server("/");
         let spec = api.spec_endpoint();
         let docs = api.swagger_ui();
@@ -120,13 +129,22 @@ impl Application {
             .at("/files/*key", get(files::serve))
             .with(NormalizePath::new(TrailingSlash::Trim))
             .data(self.state);
-        let app = crate::errors::problems(app).around(crate::middleware::request_context);
+        let app = crate::errors::problems(app)
+            .around(crate::middleware::drain_unread_body)
+            .with(hsts)
+            .around(crate::middleware::request_context);
         tracing::info!(port = self.port, "serving the API");
         Server::new_with_acceptor(self.acceptor)
+            // A connection with no traffic for this long is closed.
+            .idle_timeout(IDLE_TIMEOUT)
             .run_with_graceful_shutdown(app, shutdown_signal(), Some(SHUTDOWN_GRACE))
             .await
     }
 }
+
+/// How long a connection may sit without traffic: longer than the load balancer's idle timeout
+/// (120 s in the template), so the balancer never sends a request on a connection we just closed.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(130);
 
 async fn shutdown_signal() {
     showcase::backends::shutdown_signal().await;

@@ -22,6 +22,21 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     pub signed_url_ttl: Duration,
     pub upload_dir: std::path::PathBuf,
+    /// One permit per upload being received (`UPLOAD_MAX_CONCURRENT`).
+    pub uploads: Arc<tokio::sync::Semaphore>,
     pub trust_forwarded_for: bool,
+    /// A trusted proxy's client-address header, lower-cased (`CLIENT_ADDRESS_HEADER`).
+    pub client_address_header: Option<String>,
     pub rankings: Rankings,
+    /// The last readiness checks and when they ran (`/health/ready` answers from it for a few
+    /// seconds, so a busy load balancer costs one round of checks, not one per probe).
+    pub readiness: Arc<tokio::sync::Mutex<Option<(std::time::Instant, DependencyChecks)>>>,
+}
+
+/// How each dependency answered its readiness check (the error text is for the logs).
+#[derive(Debug, Clone)]
+pub struct DependencyChecks {
+    pub database: Result<(), String>,
+    pub storage: Result<(), String>,
+    pub queue: Result<(), String>,
 }

@@ -1,6 +1,10 @@
 //! Password hashing with argon2id at OWASP's recommended cost (19 MiB, 2 passes, 1 lane), on a
 //! small fixed set of dedicated threads, so that a burst of logins never starves other requests.
 //!
+//! The queue in front of those threads is bounded: when it is full a hash is refused at once
+//! ([`HashError::Busy`], a 503 with `Retry-After`) instead of queueing minutes of work that would
+//! outlive the burst, and a queued hash whose caller has gone (timed out, disconnected) is skipped.
+//!
 //! Each hash needs 19 MiB of working memory. Allocating and freeing that per hash made the
 //! allocator keep hundreds of MiB resident under a login burst (236 MiB after 15 s of logins), so
 //! every hashing thread allocates its block memory once and reuses it: resident memory stays at
@@ -20,12 +24,17 @@ type HashJob = Box<dyn FnOnce() + Send>;
 /// Runs hashes on `threads` dedicated threads, in arrival order.
 #[derive(Debug, Clone)]
 pub struct PasswordHashing {
-    jobs: mpsc::Sender<HashJob>,
+    jobs: mpsc::SyncSender<HashJob>,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    /// Every hashing thread is busy and the queue is full: try again shortly.
+    #[error("the password hashing queue is full")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
 
 fn argon2() -> Argon2<'static> {
     // m = 19 MiB, t = 2, p = 1: OWASP's first recommended argon2id configuration.
@@ -37,8 +46,9 @@ fn argon2() -> Argon2<'static> {
 const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$y8Lh3Bu/LnbG3UYRhBvYn4NbNBrc0+YBRcNiMxXPGqM";
 
 impl PasswordHashing {
-    pub fn new(threads: usize) -> Self {
-        let (jobs, queue) = mpsc::channel::<HashJob>();
+    /// `threads` hashing threads behind a queue of at most `queue` waiting hashes.
+    pub fn new(threads: usize, queue: usize) -> Self {
+        let (jobs, queue) = mpsc::sync_channel::<HashJob>(queue);
         let queue = Arc::new(Mutex::new(queue));
         for index in 0..threads.max(1) {
             let queue = Arc::clone(&queue);
@@ -69,14 +79,21 @@ impl PasswordHashing {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let (done, result) = oneshot::channel();
-        self.jobs
-            .send(Box::new(move || {
+        let job: HashJob = Box::new(move || {
+            // The caller went away while this waited: nobody needs the hash.
+            if !done.is_closed() {
                 let _ = done.send(work());
-            }))
-            .map_err(|_| HashError("no hashing thread is running".to_owned()))?;
+            }
+        });
+        self.jobs.try_send(job).map_err(|error| match error {
+            mpsc::TrySendError::Full(_) => HashError::Busy,
+            mpsc::TrySendError::Disconnected(_) => {
+                HashError::Failed("no hashing thread is running".to_owned())
+            }
+        })?;
         result
             .await
-            .map_err(|_| HashError("the hashing thread stopped".to_owned()))
+            .map_err(|_| HashError::Failed("the hashing thread stopped".to_owned()))
     }
 
     /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) with a fresh random salt.
@@ -116,7 +133,7 @@ fn blocks_for<'a>(memory: &'a mut Vec<Block>, params: &Params) -> &'a mut [Block
 }
 
 fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> Result<String, HashError> {
-    let failed = |error: &dyn std::fmt::Display| HashError(error.to_string());
+    let failed = |error: &dyn std::fmt::Display| HashError::Failed(error.to_string());
     let params = Params::DEFAULT;
     let salt_bytes = *uuid::Uuid::new_v4().as_bytes();
     let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
@@ -174,7 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_are_salted() -> Result<(), HashError> {
-        let hashing = PasswordHashing::new(2);
+        let hashing = PasswordHashing::new(2, 8);
         let first = hashing.hash("correct horse".into()).await?;
         let second = hashing.hash("correct horse".into()).await?;
         assert!(first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
@@ -187,6 +204,49 @@ mod tests {
         assert!(!hashing.verify("wrong horse".into(), Some(first)).await?);
         assert!(!hashing.verify("anything".into(), None).await?);
         Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_abandoned_hashes_are_skipped() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let hashing = PasswordHashing::new(1, 2);
+        // The one thread is held busy until `gate` opens.
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let busy = {
+            let hashing = hashing.clone();
+            tokio::spawn(async move { hashing.on_hash_thread(move || gate.recv().is_ok()).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // Two more fill the queue; their callers then give up.
+        let computed = Arc::new(AtomicU32::new(0));
+        let mut abandoned = Vec::new();
+        for _ in 0..2 {
+            let (hashing, computed) = (hashing.clone(), Arc::clone(&computed));
+            abandoned.push(tokio::spawn(async move {
+                hashing
+                    .on_hash_thread(move || computed.fetch_add(1, Ordering::SeqCst))
+                    .await
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let refused = hashing.hash("p".into()).await;
+        assert!(matches!(refused, Err(HashError::Busy)), "{refused:?}");
+        for task in &abandoned {
+            task.abort();
+        }
+        let _ = open.send(());
+        assert!(matches!(busy.await, Ok(Ok(true))));
+        // The thread drains the abandoned jobs without running them; then hashing works again.
+        let mut hashed = hashing.hash("p".into()).await;
+        for _ in 0..100 {
+            if !matches!(hashed, Err(HashError::Busy)) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            hashed = hashing.hash("p".into()).await;
+        }
+        assert!(hashed.is_ok(), "{hashed:?}");
+        assert_eq!(computed.load(Ordering::SeqCst), 0);
     }
 
     #[test]

@@ -1,8 +1,11 @@
-//! Login throttling: too many failed logins for one email or from one client within a window
-//! answer 429 with `Retry-After`. Counters live in PostgreSQL so every API task sees the same.
+//! Throttling of what costs a password hash: too many failed logins for one email or from one
+//! client, or too many signups from one client, within a window answer 429 with `Retry-After`.
+//! Counters live in PostgreSQL so every API task sees the same.
 //!
-//! Only failures count and only a throttled key waits: a correct login is as fast as ever, and a
-//! success clears its email's counter.
+//! Every attempt reserves its place *before* the password is hashed, in one locked transaction,
+//! so a burst of parallel attempts cannot all pass the check before the first is counted: at most
+//! the limit reach the hash. A successful login gives its reservation back and clears its email's
+//! counter, so only failed logins stay counted; every signup attempt counts.
 
 use std::time::Duration;
 
@@ -15,8 +18,12 @@ pub struct LoginThrottle {
     pool: PgPool,
     max_per_email: u32,
     max_per_client: u32,
+    max_signups_per_client: u32,
     window: Duration,
 }
+
+/// A counter and its limit within the window.
+type Limited = (String, u32);
 
 pub fn email_key(email: &str) -> String {
     format!("email:{email}")
@@ -26,71 +33,112 @@ pub fn client_key(client: &str) -> String {
     format!("client:{client}")
 }
 
+pub fn signup_key(client: &str) -> String {
+    format!("signup:{client}")
+}
+
 impl LoginThrottle {
     pub fn new(pool: PgPool, settings: &AuthSettings) -> Self {
         Self {
             pool,
             max_per_email: settings.max_failures_per_email,
             max_per_client: settings.max_failures_per_client,
+            max_signups_per_client: settings.max_signups_per_client,
             window: settings.failure_window,
         }
     }
 
-    /// How long to wait when the email or the client has used up its failures, else `None`.
-    pub async fn retry_after(
+    /// Counts this login attempt against the email and the client, unless either has used up its
+    /// failures: then nothing is counted and the answer is how long to wait.
+    pub async fn reserve_login(
         &self,
         email: &str,
         client: &str,
     ) -> Result<Option<Duration>, sqlx::Error> {
-        let rows: Vec<(String, i32, f64)> = sqlx::query_as(
-            "SELECT key, failures,
-                    extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8
-             FROM login_failures
-             WHERE key = ANY($1) AND window_start > now() - make_interval(secs => $2)",
-        )
-        .bind(vec![email_key(email), client_key(client)])
-        .bind(self.window.as_secs_f64())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter(|(key, failures, _)| {
-                let limit = if key.starts_with("email:") {
-                    self.max_per_email
-                } else {
-                    self.max_per_client
-                };
-                u32::try_from(*failures).unwrap_or(0) >= limit
-            })
-            .map(|(_, _, seconds_left)| Duration::from_secs_f64(seconds_left.max(1.0).ceil()))
-            .max())
+        self.reserve(&[
+            (email_key(email), self.max_per_email),
+            (client_key(client), self.max_per_client),
+        ])
+        .await
     }
 
-    /// Counts one failure for the email and for the client.
-    pub async fn record_failure(&self, email: &str, client: &str) -> Result<(), sqlx::Error> {
+    /// Counts this signup attempt against the client, unless it has used up its signups.
+    pub async fn reserve_signup(&self, client: &str) -> Result<Option<Duration>, sqlx::Error> {
+        self.reserve(&[(signup_key(client), self.max_signups_per_client)])
+            .await
+    }
+
+    /// Gives back attempts that never reached the hash (the hashing queue was full).
+    pub async fn give_back(&self, keys: &[String]) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO login_failures (key, window_start, failures)
-             SELECT unnest($1::text[]), now(), 1
-             ON CONFLICT (key) DO UPDATE SET
-                 failures = CASE WHEN login_failures.window_start > now() - make_interval(secs => $2)
-                                 THEN login_failures.failures + 1 ELSE 1 END,
-                 window_start = CASE WHEN login_failures.window_start > now() - make_interval(secs => $2)
-                                     THEN login_failures.window_start ELSE now() END",
+            "UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = ANY($1)",
         )
-        .bind(vec![email_key(email), client_key(client)])
-        .bind(self.window.as_secs_f64())
+        .bind(keys)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// A successful login forgets the email's failures (the client's stay: one client trying many
-    /// accounts is still throttled).
-    pub async fn clear(&self, email: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
-            .bind(email_key(email))
-            .execute(&self.pool)
+    async fn reserve(&self, counters: &[Limited]) -> Result<Option<Duration>, sqlx::Error> {
+        let keys: Vec<String> = counters.iter().map(|(key, _)| key.clone()).collect();
+        let limits: Vec<i32> = counters
+            .iter()
+            .map(|(_, limit)| i32::try_from(*limit).unwrap_or(i32::MAX))
+            .collect();
+        let window = self.window.as_secs_f64();
+        let mut tx = self.pool.begin().await?;
+        // Rows for both keys (a window that has passed starts again), locked in key order so two
+        // attempts never wait on each other's second row.
+        let rows: Vec<(i32, i32, f64)> = sqlx::query_as(
+            "WITH keyed AS (
+                 INSERT INTO login_failures (key, window_start, failures)
+                 SELECT unnest($1::text[]), now(), 0
+                 ON CONFLICT (key) DO UPDATE SET
+                     failures = CASE WHEN login_failures.window_start > now() - make_interval(secs => $3)
+                                     THEN login_failures.failures ELSE 0 END,
+                     window_start = CASE WHEN login_failures.window_start > now() - make_interval(secs => $3)
+                                         THEN login_failures.window_start ELSE now() END
+                 RETURNING key, failures, window_start
+             )
+             SELECT k.failures, l.limit_,
+                    extract(epoch FROM k.window_start + make_interval(secs => $3) - now())::float8
+             FROM keyed k JOIN unnest($1::text[], $2::int[]) AS l(key, limit_) ON l.key = k.key
+             ORDER BY k.key",
+        )
+        .bind(&keys)
+        .bind(&limits)
+        .bind(window)
+        .fetch_all(&mut *tx)
+        .await?;
+        let wait = rows
+            .iter()
+            .filter(|(failures, limit, _)| failures >= limit)
+            .map(|(.., seconds_left)| Duration::from_secs_f64(seconds_left.max(1.0).ceil()))
+            .max();
+        if wait.is_some() {
+            tx.rollback().await?;
+            return Ok(wait);
+        }
+        sqlx::query("UPDATE login_failures SET failures = failures + 1 WHERE key = ANY($1)")
+            .bind(&keys)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// A successful login forgets the email's failures and gives the client back the attempt it
+    /// reserved (the client's earlier failures stay: one client trying many accounts is still
+    /// throttled).
+    pub async fn succeeded(&self, email: &str, client: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "WITH cleared AS (DELETE FROM login_failures WHERE key = $1)
+             UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = $2",
+        )
+        .bind(email_key(email))
+        .bind(client_key(client))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -10,13 +10,15 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
+use crate::auth::password::HashError;
+use crate::auth::throttle::{client_key, email_key, signup_key};
 use crate::domain::{Email, Name, Password};
 use crate::errors::InternalError;
 use crate::json::{JsonBody, StringFields};
 use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
 
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct SignupRequest {
     #[oai(validator(max_length = 1000))]
     pub first_name: String,
@@ -33,6 +35,24 @@ pub struct SignupRequest {
     #[oai(validator(max_length = 1000))]
     pub country: String,
 }
+
+/// Passwords never reach a log line, whoever formats the body.
+impl std::fmt::Debug for SignupRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignupRequest")
+            .field("first_name", &self.first_name)
+            .field("last_name", &self.last_name)
+            .field("email", &self.email)
+            .field("password1", &REDACTED)
+            .field("password2", &REDACTED)
+            .field("city", &self.city)
+            .field("country", &self.country)
+            .finish()
+    }
+}
+
+/// What a password's `Debug` shows.
+const REDACTED: &str = "[redacted]";
 
 impl StringFields for SignupRequest {
     const FIELDS: &'static [&'static str] = &[
@@ -67,14 +87,39 @@ pub enum SignupResponse {
     /// (`password_mismatch`) or the email is taken (`email_taken`).
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
+    /// Too many signups from this client: `too_many_signups`.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyAttempts(
+        Json<Problem>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+    /// Every password hashing slot is taken: `busy`; try again after `Retry-After` seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Busy(
+        Json<Problem>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct LoginRequest {
     #[oai(validator(max_length = 1000))]
     pub email: String,
     #[oai(validator(max_length = 1000))]
     pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .field("password", &REDACTED)
+            .finish()
+    }
 }
 
 impl StringFields for LoginRequest {
@@ -105,6 +150,37 @@ pub enum LoginResponse {
         #[oai(header = "Retry-After")]
         u64,
     ),
+    /// Every password hashing slot is taken: `busy`; try again after `Retry-After` seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Busy(
+        Json<Problem>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+}
+
+/// The answer when the hashing queue is full.
+fn busy() -> (Json<Problem>, u64) {
+    (
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "El servicio está muy ocupado. Inténtalo de nuevo en unos segundos.",
+        )
+        .json(),
+        BUSY_RETRY_AFTER_SECONDS,
+    )
+}
+
+/// How long a refused hash waits: the queue drains in well under a second.
+const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
+
+fn too_many(code: &str, detail: &str, wait: std::time::Duration) -> (Json<Problem>, u64) {
+    (
+        Problem::new(StatusCode::TOO_MANY_REQUESTS, code, detail).json(),
+        wait.as_secs().max(1),
+    )
 }
 
 struct NewUser {
@@ -157,9 +233,22 @@ fn email_taken() -> SignupResponse {
     )
 }
 
-/// The client's address: the TCP peer, or the load balancer's last `X-Forwarded-For` entry.
-fn client_address(request: &Request, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for {
+/// The client's address: a trusted proxy's header (`CLIENT_ADDRESS_HEADER`, e.g. CloudFront's
+/// `CloudFront-Viewer-Address`, "ip:port"), else the load balancer's last `X-Forwarded-For` entry
+/// (with `TRUST_FORWARDED_FOR`), else the TCP peer.
+fn client_address(request: &Request, state: &AppState) -> String {
+    let from_proxy = state
+        .client_address_header
+        .as_deref()
+        .and_then(|name| request.header(name))
+        .and_then(|value| {
+            let (address, _port) = value.trim().rsplit_once(':')?;
+            address.trim_matches(['[', ']']).parse::<IpAddr>().ok()
+        });
+    if let Some(address) = from_proxy {
+        return address.to_string();
+    }
+    if state.trust_forwarded_for {
         let forwarded = request
             .header("x-forwarded-for")
             .and_then(|list| list.rsplit(',').next())
@@ -182,6 +271,7 @@ impl AuthApi {
     #[oai(path = "/signup", method = "post", operation_id = "signup")]
     async fn signup(
         &self,
+        request: &Request,
         state: Data<&AppState>,
         body: JsonBody<SignupRequest>,
     ) -> Result<SignupResponse, InternalError> {
@@ -197,7 +287,25 @@ impl AuthApi {
         if taken {
             return Ok(email_taken());
         }
-        let hash = state.passwords.hash(user.password.into_inner()).await?;
+        let client = client_address(request, &state);
+        if let Some(wait) = state.throttle.reserve_signup(&client).await? {
+            tracing::warn!(client = %client, "signup throttled");
+            let (problem, wait) = too_many(
+                "too_many_signups",
+                "Demasiados registros desde esta conexión. Inténtalo de nuevo más tarde.",
+                wait,
+            );
+            return Ok(SignupResponse::TooManyAttempts(problem, wait));
+        }
+        let hash = match state.passwords.hash(user.password.into_inner()).await {
+            Ok(hash) => hash,
+            Err(HashError::Busy) => {
+                state.throttle.give_back(&[signup_key(&client)]).await?;
+                let (problem, wait) = busy();
+                return Ok(SignupResponse::Busy(problem, wait));
+            }
+            Err(error) => return Err(error.into()),
+        };
         let id = Uuid::now_v7();
         // The unique constraint settles races between two signups with one email.
         let inserted = sqlx::query(
@@ -237,18 +345,17 @@ impl AuthApi {
         body: JsonBody<LoginRequest>,
     ) -> Result<LoginResponse, InternalError> {
         let email = body.0.email.trim().to_lowercase();
-        let client = client_address(request, state.trust_forwarded_for);
-        if let Some(wait) = state.throttle.retry_after(&email, &client).await? {
+        let client = client_address(request, &state);
+        // The attempt counts as a failure from here on, unless it succeeds: parallel attempts
+        // cannot all slip past the limit before the first failure is recorded.
+        if let Some(wait) = state.throttle.reserve_login(&email, &client).await? {
             tracing::warn!(client = %client, "login throttled");
-            return Ok(LoginResponse::TooManyAttempts(
-                Problem::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_attempts",
-                    "Demasiados intentos fallidos. Inténtalo de nuevo más tarde.",
-                )
-                .json(),
-                wait.as_secs().max(1),
-            ));
+            let (problem, wait) = too_many(
+                "too_many_attempts",
+                "Demasiados intentos fallidos. Inténtalo de nuevo más tarde.",
+                wait,
+            );
+            return Ok(LoginResponse::TooManyAttempts(problem, wait));
         }
         let user: Option<(Uuid, String)> =
             sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
@@ -259,12 +366,19 @@ impl AuthApi {
             Some((id, hash)) => (Some(id), Some(hash)),
             None => (None, None),
         };
-        let valid = state
-            .passwords
-            .verify(body.0.password.clone(), hash)
-            .await?;
+        let valid = match state.passwords.verify(body.0.password.clone(), hash).await {
+            Ok(valid) => valid,
+            Err(HashError::Busy) => {
+                state
+                    .throttle
+                    .give_back(&[email_key(&email), client_key(&client)])
+                    .await?;
+                let (problem, wait) = busy();
+                return Ok(LoginResponse::Busy(problem, wait));
+            }
+            Err(error) => return Err(error.into()),
+        };
         let Some(user_id) = user_id.filter(|_| valid) else {
-            state.throttle.record_failure(&email, &client).await?;
             return Ok(LoginResponse::Unauthorized(
                 Problem::new(
                     StatusCode::UNAUTHORIZED,
@@ -274,7 +388,7 @@ impl AuthApi {
                 .json(),
             ));
         };
-        state.throttle.clear(&email).await?;
+        state.throttle.succeeded(&email, &client).await?;
         let token = state
             .tokens
             .issue(user_id)
@@ -284,5 +398,32 @@ impl AuthApi {
             token_type: "Bearer".to_owned(),
             expires_in: state.tokens.lifetime().as_secs(),
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_never_show_their_passwords() {
+        let signup = SignupRequest {
+            first_name: "Ana".into(),
+            last_name: "Pérez".into(),
+            email: "ana@example.com".into(),
+            password1: "secreto-uno-123".into(),
+            password2: "secreto-dos-456".into(),
+            city: "Cali".into(),
+            country: "Colombia".into(),
+        };
+        let login = LoginRequest {
+            email: "ana@example.com".into(),
+            password: "secreto-tres-789".into(),
+        };
+        let shown = format!("{signup:?} {login:?} {signup:#?}");
+        assert!(shown.contains("ana@example.com") && shown.contains(REDACTED));
+        for secret in ["secreto-uno", "secreto-dos", "secreto-tres"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }

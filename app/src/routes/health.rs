@@ -1,12 +1,14 @@
 //! `GET /health` (the process is up) and `GET /health/ready` (database, storage and queue answer).
 
+use std::time::{Duration, Instant};
+
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
 use crate::problem::Problem;
-use crate::state::AppState;
+use crate::state::{AppState, DependencyChecks};
 
 #[derive(Debug, Object)]
 pub struct Health {
@@ -69,14 +71,15 @@ impl HealthApi {
         }))
     }
 
-    /// Readiness: one round trip each to the database, the storage and the queue.
+    /// Readiness: one round trip each to the database, the storage and the queue, at most once
+    /// every few seconds per instance (answers in between repeat the last one).
     #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&AppState>) -> ReadyResponse {
-        let (database, storage, queue) = tokio::join!(
-            showcase::db::check(&state.pool),
-            state.storage.check(),
-            state.queue.check(),
-        );
+        let DependencyChecks {
+            database,
+            storage,
+            queue,
+        } = readiness(&state).await;
         let outcome = |name: &str, result: Result<(), String>| match result {
             Ok(()) => "ok".to_owned(),
             Err(error) => {
@@ -85,9 +88,9 @@ impl HealthApi {
             }
         };
         let checks = Checks {
-            database: outcome("database", database.map_err(|e| e.to_string())),
-            storage: outcome("storage", storage.map_err(|e| e.to_string())),
-            queue: outcome("queue", queue.map_err(|e| e.to_string())),
+            database: outcome("database", database),
+            storage: outcome("storage", storage),
+            queue: outcome("queue", queue),
         };
         let failed: Vec<&str> = [
             ("base de datos", &checks.database),
@@ -116,4 +119,29 @@ impl HealthApi {
             checks,
         }))
     }
+}
+
+/// How long one round of readiness checks is reused.
+const READINESS_REUSE: Duration = Duration::from_secs(5);
+
+/// The last round of checks if it is recent, else a new one (concurrent callers share it).
+async fn readiness(state: &AppState) -> DependencyChecks {
+    let mut last = state.readiness.lock().await;
+    if let Some((at, checks)) = last.as_ref()
+        && at.elapsed() < READINESS_REUSE
+    {
+        return checks.clone();
+    }
+    let (database, storage, queue) = tokio::join!(
+        showcase::db::check(&state.pool),
+        state.storage.check(),
+        state.queue.check(),
+    );
+    let checks = DependencyChecks {
+        database: database.map_err(|e| e.to_string()),
+        storage: storage.map_err(|e| e.to_string()),
+        queue: queue.map_err(|e| e.to_string()),
+    };
+    *last = Some((Instant::now(), checks.clone()));
+    checks
 }

@@ -39,9 +39,18 @@ pub enum UploadResponse {
     /// (missing file, bad title or publish, malformed body; `field` names it).
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
-    /// Over 100 MiB (`file_too_large`); the rest of the body is not read.
+    /// Over 100 MiB (`file_too_large`); the rest of the body is not kept.
     #[oai(status = 413, content_type = "application/problem+json")]
     TooLarge(Json<Problem>),
+    /// This instance is receiving as many uploads as it takes at once (`busy`); try again after
+    /// `Retry-After` seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Busy(
+        Json<Problem>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 #[derive(Debug, Object)]
@@ -178,7 +187,9 @@ fn upload_problem(code: &str, detail: &str) -> UploadResponse {
 }
 
 /// Validates a received upload: title, publish flag, and the file itself.
-fn check_upload(
+/// The upload's fields, then its file: the probe reads the file on a blocking thread so that a
+/// hostile file cannot stall the request threads (and with them the health checks).
+async fn check_upload(
     upload: &ReceivedUpload,
 ) -> Result<(Title, bool, crate::upload::probe::VideoProbe), UploadResponse> {
     let field_problem = |field: &str, detail: &str| {
@@ -206,7 +217,11 @@ fn check_upload(
             _ => return Err(field_problem("publish", "«publish» debe ser true o false.")),
         },
     };
-    let probed = probe(file.path()).map_err(|error| {
+    let path = file.path().to_owned();
+    let probed = tokio::task::spawn_blocking(move || probe(&path))
+        .await
+        .unwrap_or_else(|join| Err(ProbeError::Io(format!("probe task: {join}"))));
+    let probed = probed.map_err(|error| {
         tracing::info!(%error, "upload refused by the probe");
         match error {
             ProbeError::NotMp4 | ProbeError::Damaged(_) | ProbeError::Io(_) => {
@@ -275,9 +290,20 @@ impl VideosApi {
                 };
                 return Ok(UploadResponse::BadRequest(problem.json()));
             }
+            Err(UploadRejection::Busy) => {
+                return Ok(UploadResponse::Busy(
+                    Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "El servidor está recibiendo demasiados videos a la vez. Inténtalo de nuevo en unos segundos.",
+                    )
+                    .json(),
+                    5,
+                ));
+            }
             Err(UploadRejection::Internal(cause)) => return Err(ApiError::internal(cause)),
         };
-        let (title, publish, probed) = match check_upload(&upload) {
+        let (title, publish, probed) = match check_upload(&upload).await {
             Ok(checked) => checked,
             Err(response) => return Ok(response),
         };

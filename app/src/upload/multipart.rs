@@ -13,13 +13,35 @@ use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, Multipart};
 use tokio::io::AsyncWriteExt;
 
+use futures_util::StreamExt;
+
 use super::MAX_UPLOAD_BYTES;
+use super::framing::{FramingWatch, HeadersTooLong};
 use crate::state::AppState;
 
 /// Text fields are short; anything longer than this is refused without reading on.
 const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
 /// Room for the text fields and multipart framing around the file.
 const FRAMING_ALLOWANCE: u64 = 1024 * 1024;
+/// A body that sends nothing for this long is abandoned (a stalled or deliberately slow client
+/// would otherwise hold an upload slot and a temporary file forever).
+const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits for the next piece of the body, unless the client has stopped sending.
+async fn unless_stalled<T>(
+    next: impl std::future::Future<Output = Result<T, multer::Error>>,
+) -> Result<T, UploadRejection> {
+    match tokio::time::timeout(STALL_TIMEOUT, next).await {
+        Ok(result) => result.map_err(from_multer),
+        Err(_) => Err(malformed(
+            None,
+            format!(
+                "El envío se detuvo: no llegó nada en {} segundos.",
+                STALL_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
 
 /// The upload form as the OpenAPI document describes it (the parsing is done by [`UploadForm`]).
 #[derive(Debug, Multipart)]
@@ -43,6 +65,8 @@ pub struct ReceivedUpload {
     pub size: u64,
     pub title: Option<String>,
     pub publish: Option<String>,
+    /// This upload's place among the ones the instance takes at once, freed when dropped.
+    pub slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Why the body could not be received.
@@ -55,6 +79,8 @@ pub enum UploadRejection {
         field: Option<&'static str>,
         detail: String,
     },
+    /// The instance already receives `UPLOAD_MAX_CONCURRENT` uploads: nothing was read.
+    Busy,
     /// Our side failed (temporary file): a 500, logged.
     Internal(String),
 }
@@ -89,11 +115,20 @@ impl<'a> ApiExtractor<'a> for UploadForm {
         body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let upload_dir = request
-            .data::<AppState>()
-            .map(|state| state.upload_dir.clone())
-            .unwrap_or_else(std::env::temp_dir);
-        Ok(Self(receive(request, body, &upload_dir).await))
+        let Some(state) = request.data::<AppState>() else {
+            return Ok(Self(Err(UploadRejection::Internal(
+                "no application state".to_owned(),
+            ))));
+        };
+        // Each upload holds a temporary file and a parser: a fixed number at once per instance.
+        let Ok(slot) = state.uploads.clone().try_acquire_owned() else {
+            return Ok(Self(Err(UploadRejection::Busy)));
+        };
+        let received = receive(request, body, &state.upload_dir).await;
+        Ok(Self(received.map(|upload| ReceivedUpload {
+            slot: Some(slot),
+            ..upload
+        })))
     }
 }
 
@@ -111,6 +146,17 @@ fn malformed(field: Option<&'static str>, detail: impl Into<String>) -> UploadRe
 fn from_multer(error: multer::Error) -> UploadRejection {
     match error {
         multer::Error::StreamSizeExceeded { .. } => UploadRejection::TooLarge,
+        multer::Error::StreamReadFailed(cause)
+            if cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<HeadersTooLong>()) =>
+        {
+            malformed(
+                None,
+                "Las cabeceras de una parte del formulario son demasiado largas.",
+            )
+        }
         multer::Error::FieldSizeExceeded { field_name, .. } => malformed(
             None,
             format!(
@@ -136,10 +182,20 @@ async fn receive(
     let content_type = request.content_type().unwrap_or_default();
     let boundary = multer::parse_boundary(content_type)
         .map_err(|_| malformed(None, "Se esperaba un cuerpo multipart/form-data."))?;
+    // The parser holds a part's headers in memory until their end: the watch refuses a body whose
+    // headers (or preamble) run past a few KiB, before the parser can buffer more.
+    let mut watch = FramingWatch::new(&boundary);
     let stream = body
         .take()
         .map_err(|error| malformed(None, error.to_string()))?
-        .into_bytes_stream();
+        .into_bytes_stream()
+        .map(move |chunk| {
+            let chunk = chunk?;
+            watch
+                .inspect(&chunk)
+                .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+            Ok::<_, std::io::Error>(chunk)
+        });
     let constraints = multer::Constraints::new().size_limit(
         multer::SizeLimit::new()
             .whole_stream(MAX_UPLOAD_BYTES + FRAMING_ALLOWANCE)
@@ -152,8 +208,9 @@ async fn receive(
         size: 0,
         title: None,
         publish: None,
+        slot: None,
     };
-    while let Some(field) = multipart.next_field().await.map_err(from_multer)? {
+    while let Some(field) = unless_stalled(multipart.next_field()).await? {
         match field.name() {
             Some("video_file" | "file") => {
                 if upload.file.is_some() {
@@ -171,7 +228,7 @@ async fn receive(
             // Unknown fields are read and dropped (within the whole-stream limit).
             _ => {
                 let mut field = field;
-                while field.chunk().await.map_err(from_multer)?.is_some() {}
+                while unless_stalled(field.chunk()).await?.is_some() {}
             }
         }
     }
@@ -180,7 +237,7 @@ async fn receive(
 
 async fn read_text(field: multer::Field<'_>) -> Result<String, UploadRejection> {
     let name = field.name().unwrap_or_default().to_owned();
-    let bytes = field.bytes().await.map_err(from_multer)?;
+    let bytes = unless_stalled(field.bytes()).await?;
     if bytes.len() > MAX_TEXT_FIELD_BYTES {
         return Err(malformed(
             None,
@@ -203,7 +260,7 @@ async fn stream_to_file(
         .map_err(internal)?;
     let mut writer = tokio::fs::File::from_std(temp.reopen().map_err(internal)?);
     let mut size: u64 = 0;
-    while let Some(chunk) = field.chunk().await.map_err(from_multer)? {
+    while let Some(chunk) = unless_stalled(field.chunk()).await? {
         size += chunk.len() as u64;
         if size > MAX_UPLOAD_BYTES {
             return Err(UploadRejection::TooLarge);

@@ -3,8 +3,13 @@
 //!
 //! Checks that every top-level box fits in the file (a truncated upload fails here), that there is
 //! a `moov` and an `mdat`, and reads `mvhd`/`tkhd`/`mdhd`/`hdlr`/`stsd` of the first video track.
+//!
+//! Hostile input is expected: reads are buffered, the number of boxes looked at is bounded (a
+//! file of millions of 8-byte boxes is refused after [`MAX_BOXES`]), every number read from the
+//! file is checked before use, and nothing panics (a mutation test runs thousands of damaged
+//! files through it). It is synchronous: callers run it on a blocking thread.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 use std::time::Duration;
 
@@ -34,6 +39,10 @@ pub enum ProbeError {
 
 /// The largest `moov` we read into memory (a 60 s clip's is about 100 KiB).
 const MAX_MOOV_BYTES: u64 = 32 * 1024 * 1024;
+/// The most boxes looked at, top level and inside `moov` together (a real clip has a few dozen).
+pub const MAX_BOXES: usize = 10_000;
+/// The longest duration taken seriously; anything longer is a damaged header.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 struct BoxHeader {
     kind: [u8; 4],
@@ -82,39 +91,53 @@ fn read_header(reader: &mut impl Read, remaining: u64) -> Result<Option<BoxHeade
 
 /// Probes the MP4 at `path`.
 pub fn probe(path: &Path) -> Result<VideoProbe, ProbeError> {
-    let mut file = std::fs::File::open(path).map_err(|e| ProbeError::Io(e.to_string()))?;
+    let file = std::fs::File::open(path).map_err(|e| ProbeError::Io(e.to_string()))?;
     let length = file
         .metadata()
         .map_err(|e| ProbeError::Io(e.to_string()))?
         .len();
+    probe_reader(BufReader::with_capacity(64 * 1024, file), length)
+}
+
+/// Probes `length` bytes of MP4 from `reader` (buffered, so skipping small boxes costs no I/O).
+pub fn probe_reader<R: Read + Seek>(
+    mut reader: BufReader<R>,
+    length: u64,
+) -> Result<VideoProbe, ProbeError> {
+    let io = |e: std::io::Error| ProbeError::Io(e.to_string());
     let mut position = 0;
+    let mut boxes = 0;
     let mut moov = None;
     let (mut seen_ftyp, mut seen_mdat) = (false, false);
-    while let Some(header) = read_header(&mut file, length - position).map_err(|error| {
+    while let Some(header) = read_header(&mut reader, length - position).map_err(|error| {
         // Garbage before any box means this is not an MP4 at all.
         if seen_ftyp { error } else { ProbeError::NotMp4 }
     })? {
+        boxes += 1;
+        if boxes > MAX_BOXES {
+            return Err(ProbeError::Damaged("too many boxes"));
+        }
+        let payload = header.size - header.header_len;
         match &header.kind {
             b"ftyp" => seen_ftyp = true,
             _ if !seen_ftyp => return Err(ProbeError::NotMp4),
             b"mdat" => seen_mdat = true,
-            b"moov" => {
-                let payload = header.size - header.header_len;
+            b"moov" if moov.is_none() => {
                 if payload > MAX_MOOV_BYTES {
                     return Err(ProbeError::Damaged("the moov box is implausibly large"));
                 }
                 let mut bytes = vec![0u8; usize::try_from(payload).unwrap_or(0)];
-                file.read_exact(&mut bytes)
-                    .map_err(|e| ProbeError::Io(e.to_string()))?;
+                reader.read_exact(&mut bytes).map_err(io)?;
                 moov = Some(bytes);
                 position += header.size;
                 continue;
             }
+            b"moov" => return Err(ProbeError::Damaged("more than one moov box")),
             _ => {}
         }
         position += header.size;
-        file.seek(SeekFrom::Start(position))
-            .map_err(|e| ProbeError::Io(e.to_string()))?;
+        let skip = i64::try_from(payload).map_err(|_| ProbeError::Damaged("box size"))?;
+        reader.seek_relative(skip).map_err(io)?;
     }
     if !seen_ftyp {
         return Err(ProbeError::NotMp4);
@@ -123,16 +146,34 @@ pub fn probe(path: &Path) -> Result<VideoProbe, ProbeError> {
     if !seen_mdat {
         return Err(ProbeError::Damaged("no media data"));
     }
-    parse_moov(&moov)
+    parse_moov(&moov, MAX_BOXES - boxes)
+}
+
+/// How many more boxes may be looked at (see [`MAX_BOXES`]).
+struct Budget(std::cell::Cell<usize>);
+
+impl Budget {
+    fn spend(&self) -> Result<(), ProbeError> {
+        let left = self.0.get();
+        if left == 0 {
+            return Err(ProbeError::Damaged("too many boxes"));
+        }
+        self.0.set(left - 1);
+        Ok(())
+    }
 }
 
 /// Iterates the child boxes of an in-memory payload as (kind, payload).
-fn children(mut data: &[u8]) -> impl Iterator<Item = Result<([u8; 4], &[u8]), ProbeError>> {
+fn children<'a>(
+    mut data: &'a [u8],
+    budget: &'a Budget,
+) -> impl Iterator<Item = Result<([u8; 4], &'a [u8]), ProbeError>> + 'a {
     std::iter::from_fn(move || {
         if data.is_empty() {
             return None;
         }
         let result = (|| {
+            budget.spend()?;
             let header = read_header(&mut &data[..], data.len() as u64)?
                 .ok_or(ProbeError::Damaged("empty box"))?;
             let size = usize::try_from(header.size).map_err(|_| ProbeError::Damaged("box size"))?;
@@ -149,8 +190,12 @@ fn children(mut data: &[u8]) -> impl Iterator<Item = Result<([u8; 4], &[u8]), Pr
     })
 }
 
-fn find<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, ProbeError> {
-    for child in children(data) {
+fn find<'a>(
+    data: &'a [u8],
+    kind: &[u8; 4],
+    budget: &'a Budget,
+) -> Result<Option<&'a [u8]>, ProbeError> {
+    for child in children(data, budget) {
         let (found, payload) = child?;
         if &found == kind {
             return Ok(Some(payload));
@@ -180,9 +225,15 @@ fn timescale_and_duration(payload: &[u8]) -> Option<(u32, u64)> {
     }
 }
 
+/// A header's duration, when it is one: positive, known (all ones means unknown) and at most
+/// [`MAX_DURATION`].
 fn seconds(timescale: u32, duration: u64) -> Option<Duration> {
-    (timescale > 0 && duration > 0 && duration != u64::from(u32::MAX))
-        .then(|| Duration::from_secs_f64(duration as f64 / f64::from(timescale)))
+    if timescale == 0 || duration == 0 || duration == u64::from(u32::MAX) || duration == u64::MAX {
+        return None;
+    }
+    Duration::try_from_secs_f64(duration as f64 / f64::from(timescale))
+        .ok()
+        .filter(|duration| *duration <= MAX_DURATION)
 }
 
 /// Display width and height of a `tkhd` payload (16.16 fixed point at its end).
@@ -195,27 +246,29 @@ fn tkhd_size(payload: &[u8]) -> Option<(u32, u32)> {
     Some((be_u32(payload, at)? >> 16, be_u32(payload, at + 4)? >> 16))
 }
 
-fn parse_moov(moov: &[u8]) -> Result<VideoProbe, ProbeError> {
-    let movie_duration = find(moov, b"mvhd")?
+fn parse_moov(moov: &[u8], boxes_left: usize) -> Result<VideoProbe, ProbeError> {
+    let budget = &Budget(std::cell::Cell::new(boxes_left));
+    let movie_duration = find(moov, b"mvhd", budget)?
         .and_then(timescale_and_duration)
         .and_then(|(scale, duration)| seconds(scale, duration));
-    for child in children(moov) {
+    for child in children(moov, budget) {
         let (kind, trak) = child?;
         if &kind != b"trak" {
             continue;
         }
-        let Some(mdia) = find(trak, b"mdia")? else {
+        let Some(mdia) = find(trak, b"mdia", budget)? else {
             continue;
         };
-        let is_video = find(mdia, b"hdlr")?.and_then(|h| h.get(8..12)) == Some(b"vide".as_slice());
+        let is_video =
+            find(mdia, b"hdlr", budget)?.and_then(|h| h.get(8..12)) == Some(b"vide".as_slice());
         if !is_video {
             continue;
         }
-        let entry = find(mdia, b"minf")?
-            .map(|minf| find(minf, b"stbl"))
+        let entry = find(mdia, b"minf", budget)?
+            .map(|minf| find(minf, b"stbl", budget))
             .transpose()?
             .flatten()
-            .map(|stbl| find(stbl, b"stsd"))
+            .map(|stbl| find(stbl, b"stsd", budget))
             .transpose()?
             .flatten()
             // stsd: version/flags (4), entry count (4), then the first sample entry box.
@@ -240,13 +293,13 @@ fn parse_moov(moov: &[u8]) -> Result<VideoProbe, ProbeError> {
             be_u16(entry, 8 + 24).map(u32::from),
             be_u16(entry, 8 + 26).map(u32::from),
         );
-        let display = find(trak, b"tkhd")?.and_then(tkhd_size);
+        let display = find(trak, b"tkhd", budget)?.and_then(tkhd_size);
         let (width, height) = match (display, coded) {
             (Some((w, h)), _) if w > 0 && h > 0 => (w, h),
             (_, (Some(w), Some(h))) if w > 0 && h > 0 => (w, h),
             _ => return Err(ProbeError::Damaged("video track without a size")),
         };
-        let track_duration = find(mdia, b"mdhd")?
+        let track_duration = find(mdia, b"mdhd", budget)?
             .and_then(timescale_and_duration)
             .and_then(|(scale, duration)| seconds(scale, duration));
         let duration = track_duration
@@ -289,5 +342,219 @@ mod tests {
         bytes.extend_from_slice(&[0, 0, 1, 0, b'm', b'd', b'a', b't', 1, 2, 3]);
         let file = write(&bytes);
         assert!(matches!(probe(file.path()), Err(ProbeError::Damaged(_))));
+    }
+
+    /// A real MP4 (ffmpeg's H.264 with AAC) reduced to its `ftyp`, `moov` and a 16-byte `mdat`:
+    /// the structure the probe reads, small enough to mutate thousands of times.
+    fn real_skeleton() -> Vec<u8> {
+        let clip = testkit::media::Clip::h264(1920, 1080, 21.0)
+            .path()
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let bytes = std::fs::read(clip).unwrap_or_else(|e| panic!("{e}"));
+        let mut skeleton = Vec::new();
+        let mut at = 0;
+        while at + 8 <= bytes.len() {
+            let size =
+                u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize;
+            let kind = &bytes[at + 4..at + 8];
+            assert!(
+                size >= 8 && at + size <= bytes.len(),
+                "the clip has plain box sizes"
+            );
+            match kind {
+                b"mdat" => {
+                    skeleton.extend_from_slice(&24_u32.to_be_bytes());
+                    skeleton.extend_from_slice(b"mdat");
+                    skeleton.extend_from_slice(&[0x5a; 16]);
+                }
+                _ => skeleton.extend_from_slice(&bytes[at..at + size]),
+            }
+            at += size;
+        }
+        skeleton
+    }
+
+    fn probe_bytes(bytes: &[u8]) -> Result<VideoProbe, ProbeError> {
+        let length = bytes.len() as u64;
+        probe_reader(BufReader::new(std::io::Cursor::new(bytes)), length)
+    }
+
+    /// xorshift64*: a fixed, dependency-free sequence, so a failing case can be replayed.
+    struct Cases(u64);
+
+    impl Cases {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+
+        /// A number a hostile file would use: an edge or anything at all.
+        fn nasty(&mut self) -> u64 {
+            const EDGES: [u64; 10] = [
+                0,
+                1,
+                7,
+                8,
+                16,
+                u32::MAX as u64,
+                u32::MAX as u64 - 1,
+                u64::MAX,
+                u64::MAX - 1,
+                1 << 63,
+            ];
+            match self.below(3) {
+                0 => EDGES[self.below(EDGES.len())],
+                1 => self.next() >> self.below(64),
+                _ => self.next(),
+            }
+        }
+    }
+
+    /// Every offset of `kind` in the file, as the start of its box.
+    fn boxes_of(bytes: &[u8], kind: &[u8; 4]) -> Vec<usize> {
+        bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(at, window)| *at >= 4 && window == kind)
+            .map(|(at, _)| at - 4)
+            .collect()
+    }
+
+    fn put(bytes: &mut [u8], at: usize, value: &[u8]) {
+        if let Some(target) = bytes.get_mut(at..at + value.len()) {
+            target.copy_from_slice(value);
+        }
+    }
+
+    #[test]
+    fn the_skeleton_of_a_real_clip_probes_as_the_clip() {
+        let probed = probe_bytes(&real_skeleton());
+        assert!(
+            matches!(&probed, Ok(p) if p.codec == "h264" && p.width == 1920 && p.height == 1080),
+            "{probed:?}"
+        );
+    }
+
+    #[test]
+    fn absurd_header_durations_are_damage_not_a_panic() {
+        let original = real_skeleton();
+        for kind in [b"mvhd", b"mdhd"] {
+            for at in boxes_of(&original, kind) {
+                for (version, scale, duration) in [
+                    (1_u8, 1_u32, u64::MAX - 1),
+                    (1, 1, 1 << 62),
+                    (0, 1, u64::from(u32::MAX - 1)),
+                ] {
+                    let mut bytes = original.clone();
+                    let payload = at + 8;
+                    bytes[payload] = version;
+                    if version == 1 {
+                        put(&mut bytes, payload + 20, &scale.to_be_bytes());
+                        put(&mut bytes, payload + 24, &duration.to_be_bytes());
+                    } else {
+                        put(&mut bytes, payload + 12, &scale.to_be_bytes());
+                        put(&mut bytes, payload + 16, &(duration as u32).to_be_bytes());
+                    }
+                    // Whatever the answer, it is an answer.
+                    let _ = probe_bytes(&bytes);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn thousands_of_mutated_real_files_never_panic() {
+        let original = real_skeleton();
+        let headers: Vec<usize> = [
+            b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"mvhd", b"mdhd", b"tkhd",
+            b"hdlr", b"mdat", b"ftyp",
+        ]
+        .iter()
+        .flat_map(|kind| boxes_of(&original, kind))
+        .collect();
+        let mut cases = Cases(0x9e37_79b9_7f4a_7c15);
+        let mut outcomes = [0_usize; 2];
+        for case in 0..6000 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + cases.below(4) {
+                match cases.below(6) {
+                    // A box size (32-bit or, after a 1, 64-bit) set to something hostile.
+                    0 => {
+                        let at = headers[cases.below(headers.len())];
+                        let size = cases.nasty();
+                        put(&mut bytes, at, &(size as u32).to_be_bytes());
+                        if size as u32 == 1 {
+                            put(&mut bytes, at + 8, &cases.nasty().to_be_bytes());
+                        }
+                    }
+                    // A field inside a box: version bytes, timescales, durations, sizes.
+                    1 => {
+                        let at = headers[cases.below(headers.len())] + 8 + cases.below(96);
+                        let value = cases.nasty();
+                        match cases.below(3) {
+                            0 => put(&mut bytes, at, &[value as u8]),
+                            1 => put(&mut bytes, at, &(value as u32).to_be_bytes()),
+                            _ => put(&mut bytes, at, &value.to_be_bytes()),
+                        }
+                    }
+                    // Random bytes anywhere.
+                    2 => {
+                        for _ in 0..1 + cases.below(8) {
+                            let at = cases.below(bytes.len());
+                            bytes[at] = cases.next() as u8;
+                        }
+                    }
+                    // Cut short.
+                    3 => bytes.truncate(cases.below(bytes.len())),
+                    // A stretch repeated (boxes inside boxes inside boxes).
+                    4 => {
+                        let from = cases.below(bytes.len());
+                        let to = (from + cases.below(4096)).min(bytes.len());
+                        let copy = bytes[from..to].to_vec();
+                        let at = cases.below(bytes.len());
+                        bytes.splice(at..at, copy);
+                    }
+                    // A box type swapped for another one's.
+                    _ => {
+                        let (at, other) = (
+                            headers[cases.below(headers.len())],
+                            headers[cases.below(headers.len())],
+                        );
+                        let kind: [u8; 4] = original[other + 4..other + 8]
+                            .try_into()
+                            .unwrap_or(*b"free");
+                        put(&mut bytes, at + 4, &kind);
+                    }
+                }
+            }
+            let outcome = std::panic::catch_unwind(|| probe_bytes(&bytes));
+            match outcome {
+                Ok(result) => outcomes[usize::from(result.is_err())] += 1,
+                Err(_) => panic!("case {case} panicked the probe"),
+            }
+        }
+        // The mutations reach both outcomes: the test exercises the parser, not just its door.
+        assert!(outcomes[0] > 100 && outcomes[1] > 1000, "{outcomes:?}");
+    }
+
+    #[test]
+    fn a_file_of_millions_of_tiny_boxes_stops_at_the_budget() {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&[
+            0, 0, 0, 16, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 0, 0,
+        ]);
+        for _ in 0..(MAX_BOXES + 10) {
+            bytes.extend_from_slice(&[0, 0, 0, 8, b'f', b'r', b'e', b'e']);
+        }
+        assert_eq!(
+            probe_bytes(&bytes),
+            Err(ProbeError::Damaged("too many boxes"))
+        );
     }
 }
