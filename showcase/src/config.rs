@@ -3,7 +3,8 @@
 //! Variables read here (each binary documents the ones it adds):
 //! - `RUN_MODE`: `dev` (default) or `production`; production refuses dev-only defaults for secrets.
 //! - `DATABASE_URL`, or `DATABASE_HOST` + `DATABASE_PORT` + `DATABASE_NAME` + `DATABASE_USER` +
-//!   `DATABASE_PASSWORD` + `DATABASE_SSLMODE` (how ECS injects an RDS-managed secret);
+//!   `DATABASE_PASSWORD` + `DATABASE_SSLMODE` (how ECS injects an RDS-managed secret), and
+//!   `DATABASE_SSLROOTCERT` (the certificate authorities that `verify-full` checks against);
 //!   `DATABASE_MAX_CONNECTIONS` (default 10).
 //! - `STORAGE_URL`: `file:///absolute/dir` or `file:relative/dir` (local directory) or
 //!   `s3://bucket/optional/prefix`; `S3_FORCE_PATH_STYLE` (`true` for emulators);
@@ -108,10 +109,28 @@ pub enum RunMode {
     Production,
 }
 
+/// Variables that only a deployed task has (ECS and Fargate set them): with one of them present
+/// and no `RUN_MODE`, a binary refuses to start rather than run on the built-in dev secrets.
+const DEPLOYED_SIGNALS: [&str; 3] = [
+    "ECS_CONTAINER_METADATA_URI_V4",
+    "ECS_CONTAINER_METADATA_URI",
+    "AWS_EXECUTION_ENV",
+];
+
 impl RunMode {
     pub fn from_env() -> Result<Self, ConfigError> {
         match var("RUN_MODE").as_deref().map(str::trim) {
-            None | Some("dev") | Some("development") => Ok(Self::Dev),
+            None => match DEPLOYED_SIGNALS.iter().find(|name| var(name).is_some()) {
+                Some(signal) => Err(ConfigError::new(
+                    "RUN_MODE",
+                    format!(
+                        "must be set where {signal} says this is a deployed task \
+                         (production, or dev to run on the built-in dev secrets on purpose)"
+                    ),
+                )),
+                None => Ok(Self::Dev),
+            },
+            Some("dev") | Some("development") => Ok(Self::Dev),
             Some("production") | Some("prod") => Ok(Self::Production),
             Some(other) => Err(ConfigError::new(
                 "RUN_MODE",
@@ -189,6 +208,10 @@ impl DatabaseSettings {
         }
         url.set_path(&name);
         url.query_pairs_mut().append_pair("sslmode", &sslmode);
+        if let Some(root_certificates) = var("DATABASE_SSLROOTCERT") {
+            url.query_pairs_mut()
+                .append_pair("sslrootcert", &root_certificates);
+        }
         Ok(url.into())
     }
 }

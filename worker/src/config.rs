@@ -11,6 +11,11 @@
 //! - `WORKER_RETRY_DELAY_SECONDS`: how long a job that failed for a passing reason waits before it
 //!   is delivered again (default 10).
 //! - `WORKER_WORK_DIR`: where jobs download and render (default: the system temp dir).
+//! - `WORKER_SWEEP_INTERVAL_SECONDS`: how often the worker looks for videos whose every allowed
+//!   attempt was interrupted, to fail them (default 60).
+//! - `WORKER_RECONCILE_INTERVAL_SECONDS` (default 3600) and `WORKER_ORPHAN_GRACE_SECONDS`
+//!   (default 3600): how often the worker deletes stored files no video owns, and how old such a
+//!   file must be (uploads and attempts in flight are younger).
 //! - `WORKER_X264_PRESET` (default `veryfast`), `WORKER_X264_CRF` (default 23),
 //!   `WORKER_THREADS` (FFmpeg threads per job, default 0 = one per core),
 //!   `WORKER_LOGO_PATH` (a PNG replacing the built-in ANB logo).
@@ -37,6 +42,12 @@ pub struct WorkerSettings {
     pub poll_wait: Duration,
     pub retry_delay: Duration,
     pub work_dir: PathBuf,
+    pub sweep_interval: Duration,
+    pub reconcile_interval: Duration,
+    pub orphan_grace: Duration,
+    /// Re-check the upload rules (shorter side ≥ 1080 px, at least 20 s) on the decoded frames.
+    /// Always on for the service; tests of the machinery may turn it off to use small clips.
+    pub enforce_upload_rules: bool,
     pub pipeline: PipelineSettings,
 }
 
@@ -96,6 +107,13 @@ impl WorkerSettings {
             poll_wait: seconds_or("WORKER_POLL_WAIT_SECONDS", Duration::from_secs(20))?,
             retry_delay: seconds_or("WORKER_RETRY_DELAY_SECONDS", Duration::from_secs(10))?,
             work_dir: var("WORKER_WORK_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
+            sweep_interval: seconds_or("WORKER_SWEEP_INTERVAL_SECONDS", Duration::from_secs(60))?,
+            reconcile_interval: seconds_or(
+                "WORKER_RECONCILE_INTERVAL_SECONDS",
+                Duration::from_secs(3600),
+            )?,
+            orphan_grace: seconds_or("WORKER_ORPHAN_GRACE_SECONDS", Duration::from_secs(3600))?,
+            enforce_upload_rules: true,
             pipeline: PipelineSettings {
                 preset,
                 crf,

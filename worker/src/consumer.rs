@@ -6,6 +6,15 @@
 //! and dead-letters the message; any other failure is retried (the message comes back after
 //! `WORKER_RETRY_DELAY_SECONDS`) until the queue's last allowed receive, which fails the video with
 //! a reason and dead-letters the message.
+//!
+//! Duplicates: every claim of a video takes a fresh attempt token and writes its outputs under
+//! `videos/<id>/<token>/`. Only the attempt holding the current token can record its result, so
+//! two deliveries of one job never overwrite each other's files, and a losing attempt removes only
+//! its own. The original is never deleted here: it belongs to the row.
+//!
+//! Attempts that die (SIGKILL, a lost machine, a shutdown on the last receive) leave no message to
+//! come back: the sweeper ([`Consumer::sweep`]) fails a `processing` video whose attempts are used
+//! up and whose lease (kept alive by the heartbeat) has run out.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,7 +31,9 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::config::WorkerSettings;
-use crate::pipeline::{InputProblem, PipelineError, PipelineSettings, render_showcase};
+use crate::pipeline::{
+    InputProblem, PipelineError, PipelineSettings, ShowcaseReport, render_showcase,
+};
 
 /// What one step of the consumer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +72,14 @@ pub struct Consumer {
     settings: WorkerSettings,
 }
 
+/// This attempt's hold on a video: its token and what it needs to process it.
+#[derive(Debug, Clone)]
+struct Claim {
+    video_id: Uuid,
+    token: Uuid,
+    original_key: String,
+}
+
 /// A failure while handling a job, sorted by what it means for retries.
 enum JobError {
     /// The input can never work: fail now.
@@ -77,6 +96,9 @@ fn owner_reason(problem: InputProblem) -> &'static str {
         InputProblem::NoVideoTrack => "El archivo no contiene una pista de video.",
         InputProblem::Undecodable => "La pista de video no se puede decodificar.",
         InputProblem::Truncated => "El archivo está incompleto o dañado.",
+        InputProblem::UnsupportedCodec => {
+            "La pista de video no usa un códec admitido (H.264, H.265, AV1 o MPEG-4)."
+        }
     }
 }
 
@@ -122,6 +144,8 @@ impl Consumer {
     /// Runs `WORKER_CONCURRENCY` receive loops until `shutdown` turns true, then lets the running
     /// jobs finish (or release them after the grace period).
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let sweeper = tokio::spawn(Arc::clone(&self).sweep_until(shutdown.clone()));
+        let reconciler = tokio::spawn(Arc::clone(&self).reconcile_until(shutdown.clone()));
         let mut loops = tokio::task::JoinSet::new();
         for slot in 0..self.settings.concurrency {
             let consumer = Arc::clone(&self);
@@ -149,6 +173,62 @@ impl Consumer {
             });
         }
         while loops.join_next().await.is_some() {}
+        sweeper.abort();
+        reconciler.abort();
+    }
+
+    /// Runs [`crate::reconciler::reconcile`] every `WORKER_RECONCILE_INTERVAL_SECONDS` until
+    /// shutdown.
+    async fn reconcile_until(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut ticker =
+            tokio::time::interval(self.settings.reconcile_interval.max(Duration::from_secs(1)));
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = shutdown.wait_for(|stopping| *stopping) => return,
+            }
+            let pass = crate::reconciler::reconcile(
+                &self.pool,
+                self.storage.as_ref(),
+                self.settings.orphan_grace,
+            )
+            .await;
+            match pass {
+                Ok(done) if done.removed > 0 => {
+                    tracing::info!(
+                        examined = done.examined,
+                        removed = done.removed,
+                        "storage reconciled"
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "reconciling storage failed; trying again later"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Runs [`Consumer::sweep`] every `WORKER_SWEEP_INTERVAL_SECONDS` until shutdown. The grace is
+    /// one visibility timeout past the lease: a live attempt renews its lease three times in that.
+    async fn sweep_until(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut ticker =
+            tokio::time::interval(self.settings.sweep_interval.max(Duration::from_secs(1)));
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = shutdown.wait_for(|stopping| *stopping) => return,
+            }
+            if let Err(error) = self.sweep(self.settings.visibility_timeout).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "sweep failed; trying again later"
+                );
+            }
+        }
     }
 
     async fn handle(
@@ -182,12 +262,14 @@ impl Consumer {
     ) -> JobOutcome {
         let video_id = job.video_id;
         match self.claim(video_id).await {
-            Ok(Some(original_key)) => {
+            Ok(Some(claim)) => {
                 let cancel = Arc::new(AtomicBool::new(false));
                 let lease_lost = Arc::new(AtomicBool::new(false));
                 let heartbeat = tokio::spawn(heartbeat(
                     Arc::clone(&self.queue),
+                    self.pool.clone(),
                     message.receipt.clone(),
+                    claim.clone(),
                     self.settings.visibility_timeout,
                     Arc::clone(&cancel),
                     Arc::clone(&lease_lost),
@@ -197,7 +279,7 @@ impl Consumer {
                     self.settings.shutdown_grace,
                     Arc::clone(&cancel),
                 ));
-                let result = self.process(video_id, &original_key, &cancel).await;
+                let result = self.process(&claim, &cancel).await;
                 heartbeat.abort();
                 watchdog.abort();
                 let result = if lease_lost.load(Ordering::SeqCst) {
@@ -207,7 +289,7 @@ impl Consumer {
                 } else {
                     result
                 };
-                self.settle(video_id, &message, result).await
+                self.settle(&claim, &message, result).await
             }
             Ok(None) => {
                 self.acknowledge(&message).await;
@@ -219,32 +301,72 @@ impl Consumer {
             }
             Err(error) => {
                 let failure = transient(format!("claim: {error}"));
-                self.settle(video_id, &message, Err(failure)).await
+                let unclaimed = Claim {
+                    video_id,
+                    token: Uuid::nil(),
+                    original_key: String::new(),
+                };
+                self.settle(&unclaimed, &message, Err(failure)).await
             }
         }
     }
 
-    /// Marks the video `processing` and returns its original's key; `None` when the video is gone
-    /// or already processed or failed (a redelivered job).
-    async fn claim(&self, video_id: Uuid) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query_scalar(
-            "UPDATE videos SET status = 'processing', processing_started_at = now()
+    /// Marks the video `processing` under a fresh attempt token (taking over from any earlier
+    /// attempt, which can then no longer record) with a lease of one visibility timeout; `None`
+    /// when the video is gone or already processed or failed (a redelivered job).
+    async fn claim(&self, video_id: Uuid) -> Result<Option<Claim>, sqlx::Error> {
+        let token = Uuid::new_v4();
+        let original_key: Option<String> = sqlx::query_scalar(
+            "UPDATE videos SET status = 'processing', processing_started_at = now(),
+                               claim_token = $2, attempts = attempts + 1,
+                               lease_expires_at = now() + make_interval(secs => $3)
              WHERE id = $1 AND status IN ('uploaded', 'processing')
              RETURNING original_key",
         )
         .bind(video_id)
+        .bind(token)
+        .bind(self.settings.visibility_timeout.as_secs_f64())
         .fetch_optional(&self.pool)
-        .await
+        .await?;
+        Ok(original_key.map(|original_key| Claim {
+            video_id,
+            token,
+            original_key,
+        }))
     }
 
-    /// Download, render, upload, record: the whole job. `Ok(false)` when the video was deleted
-    /// while we worked (its outputs are then removed too).
-    async fn process(
-        &self,
-        video_id: Uuid,
-        original_key: &str,
-        cancel: &Arc<AtomicBool>,
-    ) -> Result<bool, JobError> {
+    /// Fails every `processing` video that no attempt will ever finish: its attempts reached the
+    /// queue's receive limit and its lease ran out `grace` ago. Returns how many.
+    pub async fn sweep(&self, grace: Duration) -> anyhow::Result<u64> {
+        let Some(max_receives) = self.queue.max_receives().await? else {
+            return Ok(0);
+        };
+        let failed: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE videos SET status = 'failed', error = $3, claim_token = NULL
+             WHERE status = 'processing' AND attempts >= $1
+               AND lease_expires_at < now() - make_interval(secs => $2)
+             RETURNING id",
+        )
+        .bind(i32::try_from(max_receives).unwrap_or(i32::MAX))
+        .bind(grace.as_secs_f64())
+        .bind(format!(
+            "El procesamiento se interrumpió {max_receives} veces sin terminar; vuelve a subir el video."
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        for video_id in &failed {
+            tracing::warn!(%video_id, "video failed: every allowed attempt was interrupted");
+        }
+        Ok(failed.len() as u64)
+    }
+
+    /// Download, render, upload, record: the whole job. `Ok(false)` when this attempt may not
+    /// record (the video was deleted, or a newer attempt took it over); its own outputs are then
+    /// removed.
+    async fn process(&self, claim: &Claim, cancel: &Arc<AtomicBool>) -> Result<bool, JobError> {
+        let Claim {
+            video_id, token, ..
+        } = *claim;
         let work = tempfile::Builder::new()
             .prefix("job-")
             .tempdir_in(&self.settings.work_dir)
@@ -252,18 +374,22 @@ impl Consumer {
         let original = work.path().join("original.mp4");
         let clip = work.path().join("processed.mp4");
         let poster = work.path().join("poster.jpg");
-        let original_key = StorageKey::parse(original_key).map_err(transient)?;
+        let original_key = StorageKey::parse(&claim.original_key).map_err(transient)?;
         self.storage
             .download_to(&original_key, &original)
             .await
             .map_err(|e| transient(format_args!("download: {e}")))?;
 
-        self.render(&original, &clip, &poster, cancel).await?;
+        let report = self.render(&original, &clip, &poster, cancel).await?;
+        if self.settings.enforce_upload_rules {
+            check_decoded(&report)?;
+        }
 
-        let clip_key =
-            StorageKey::parse(&format!("videos/{video_id}/processed.mp4")).map_err(transient)?;
-        let poster_key =
-            StorageKey::parse(&format!("videos/{video_id}/poster.jpg")).map_err(transient)?;
+        // This attempt's own keys: a concurrent attempt of the same job never writes over them.
+        let clip_key = StorageKey::parse(&format!("videos/{video_id}/{token}/processed.mp4"))
+            .map_err(transient)?;
+        let poster_key = StorageKey::parse(&format!("videos/{video_id}/{token}/poster.jpg"))
+            .map_err(transient)?;
         self.storage
             .put_file(&clip_key, &clip, "video/mp4")
             .await
@@ -273,19 +399,18 @@ impl Consumer {
             .await
             .map_err(|e| transient(format_args!("upload poster: {e}")))?;
 
-        let recorded = self
-            .record_processed(video_id, &clip_key, &poster_key)
-            .await;
+        let recorded = self.record_processed(claim, &clip_key, &poster_key).await;
         match recorded {
             Ok(true) => Ok(true),
             Ok(false) => {
-                // Deleted while we worked: do not bring it back, and leave no files behind.
-                for key in [&clip_key, &poster_key, &original_key] {
+                // Deleted while we worked, or another attempt holds the video now: our outputs
+                // are nobody's. The original is the row's, never ours to remove.
+                for key in [&clip_key, &poster_key] {
                     if let Err(error) = self.storage.delete(key).await {
-                        tracing::warn!(%error, %key, "could not remove a file of a deleted video");
+                        tracing::warn!(%error, %key, "could not remove an output of a lost attempt");
                     }
                 }
-                tracing::info!(%video_id, "video deleted during processing; outputs removed");
+                tracing::info!(%video_id, "this attempt no longer holds the video; its outputs removed");
                 Ok(false)
             }
             Err(error) => Err(transient(format_args!("record: {error}"))),
@@ -298,7 +423,7 @@ impl Consumer {
         clip: &Path,
         poster: &Path,
         cancel: &Arc<AtomicBool>,
-    ) -> Result<(), JobError> {
+    ) -> Result<ShowcaseReport, JobError> {
         let (original, clip, poster) = (original.to_owned(), clip.to_owned(), poster.to_owned());
         let settings: PipelineSettings = self.settings.pipeline.clone();
         let flag = Arc::clone(cancel);
@@ -315,7 +440,7 @@ impl Consumer {
             }
         };
         match result {
-            Ok(Ok(_report)) => Ok(()),
+            Ok(Ok(report)) => Ok(report),
             Ok(Err(error)) if error.is_permanent() => {
                 let reason = match &error {
                     PipelineError::InvalidInput { problem, .. } => owner_reason(*problem),
@@ -337,42 +462,62 @@ impl Consumer {
     }
 
     /// `processing` → `processed` (and published when the upload asked for it), in one
-    /// transaction. `false` when the row is gone or no longer `processing`.
+    /// transaction. `false` when the row is gone, no longer `processing`, or claimed by a newer
+    /// attempt.
     async fn record_processed(
         &self,
-        video_id: Uuid,
+        claim: &Claim,
         clip_key: &StorageKey,
         poster_key: &StorageKey,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let publish: Option<bool> = sqlx::query_scalar(
             "UPDATE videos SET status = 'processed', processed_key = $2, poster_key = $3,
-                               processed_at = now(), error = NULL
-             WHERE id = $1 AND status = 'processing'
+                               processed_at = now(), error = NULL, claim_token = NULL,
+                               lease_expires_at = NULL
+             WHERE id = $1 AND status = 'processing' AND claim_token = $4
              RETURNING publish_requested",
         )
-        .bind(video_id)
+        .bind(claim.video_id)
         .bind(clip_key.as_str())
         .bind(poster_key.as_str())
+        .bind(claim.token)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(publish) = publish else {
             return Ok(false);
         };
         if publish {
-            showcase::videos::publish(&mut tx, video_id).await?;
+            showcase::videos::publish(&mut tx, claim.video_id).await?;
         }
         tx.commit().await?;
         Ok(true)
     }
 
-    async fn record_failed(&self, video_id: Uuid, reason: &str) -> Result<(), sqlx::Error> {
+    /// Fails the video, unless a newer attempt holds it (that attempt decides for itself). A job
+    /// that could not even claim (nil token) fails a video nobody holds.
+    async fn record_failed(&self, claim: &Claim, reason: &str) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE videos SET status = 'failed', error = $2
-             WHERE id = $1 AND status IN ('uploaded', 'processing')",
+            "UPDATE videos SET status = 'failed', error = $2, claim_token = NULL,
+                               lease_expires_at = NULL
+             WHERE id = $1 AND status IN ('uploaded', 'processing')
+               AND (claim_token = $3 OR claim_token IS NULL)",
         )
-        .bind(video_id)
+        .bind(claim.video_id)
         .bind(reason)
+        .bind(claim.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives up this attempt's lease at once (its message goes back to the queue).
+    async fn release_lease(&self, claim: &Claim) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE videos SET lease_expires_at = now() WHERE id = $1 AND claim_token = $2",
+        )
+        .bind(claim.video_id)
+        .bind(claim.token)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -381,10 +526,11 @@ impl Consumer {
     /// Turns a job's result into its outcome and the message's fate.
     async fn settle(
         &self,
-        video_id: Uuid,
+        claim: &Claim,
         message: &ReceivedMessage,
         result: Result<bool, JobError>,
     ) -> JobOutcome {
+        let video_id = claim.video_id;
         match result {
             Ok(true) => {
                 self.acknowledge(message).await;
@@ -395,17 +541,20 @@ impl Consumer {
                 self.acknowledge(message).await;
                 JobOutcome::Skipped {
                     video_id,
-                    reason: "deleted during processing",
+                    reason: "superseded or deleted during processing",
                 }
             }
             Err(JobError::Released(why)) => {
                 tracing::info!(%video_id, why, "job released for another worker");
+                if let Err(error) = self.release_lease(claim).await {
+                    tracing::warn!(%error, "could not give up the lease; it runs out by itself");
+                }
                 if let Err(error) = self.queue.release(&message.receipt).await {
                     tracing::warn!(%error, "could not release the message; it returns after its timeout");
                 }
                 JobOutcome::Released { video_id }
             }
-            Err(JobError::Permanent(reason)) => self.fail(video_id, message, reason).await,
+            Err(JobError::Permanent(reason)) => self.fail(claim, message, reason).await,
             Err(JobError::Transient {
                 owner_reason,
                 cause,
@@ -418,7 +567,7 @@ impl Consumer {
                         "{owner_reason} Se intentó {} veces; vuelve a subir el video.",
                         message.receive_count
                     );
-                    return self.fail(video_id, message, reason).await;
+                    return self.fail(claim, message, reason).await;
                 }
                 if let Err(error) = self
                     .queue
@@ -435,8 +584,9 @@ impl Consumer {
         }
     }
 
-    async fn fail(&self, video_id: Uuid, message: &ReceivedMessage, reason: String) -> JobOutcome {
-        if let Err(error) = self.record_failed(video_id, &reason).await {
+    async fn fail(&self, claim: &Claim, message: &ReceivedMessage, reason: String) -> JobOutcome {
+        let video_id = claim.video_id;
+        if let Err(error) = self.record_failed(claim, &reason).await {
             // Leave the message to come back: the failure is recorded on a later receive.
             tracing::error!(%video_id, %error, "could not record the failure");
             return JobOutcome::WillRetry {
@@ -463,10 +613,40 @@ impl Consumer {
     }
 }
 
-/// Extends the message's visibility every third of the timeout; on a lost lease raises `cancel`.
+/// The upload rules again, on what the decoder saw rather than what the headers declared: a file
+/// whose headers promised 1080p and 20–60 s but whose frames are something else fails here.
+fn check_decoded(report: &ShowcaseReport) -> Result<(), JobError> {
+    /// Decoded footage may fall short of the declared length by about a frame at the start and end.
+    const SHORTEST: Duration = Duration::from_millis(19_500);
+    let shorter_side = report.source_width.min(report.source_height);
+    if shorter_side < 1080 {
+        tracing::warn!(
+            width = report.source_width,
+            height = report.source_height,
+            "decoded frames are below 1080p"
+        );
+        return Err(JobError::Permanent(format!(
+            "El video decodificado es de {}x{}; la resolución mínima es 1080p.",
+            report.source_width, report.source_height
+        )));
+    }
+    if !report.source_cut && report.source_used < SHORTEST {
+        tracing::warn!(decoded = ?report.source_used, "decoded footage is under 20 s");
+        return Err(JobError::Permanent(format!(
+            "El video decodificado dura {:.1} s; debe durar entre 20 y 60 segundos.",
+            report.source_used.as_secs_f64()
+        )));
+    }
+    Ok(())
+}
+
+/// Extends the message's visibility and the video's lease every third of the timeout; on a lost
+/// message lease raises `cancel`.
 async fn heartbeat(
     queue: Arc<dyn JobQueue>,
+    pool: PgPool,
     receipt: showcase::queue::ReceiptHandle,
+    claim: Claim,
     visibility: Duration,
     cancel: Arc<AtomicBool>,
     lease_lost: Arc<AtomicBool>,
@@ -475,6 +655,18 @@ async fn heartbeat(
     ticker.tick().await;
     loop {
         ticker.tick().await;
+        let extended = sqlx::query(
+            "UPDATE videos SET lease_expires_at = now() + make_interval(secs => $3)
+             WHERE id = $1 AND claim_token = $2",
+        )
+        .bind(claim.video_id)
+        .bind(claim.token)
+        .bind(visibility.as_secs_f64())
+        .execute(&pool)
+        .await;
+        if let Err(error) = extended {
+            tracing::warn!(%error, "could not extend the video's lease; trying again next beat");
+        }
         match queue.extend_visibility(&receipt, visibility).await {
             Ok(()) => {}
             Err(QueueError::ReceiptExpired) => {

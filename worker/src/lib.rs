@@ -5,4 +5,5 @@ pub mod config;
 pub mod consumer;
 pub mod inspect;
 pub mod pipeline;
+pub mod reconciler;
 pub mod self_check;

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use url::Url;
 
-use super::{Storage, StorageError, StorageKey};
+use super::{Storage, StorageError, StorageKey, StoredObject};
 use crate::config::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -189,7 +189,64 @@ impl Storage for LocalStorage {
             .map_err(|error| StorageError::backend("check", &root, error))
     }
 
+    async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StorageError> {
+        let root = self.root.clone();
+        let prefix = prefix.to_owned();
+        tokio::task::spawn_blocking(move || list_under(&root, &prefix))
+            .await
+            .map_err(|error| StorageError::backend("list", "", error))?
+    }
+
     fn as_local(&self) -> Option<&LocalStorage> {
         Some(self)
     }
+}
+
+/// Walks `root` for files whose key (path under `root`, `/`-separated) starts with `prefix`,
+/// skipping the staging directory and anything that is not a valid key.
+fn list_under(root: &Path, prefix: &str) -> Result<Vec<StoredObject>, StorageError> {
+    // Start at the deepest directory the prefix names in full.
+    let start = prefix.rsplit_once('/').map_or("", |(dirs, _)| dirs);
+    let mut pending = vec![root.join(start)];
+    let mut found = Vec::new();
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(StorageError::backend("list", dir.display(), error)),
+        };
+        for entry in entries {
+            let entry =
+                entry.map_err(|error| StorageError::backend("list", dir.display(), error))?;
+            let path = entry.path();
+            let Ok(relative) = path.strip_prefix(root) else {
+                continue;
+            };
+            let key = relative
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            if key.starts_with(PARTIAL_DIR) {
+                continue;
+            }
+            let metadata = entry
+                .metadata()
+                .map_err(|error| StorageError::backend("list", &key, error))?;
+            if metadata.is_dir() {
+                if prefix.starts_with(&format!("{key}/")) || key.starts_with(prefix) {
+                    pending.push(path);
+                }
+                continue;
+            }
+            if !key.starts_with(prefix) {
+                continue;
+            }
+            if let (Ok(key), Ok(modified)) = (StorageKey::parse(&key), metadata.modified()) {
+                found.push(StoredObject { key, modified });
+            }
+        }
+    }
+    found.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+    Ok(found)
 }

@@ -51,6 +51,13 @@ impl std::fmt::Display for StorageKey {
 }
 
 /// A storage failure. The backend's own error is kept as the source, for logs only.
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub key: StorageKey,
+    pub modified: std::time::SystemTime,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("invalid storage key {0:?}")]
@@ -109,6 +116,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 
     /// Readiness: proves the store answers (and, for a directory, is writable).
     async fn check(&self) -> Result<(), StorageError>;
+
+    /// Every object whose key starts with `prefix` (a key's leading segments, e.g. `videos/`),
+    /// with when it was last written.
+    async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StorageError>;
 
     /// The local backend, whose files the app must serve itself; `None` for S3.
     fn as_local(&self) -> Option<&LocalStorage> {

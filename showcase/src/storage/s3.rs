@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::io::AsyncWriteExt;
 
-use super::{Storage, StorageError, StorageKey};
+use super::{Storage, StorageError, StorageKey, StoredObject};
 
 /// Files above this size go up in parts of this size (S3 allows 10,000 parts of at least 5 MiB).
 const PART_SIZE: u64 = 16 * 1024 * 1024;
@@ -247,6 +247,38 @@ impl Storage for S3Storage {
             .await
             .map_err(|error| StorageError::backend("sign", key, error))?;
         Ok(request.uri().to_owned())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StorageError> {
+        let full_prefix = if self.prefix.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{}/{prefix}", self.prefix)
+        };
+        let strip = full_prefix.len() - prefix.len();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full_prefix)
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| StorageError::backend("list", &full_prefix, error))?;
+            for object in page.contents() {
+                let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
+                    continue;
+                };
+                let Ok(key) = StorageKey::parse(key.get(strip..).unwrap_or_default()) else {
+                    continue;
+                };
+                let modified = std::time::SystemTime::try_from(*modified)
+                    .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+                found.push(StoredObject { key, modified });
+            }
+        }
+        Ok(found)
     }
 
     async fn check(&self) -> Result<(), StorageError> {

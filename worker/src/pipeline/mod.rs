@@ -120,6 +120,8 @@ pub enum InputProblem {
     Undecodable,
     /// The file ends before the data its index describes (cut-off upload or download).
     Truncated,
+    /// The video track's codec is not one uploads may use (H.264, H.265, AV1, MPEG-4).
+    UnsupportedCodec,
 }
 
 impl std::fmt::Display for InputProblem {
@@ -129,6 +131,7 @@ impl std::fmt::Display for InputProblem {
             Self::NoVideoTrack => "the file has no video track",
             Self::Undecodable => "the video track cannot be decoded",
             Self::Truncated => "the file is truncated or corrupt",
+            Self::UnsupportedCodec => "the video track's codec is not accepted",
         })
     }
 }

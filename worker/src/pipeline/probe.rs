@@ -36,7 +36,8 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    /// Opens `path` as MP4/MOV and its best video track with a threaded decoder.
+    /// Opens `path` as MP4/MOV and its first video track (the one the API validated) with a
+    /// threaded decoder, if its codec is one the API accepts.
     pub fn open(path: &Path, threads: usize) -> Result<Self, PipelineError> {
         // Open it ourselves first so a missing or unreadable download is an I/O error (worth a
         // retry), not "invalid input".
@@ -57,7 +58,7 @@ impl Source {
             }
         })?;
 
-        let stream = best_video_stream(&input).ok_or_else(|| {
+        let stream = first_video_stream(&input).ok_or_else(|| {
             PipelineError::invalid(InputProblem::NoVideoTrack, "the container has no video")
         })?;
         let stream_index = stream.index();
@@ -84,6 +85,12 @@ impl Source {
 
         let parameters = stream.parameters();
         let codec_id = parameters.id();
+        if !ACCEPTED_CODECS.contains(&codec_id) {
+            return Err(PipelineError::invalid(
+                InputProblem::UnsupportedCodec,
+                format!("the video track is {codec_id:?}"),
+            ));
+        }
         let codec = ffmpeg::decoder::find(codec_id).ok_or_else(|| {
             PipelineError::invalid(
                 InputProblem::Undecodable,
@@ -188,18 +195,23 @@ pub(crate) struct Layout {
     pub fit: (u32, u32),
 }
 
-/// The video track ffmpeg would pick, skipping cover art (an "attached picture" is a video
-/// stream of one frame, common in audio-only files).
-fn best_video_stream(input: &format::context::Input) -> Option<ffmpeg::Stream<'_>> {
-    let is_footage = |stream: &ffmpeg::Stream<'_>| {
+/// The codecs the API accepts at upload (`avc1`/`avc3`, `hvc1`/`hev1`, `av01`, `mp4v`): no other
+/// decoder in libavcodec ever sees an upload.
+const ACCEPTED_CODECS: [codec::Id; 4] = [
+    codec::Id::H264,
+    codec::Id::HEVC,
+    codec::Id::AV1,
+    codec::Id::MPEG4,
+];
+
+/// The first video track in container order, skipping cover art (an "attached picture" is a video
+/// stream of one frame): the track the API's probe validated. FFmpeg's "best" track could be
+/// another one the API never looked at.
+fn first_video_stream(input: &format::context::Input) -> Option<ffmpeg::Stream<'_>> {
+    input.streams().find(|stream| {
         stream.parameters().medium() == media::Type::Video
             && !stream.disposition().contains(Disposition::ATTACHED_PIC)
-    };
-    input
-        .streams()
-        .best(media::Type::Video)
-        .filter(is_footage)
-        .or_else(|| input.streams().find(is_footage))
+    })
 }
 
 /// A `file:` URL, so that names containing `:` are never taken for another FFmpeg protocol.

@@ -66,6 +66,11 @@ async fn fixture() -> anyhow::Result<Fixture> {
         poll_wait: NO_WAIT,
         retry_delay: Duration::ZERO,
         work_dir: work_dir.path().to_owned(),
+        sweep_interval: Duration::from_secs(60),
+        reconcile_interval: Duration::from_secs(3600),
+        orphan_grace: Duration::from_secs(3600),
+        // Most of these tests are about the machinery and use small, quick clips.
+        enforce_upload_rules: false,
         pipeline: PipelineSettings {
             preset: "ultrafast".into(),
             ..PipelineSettings::default()
@@ -153,13 +158,44 @@ impl Fixture {
         .await?)
     }
 
-    fn stored(&self, video_id: Uuid, name: &str) -> bool {
-        self.storage_dir
+    /// Every stored file of the video, as paths under `videos/<id>/`, sorted.
+    fn files_of(&self, video_id: Uuid) -> Vec<String> {
+        fn walk(dir: &Path, prefix: &str, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+                if entry.path().is_dir() {
+                    walk(&entry.path(), &format!("{name}/"), found);
+                } else {
+                    found.push(name);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        let dir = self
+            .storage_dir
             .path()
             .join("videos")
-            .join(video_id.to_string())
-            .join(name)
-            .exists()
+            .join(video_id.to_string());
+        walk(&dir, "", &mut found);
+        found.sort();
+        found
+    }
+
+    /// The processed clip's and poster's keys as recorded, each checked to exist in storage.
+    async fn recorded_outputs(&self, video_id: Uuid) -> anyhow::Result<(String, String)> {
+        let (clip, poster): (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT processed_key, poster_key FROM videos WHERE id = $1")
+                .bind(video_id)
+                .fetch_one(&self.database.pool)
+                .await?;
+        let (clip, poster) = (clip.unwrap_or_default(), poster.unwrap_or_default());
+        for key in [&clip, &poster] {
+            anyhow::ensure!(
+                self.storage_dir.path().join(key).is_file(),
+                "{key} is recorded but not stored"
+            );
+        }
+        Ok((clip, poster))
     }
 }
 
@@ -180,7 +216,8 @@ async fn a_job_renders_stores_and_publishes_when_asked() -> anyhow::Result<()> {
         fx.video(video).await?,
         Some(("processed".into(), true, None))
     );
-    assert!(fx.stored(video, "processed.mp4") && fx.stored(video, "poster.jpg"));
+    let (clip, poster) = fx.recorded_outputs(video).await?;
+    assert!(clip.ends_with("/processed.mp4") && poster.ends_with("/poster.jpg"));
     let ranked: i64 = sqlx::query_scalar("SELECT count(*) FROM player_scores")
         .fetch_one(&fx.database.pool)
         .await?;
@@ -330,11 +367,13 @@ async fn a_video_deleted_while_processing_is_not_resurrected() -> anyhow::Result
         outcome,
         Step::TaskCompleted(JobOutcome::Skipped {
             video_id: video,
-            reason: "deleted during processing"
+            reason: "superseded or deleted during processing"
         })
     );
     assert_eq!(fx.video(video).await?, None);
-    assert!(!fx.stored(video, "processed.mp4") && !fx.stored(video, "poster.jpg"));
+    // The attempt removed its own outputs; the original is the deleter's to remove (the API
+    // does, after its commit), never the worker's.
+    assert_eq!(fx.files_of(video), ["original.mp4"]);
     assert_eq!(fx.queue.depth().await?, QueueDepth::default());
     Ok(())
 }
@@ -430,5 +469,208 @@ async fn a_database_outage_delays_the_job_but_does_not_lose_it() -> anyhow::Resu
         .fetch_one(&fresh)
         .await?;
     assert_eq!(status, "processed");
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_deliveries_of_one_job_at_once_leave_one_processed_video_and_all_its_files()
+-> anyhow::Result<()> {
+    let fx = fixture().await?;
+    let video = fx.uploaded_video(Some(&short_clip()?), true).await?;
+    // The same job twice (a retried send, an outbox re-send), taken by two workers at once.
+    fx.enqueue(video).await?;
+    fx.enqueue(video).await?;
+    let other = Consumer::new(
+        fx.database.pool.clone(),
+        fx.storage.clone() as Arc<dyn Storage>,
+        fx.queue.clone() as Arc<dyn JobQueue>,
+        fx.consumer_settings(),
+    );
+    let (first, second) = tokio::join!(fx.step(), other.try_execute_task(NO_WAIT, &fx.shutdown));
+    let mut outcomes = [first?, second?].map(|step| match step {
+        Step::TaskCompleted(JobOutcome::Processed { .. }) => "processed",
+        Step::TaskCompleted(JobOutcome::Skipped { .. }) => "skipped",
+        other => panic!("unexpected {other:?}"),
+    });
+    outcomes.sort_unstable();
+    assert_eq!(outcomes, ["processed", "skipped"]);
+    assert_eq!(
+        fx.video(video).await?,
+        Some(("processed".into(), true, None))
+    );
+    let (clip, poster) = fx.recorded_outputs(video).await?;
+    let prefix = format!("videos/{video}/");
+    let mut expected = vec![
+        "original.mp4".to_owned(),
+        clip.trim_start_matches(&prefix).to_owned(),
+        poster.trim_start_matches(&prefix).to_owned(),
+    ];
+    expected.sort();
+    // The losing attempt left nothing behind, and took nothing with it.
+    assert_eq!(fx.files_of(video), expected);
+
+    // A third delivery after the fact changes nothing.
+    fx.enqueue(video).await?;
+    assert!(matches!(
+        fx.step().await?,
+        Step::TaskCompleted(JobOutcome::Skipped { .. })
+    ));
+    assert_eq!(fx.files_of(video), expected);
+    assert_eq!(fx.recorded_outputs(video).await?, (clip, poster));
+    assert_eq!(fx.queue.depth().await?, QueueDepth::default());
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_sweeper_fails_only_videos_whose_every_attempt_died() -> anyhow::Result<()> {
+    let fx = fixture().await?;
+    let mut videos = Vec::new();
+    // (attempts used, lease ended this many seconds ago: negative = still running)
+    for (attempts, ended_ago) in [(3, 60), (2, 60), (3, -60), (1, -60)] {
+        let video = fx.uploaded_video(None, true).await?;
+        sqlx::query(
+            "UPDATE videos SET status = 'processing', attempts = $2, claim_token = gen_random_uuid(),
+                               lease_expires_at = now() - make_interval(secs => $3)
+             WHERE id = $1",
+        )
+        .bind(video)
+        .bind(attempts)
+        .bind(f64::from(ended_ago))
+        .execute(&fx.database.pool)
+        .await?;
+        videos.push(video);
+    }
+    assert_eq!(fx.consumer.sweep(Duration::from_secs(30)).await?, 1);
+    let (status, _, error) = fx.video(videos[0]).await?.unwrap_or_default();
+    assert_eq!(status, "failed");
+    assert!(error.unwrap_or_default().contains("3 veces"));
+    // Attempts left (the queue will deliver again), or a lease still alive: untouched.
+    for video in &videos[1..] {
+        assert_eq!(
+            fx.video(*video).await?.map(|v| v.0).as_deref(),
+            Some("processing")
+        );
+    }
+    assert_eq!(fx.consumer.sweep(Duration::from_secs(30)).await?, 0);
+    Ok(())
+}
+
+/// A fixture whose consumer re-checks the upload rules on decoded frames, as the service does.
+async fn strict_fixture() -> anyhow::Result<Fixture> {
+    let mut fx = fixture().await?;
+    fx.settings.enforce_upload_rules = true;
+    fx.consumer = Consumer::new(
+        fx.database.pool.clone(),
+        fx.storage.clone() as Arc<dyn Storage>,
+        fx.queue.clone() as Arc<dyn JobQueue>,
+        fx.settings.clone(),
+    );
+    Ok(fx)
+}
+
+/// Runs the ffmpeg CLI with `args` (inputs, maps, codecs) into a new MP4 in `dir`.
+fn ffmpeg_mp4(dir: &Path, name: &str, args: &[&str]) -> anyhow::Result<std::path::PathBuf> {
+    let output = dir.join(name);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .arg(&output)
+        .status()?;
+    anyhow::ensure!(status.success(), "ffmpeg {args:?} failed");
+    Ok(output)
+}
+
+#[tokio::test]
+async fn the_worker_decodes_the_first_video_track_the_api_validated() -> anyhow::Result<()> {
+    let fx = strict_fixture().await?;
+    let dir = tempfile::tempdir()?;
+    // Track 1: 1080p H.264 (what the API's probe reads). Track 2: a bigger, solid red MPEG-2
+    // track, FFmpeg's "best" pick, in a codec uploads may not use.
+    let two_tracks = ffmpeg_mp4(
+        dir.path(),
+        "two-tracks.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=5:duration=21",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:size=2560x1440:rate=5:duration=21",
+            "-map",
+            "0:v",
+            "-map",
+            "1:v",
+            "-c:v:0",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v:1",
+            "mpeg2video",
+        ],
+    )?;
+    let video = fx.uploaded_video(Some(&two_tracks), false).await?;
+    fx.enqueue(video).await?;
+    assert_eq!(
+        fx.step().await?,
+        Step::TaskCompleted(JobOutcome::Processed { video_id: video })
+    );
+    let (clip, _) = fx.recorded_outputs(video).await?;
+    // Two seconds into the footage (after the 2.5 s intro card): test pattern, not red.
+    let frame = crate::support::frame(&fx.storage_dir.path().join(clip), 150)?;
+    let red = frame.fraction((0, 0, 1280, 720), |[r, g, b]| r > 200 && g < 60 && b < 60);
+    assert!(red < 0.2, "{:.0} % of the frame is red", red * 100.0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_first_track_in_a_codec_uploads_may_not_use_fails_the_video() -> anyhow::Result<()> {
+    let fx = strict_fixture().await?;
+    let dir = tempfile::tempdir()?;
+    let mpeg2 = ffmpeg_mp4(
+        dir.path(),
+        "mpeg2.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=5:duration=21",
+            "-c:v",
+            "mpeg2video",
+        ],
+    )?;
+    let video = fx.uploaded_video(Some(&mpeg2), false).await?;
+    fx.enqueue(video).await?;
+    let Step::TaskCompleted(JobOutcome::Failed { reason, .. }) = fx.step().await? else {
+        panic!("an MPEG-2 track must not be decoded");
+    };
+    assert!(reason.contains("códec"), "{reason}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn headers_that_promise_more_than_the_frames_hold_fail_the_video() -> anyhow::Result<()> {
+    let fx = strict_fixture().await?;
+    // A 720p clip whose track header claims 1920x1080 (what the API's probe trusts).
+    let mut bytes = std::fs::read(Clip::h264(1280, 720, 21.0).path()?)?;
+    let tkhd = bytes
+        .windows(4)
+        .position(|window| window == b"tkhd")
+        .ok_or_else(|| anyhow::anyhow!("no tkhd"))?
+        + 4;
+    anyhow::ensure!(bytes[tkhd] == 0, "a version 0 tkhd");
+    bytes[tkhd + 76..tkhd + 80].copy_from_slice(&(1920_u32 << 16).to_be_bytes());
+    bytes[tkhd + 80..tkhd + 84].copy_from_slice(&(1080_u32 << 16).to_be_bytes());
+    let lying = tempfile::NamedTempFile::new()?;
+    std::fs::write(lying.path(), bytes)?;
+    let video = fx.uploaded_video(Some(lying.path()), false).await?;
+    fx.enqueue(video).await?;
+    let Step::TaskCompleted(JobOutcome::Failed { reason, .. }) = fx.step().await? else {
+        panic!("720p frames must fail the 1080p rule");
+    };
+    assert!(reason.contains("1280x720"), "{reason}");
     Ok(())
 }
