@@ -58,7 +58,16 @@ fn read_full(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usi
 
 /// This process's peak resident set size so far (Linux `VmHWM`), in bytes.
 pub fn peak_rss_bytes() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
+    peak_rss_bytes_of_status("/proc/self/status")
+}
+
+/// Peak resident memory (`VmHWM`) of another process, in bytes.
+pub fn peak_rss_bytes_of(pid: u32) -> anyhow::Result<u64> {
+    peak_rss_bytes_of_status(&format!("/proc/{pid}/status"))
+}
+
+fn peak_rss_bytes_of_status(path: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(path)?;
     let line = status
         .lines()
         .find(|line| line.starts_with("VmHWM:"))

@@ -13,4 +13,4 @@ pub mod proxy;
 
 pub use aws::{aws_config, s3_bucket, sqs_queue_with_dead_letter};
 pub use database::TestDatabase;
-pub use files::{peak_rss_bytes, random_file, same_contents};
+pub use files::{peak_rss_bytes, peak_rss_bytes_of, random_file, same_contents};

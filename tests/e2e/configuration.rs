@@ -73,3 +73,16 @@ async fn production_without_a_jwt_secret_is_refused() -> anyhow::Result<()> {
 async fn a_short_jwt_secret_is_refused() -> anyhow::Result<()> {
     refuses(&[("JWT_SECRET", "too-short")], "JWT_SECRET").await
 }
+
+#[tokio::test]
+async fn a_deployed_task_without_a_run_mode_is_refused() -> anyhow::Result<()> {
+    // ECS sets this in every task; with it and no RUN_MODE the dev signing keys must not be used.
+    refuses(
+        &[(
+            "ECS_CONTAINER_METADATA_URI_V4",
+            "http://169.254.170.2/v4/task",
+        )],
+        "RUN_MODE",
+    )
+    .await
+}

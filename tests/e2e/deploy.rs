@@ -43,6 +43,9 @@ fn deploy_args(registry: &str) -> Vec<&str> {
         registry,
         "--param",
         "WorkerMinTasks=0",
+        // moto has no CloudFormation support for CloudFront distributions (templates/README.md).
+        "--param",
+        "PublicEndpoint=plain-http-insecure",
     ]
 }
 

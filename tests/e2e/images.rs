@@ -311,6 +311,12 @@ async fn pushed_images_run_from_the_registry_and_a_second_push_uploads_nothing()
         assert!(!api_root.join(shell).exists(), "no shell in the image");
     }
     assert!(api_root.join("etc/ssl/certs/ca-certificates.crt").is_file());
+    // The database's certificate authorities, for DATABASE_SSLMODE=verify-full.
+    let rds = std::fs::read_to_string(api_root.join("etc/ssl/certs/rds-ca-bundle.pem"))?;
+    assert!(
+        rds.matches("BEGIN CERTIFICATE").count() >= 100,
+        "the RDS CA bundle"
+    );
     assert!(api_root.join("lib64/ld-linux-x86-64.so.2").is_file());
 
     let database = TestDatabase::new().await?;

@@ -1,9 +1,11 @@
 //! End-to-end tests: the real `rising-stars-api` binary on real PostgreSQL, on local backends and on
 //! S3 + SQS in the moto emulator.
 
+mod attacks;
 mod auth;
 mod configuration;
 mod deploy;
+mod faults;
 mod files;
 mod health;
 mod images;

@@ -1,0 +1,385 @@
+//! Attacks a hostile, logged-in client can make, each against the real API: the attack is refused
+//! with a clear answer, nothing is stored, and the service keeps answering meanwhile. Listed with
+//! what each proves in docs/reliability.md.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use end_to_end::{Client, RunningApi, types};
+use futures_util::future::join_all;
+use testkit::media::Clip;
+use tokio::time::Instant;
+
+use crate::local_stack;
+
+/// Polls `/health` every 50 ms until stopped; returns the slowest answer (an error if any failed).
+struct HealthWatch {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<anyhow::Result<Vec<Duration>>>,
+}
+
+impl HealthWatch {
+    fn start(api: &RunningApi) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let url = api.url("/health");
+        let flag = Arc::clone(&stop);
+        let task = tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()?;
+            let mut latencies = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                let began = Instant::now();
+                let status = http.get(&url).send().await?.status();
+                anyhow::ensure!(status == 200, "/health answered {status}");
+                latencies.push(began.elapsed());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(latencies)
+        });
+        Self { stop, task }
+    }
+
+    /// Every answer's latency, sorted.
+    async fn finish(self) -> anyhow::Result<Vec<Duration>> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut latencies = self.task.await??;
+        latencies.sort();
+        anyhow::ensure!(!latencies.is_empty(), "/health was never polled");
+        Ok(latencies)
+    }
+}
+
+/// A multipart body of one part whose header line never ends: 100 MiB of it, made on the fly.
+fn endless_header_body() -> reqwest::Body {
+    let head = b"--B\r\nContent-Disposition: form-data; name=\"video_file\"; filename=\"a.mp4\"\r\nX-Pad: "
+        .to_vec();
+    let chunks = std::iter::once(head)
+        .chain(std::iter::repeat_with(|| vec![b'a'; 1024 * 1024]).take(100))
+        .map(Ok::<_, std::io::Error>);
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn ten_parallel_endless_part_headers_are_refused_with_memory_bounded() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("headers@example.com", "Ana", "Cali").await?;
+    let health = HealthWatch::start(&api);
+
+    let attacks = (0..10).map(|_| {
+        client
+            .http
+            .post(api.url("/api/videos/upload"))
+            .bearer_auth(&player.token)
+            .header("content-type", "multipart/form-data; boundary=B")
+            .body(endless_header_body())
+            .send()
+    });
+    for answer in join_all(attacks).await {
+        let answer = answer?;
+        let status = answer.status();
+        let body: serde_json::Value = answer.json().await?;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "validation_error", "{body}");
+    }
+    let latencies = health.finish().await?;
+    let pid = api.pid().ok_or_else(|| anyhow::anyhow!("the API exited"))?;
+    let peak_mib = testkit::peak_rss_bytes_of(pid)? / (1024 * 1024);
+    // The upload-memory budget of docs/benchmarks.md (20 real 100 MB uploads: under 150 MiB).
+    assert!(peak_mib < 150, "API peak RSS {peak_mib} MiB");
+    assert!(
+        latencies[latencies.len() - 1] < Duration::from_secs(2),
+        "slowest /health {:?}",
+        latencies[latencies.len() - 1]
+    );
+    let (videos, files): (i64, usize) = (
+        sqlx::query_scalar("SELECT count(*) FROM videos")
+            .fetch_one(&stack.database.pool)
+            .await?,
+        std::fs::read_dir(stack.uploads.path())?.count(),
+    );
+    assert_eq!((videos, files), (0, 0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn uploads_past_the_concurrency_cap_are_refused_at_once() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let mut env = stack.env.clone();
+    env.insert("UPLOAD_MAX_CONCURRENT".into(), "2".into());
+    let api = RunningApi::start(&env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("cap@example.com", "Ana", "Cali").await?;
+
+    // Two uploads that stay open (their bodies wait on a channel), then a third.
+    let mut holds = Vec::new();
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+        sender
+            .send(Ok(
+                b"--B\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nx".to_vec(),
+            ))
+            .await?;
+        let body = reqwest::Body::wrap_stream(tokio_stream_of(receiver));
+        open.push(tokio::spawn(
+            client
+                .http
+                .post(api.url("/api/videos/upload"))
+                .bearer_auth(&player.token)
+                .header("content-type", "multipart/form-data; boundary=B")
+                .body(body)
+                .send(),
+        ));
+        holds.push(sender);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let clip = Clip::h264(1920, 1080, 21.0).path()?;
+    let third = client
+        .upload(
+            &player.token,
+            "video_file",
+            Some(&clip),
+            &[("title", "Tercero")],
+        )
+        .await?;
+    assert_eq!((third.status, third.code()), (503, "busy"), "{third:?}");
+    assert!(third.header("retry-after").is_some());
+    // Once a place frees, uploads go through again.
+    drop(holds);
+    for task in open {
+        let _ = task.await?;
+    }
+    let fourth = client
+        .upload(
+            &player.token,
+            "video_file",
+            Some(&clip),
+            &[("title", "Cuarto")],
+        )
+        .await?;
+    assert_eq!(fourth.status, 201, "{fourth:?}");
+    Ok(())
+}
+
+/// A stream of the chunks sent on `receiver` (ends when every sender is dropped).
+fn tokio_stream_of(
+    mut receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |context| receiver.poll_recv(context))
+}
+
+#[tokio::test]
+async fn a_file_of_millions_of_tiny_boxes_is_refused_without_stalling_the_service()
+-> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("boxes@example.com", "Ana", "Cali").await?;
+    // An `ftyp`, then 100 MB of 8-byte `free` boxes: twelve million boxes.
+    let mut file = tempfile::NamedTempFile::new()?;
+    {
+        use std::io::Write;
+        let mut writer = std::io::BufWriter::new(file.as_file_mut());
+        writer.write_all(&[
+            0, 0, 0, 16, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 0, 0,
+        ])?;
+        let boxes: Vec<u8> = [0, 0, 0, 8, b'f', b'r', b'e', b'e'].repeat(128 * 1024);
+        for _ in 0..95 {
+            writer.write_all(&boxes)?;
+        }
+        writer.flush()?;
+    }
+    let health = HealthWatch::start(&api);
+    let answer = client
+        .upload(
+            &player.token,
+            "video_file",
+            Some(file.path()),
+            &[("title", "Cajas")],
+        )
+        .await?;
+    let latencies = health.finish().await?;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, "invalid_video"),
+        "{answer:?}"
+    );
+    let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
+    assert!(
+        p99 < Duration::from_millis(500),
+        "/health p99 {p99:?} over {} polls",
+        latencies.len()
+    );
+    Ok(())
+}
+
+/// `clip` with every `mvhd` and `mdhd` rewritten as version 1 with a duration of 2^64 − 2 ticks
+/// of one second: about 585 billion years.
+fn with_absurd_durations(clip: &std::path::Path) -> anyhow::Result<tempfile::NamedTempFile> {
+    let mut bytes = std::fs::read(clip)?;
+    let mut patched = 0;
+    for kind in [b"mvhd", b"mdhd"] {
+        let starts: Vec<usize> = bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, window)| window == kind)
+            .map(|(at, _)| at + 4)
+            .collect();
+        for payload in starts {
+            bytes[payload] = 1;
+            bytes[payload + 20..payload + 24].copy_from_slice(&1_u32.to_be_bytes());
+            bytes[payload + 24..payload + 32].copy_from_slice(&(u64::MAX - 1).to_be_bytes());
+            patched += 1;
+        }
+    }
+    anyhow::ensure!(patched >= 2, "the clip has an mvhd and an mdhd");
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), bytes)?;
+    Ok(file)
+}
+
+#[tokio::test]
+async fn a_crafted_duration_is_a_400_not_a_dropped_connection() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("crafted@example.com", "Ana", "Cali").await?;
+    let crafted = with_absurd_durations(&Clip::h264(1920, 1080, 21.0).path()?)?;
+    let answer = client
+        .upload(
+            &player.token,
+            "video_file",
+            Some(crafted.path()),
+            &[("title", "Eterno")],
+        )
+        .await?;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, "invalid_video"),
+        "{answer:?}"
+    );
+    // And the server is still there.
+    assert_eq!(client.health().await?.status, 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_hundred_parallel_wrong_logins_reach_the_hash_at_most_the_limit() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    client.player("target@example.com", "Ana", "Cali").await?;
+    let wrong = types::LoginRequest {
+        email: "target@example.com".into(),
+        password: "adivinanza-123".into(),
+    };
+    let answers = join_all((0..100).map(|_| client.login(&wrong))).await;
+    let mut counts: HashMap<u16, usize> = HashMap::new();
+    for answer in answers {
+        *counts.entry(answer?.status).or_default() += 1;
+    }
+    // LOGIN_MAX_FAILURES_PER_EMAIL is 5: five wrong passwords are checked, the rest never hashed.
+    assert_eq!(counts.get(&401), Some(&5), "{counts:?}");
+    assert_eq!(counts.get(&429), Some(&95), "{counts:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_signup_flood_is_refused_quickly_and_a_normal_login_still_works() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let mut env = stack.env.clone();
+    env.insert("PASSWORD_HASH_THREADS".into(), "1".into());
+    env.insert("PASSWORD_HASH_QUEUE".into(), "4".into());
+    let api = RunningApi::start(&env).await?;
+    let client = Client::new(&api.base_url);
+    client.player("regular@example.com", "Ana", "Cali").await?;
+    let normal = types::LoginRequest {
+        email: "regular@example.com".into(),
+        password: end_to_end::PASSWORD.into(),
+    };
+
+    let began = Instant::now();
+    let flood = (0..400).map(|index| {
+        let client = &client;
+        async move {
+            let body =
+                end_to_end::signup_request(&format!("flood{index}@example.com"), "Bot", "Cali");
+            client.signup(&body).await
+        }
+    });
+    let mut counts: HashMap<u16, usize> = HashMap::new();
+    for answer in join_all(flood).await {
+        *counts.entry(answer?.status).or_default() += 1;
+    }
+    let flood_took = began.elapsed();
+    // The queue never holds more than a few hashes: the flood is answered in seconds, not the
+    // minutes 400 hashes in a row would take, and most of it never reaches a hash.
+    assert!(
+        flood_took < Duration::from_secs(20),
+        "the flood took {flood_took:?}: {counts:?}"
+    );
+    let created = counts.get(&201).copied().unwrap_or(0);
+    assert!(created <= 30, "SIGNUP_MAX_PER_CLIENT is 30: {counts:?}");
+    assert_eq!(
+        counts.get(&429).copied().unwrap_or(0) + counts.get(&503).copied().unwrap_or(0) + created,
+        400,
+        "{counts:?}"
+    );
+    let login_began = Instant::now();
+    let login = client.login(&normal).await?;
+    assert_eq!(login.status, 200, "{login:?}");
+    assert!(
+        login_began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        login_began.elapsed()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_early_refusal_reaches_a_node_client_still_sending() -> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    // Node's http client writes the whole body and reports EPIPE/ECONNRESET, not the answer, when
+    // the server closes the connection while it is still sending.
+    let script = r#"
+        const http = require('http');
+        const body = Buffer.alloc(25 * 1024 * 1024, 0x61);
+        const head = Buffer.from('--B\r\nContent-Disposition: form-data; name="video_file"; filename="a.mp4"\r\n\r\n');
+        const tail = Buffer.from('\r\n--B--\r\n');
+        const request = http.request(process.argv[1], {
+            method: 'POST',
+            headers: {
+                'content-type': 'multipart/form-data; boundary=B',
+                'content-length': head.length + body.length + tail.length,
+            },
+        }, (response) => {
+            let text = '';
+            response.on('data', (chunk) => { text += chunk; });
+            response.on('end', () => { console.log(`status ${response.statusCode} ${text}`); });
+        });
+        request.on('error', (error) => { console.log(`error ${error.code}`); process.exitCode = 3; });
+        request.write(head);
+        request.write(body);
+        request.end(tail);
+    "#;
+    let output = tokio::process::Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .arg(api.url("/api/videos/upload"))
+        .output()
+        .await?;
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        printed.starts_with("status 401"),
+        "{printed} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("unauthorized"), "{printed}");
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Faults an unlucky operator meets, each against the real binaries: a worker killed on every
+//! attempt, an API killed between storing a file and recording it. Nothing is lost or left stuck.
+//! Listed with what each proves in docs/reliability.md.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use end_to_end::{Client, RunningApi, RunningWorker, wait_for_status};
+use testkit::media::Clip;
+use testkit::proxy::PausableProxy;
+use tokio::time::Instant;
+
+use crate::{LocalStack, local_stack};
+
+/// Polls `check` every 50 ms until it answers `Some`, or fails after `limit`.
+async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// The video's status and the attempts its workers made.
+async fn status_and_attempts(stack: &LocalStack, video: &str) -> anyhow::Result<(String, i32)> {
+    Ok(
+        sqlx::query_as("SELECT status, attempts FROM videos WHERE id = $1::uuid")
+            .bind(video)
+            .fetch_one(&stack.database.pool)
+            .await?,
+    )
+}
+
+#[tokio::test]
+async fn a_worker_killed_on_every_attempt_leaves_the_video_failed_with_a_reason()
+-> anyhow::Result<()> {
+    let stack = local_stack().await?;
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("unlucky@example.com", "Ana", "Cali").await?;
+    let clip = Clip::h264(1920, 1080, 21.0).path()?;
+    let video = client
+        .upload_clip(&player.token, &clip, "Sin suerte", true)
+        .await?;
+
+    let mut env: HashMap<String, String> = stack.env.clone();
+    // Short leases so the test runs in seconds; a slow preset so every kill lands mid-render.
+    env.insert("WORKER_VISIBILITY_TIMEOUT_SECONDS".into(), "2".into());
+    env.insert("WORKER_SWEEP_INTERVAL_SECONDS".into(), "1".into());
+    env.insert("WORKER_POLL_WAIT_SECONDS".into(), "1".into());
+    env.insert("WORKER_X264_PRESET".into(), "veryslow".into());
+    for attempt in 1..=3 {
+        let mut worker = RunningWorker::start(&env)?;
+        eventually(
+            "the worker claims the video",
+            Duration::from_secs(60),
+            || async {
+                let (status, attempts) = status_and_attempts(&stack, &video).await?;
+                Ok((status == "processing" && attempts == attempt).then_some(()))
+            },
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        worker.signal("KILL")?;
+        worker.wait(Duration::from_secs(10)).await?;
+    }
+
+    // Nobody will deliver the job again (it is out of receives): a worker's sweeper fails it.
+    let began = Instant::now();
+    let _sweeping = RunningWorker::start(&env)?;
+    let detail = wait_for_status(
+        &client,
+        &player.token,
+        &video,
+        &["failed", "processed"],
+        Duration::from_secs(60),
+    )
+    .await?;
+    assert_eq!(detail["status"], "failed", "{detail}");
+    let reason = detail["error"].as_str().unwrap_or_default();
+    assert!(reason.contains("3 veces"), "{reason}");
+    // Lease (2 s) + grace (one visibility timeout) + a sweep interval, with room to spare.
+    assert!(
+        began.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(status_and_attempts(&stack, &video).await?.1, 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_file_stored_by_an_api_killed_before_its_commit_is_reconciled_away() -> anyhow::Result<()>
+{
+    let stack = local_stack().await?;
+    // The first API reaches PostgreSQL through a proxy, so its commit can be held back.
+    let mut url = url::Url::parse(&stack.database.url)?;
+    let upstream = url
+        .socket_addrs(|| Some(5432))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no address in {url}"))?;
+    let proxy = PausableProxy::start(upstream).await?;
+    url.set_host(Some("127.0.0.1"))?;
+    url.set_port(Some(proxy.address().port()))
+        .map_err(|()| anyhow::anyhow!("cannot set the port"))?;
+    let mut proxied = stack.env.clone();
+    proxied.insert("DATABASE_URL".into(), url.to_string());
+    let mut doomed = RunningApi::start(&proxied).await?;
+    let client = Client::new(&doomed.base_url);
+    let player = client.player("crash@example.com", "Ana", "Cali").await?;
+    let clip = Clip::h264(1920, 1080, 21.0).path()?;
+
+    proxy.pause();
+    let upload = {
+        let (client, token, clip) = (client.clone(), player.token.clone(), clip.clone());
+        tokio::spawn(async move { client.upload_clip(&token, &clip, "Perdido", true).await })
+    };
+    let storage = stack.storage.path().to_owned();
+    let orphan = eventually(
+        "the original is stored",
+        Duration::from_secs(60),
+        || async {
+            Ok(files_under(&storage)
+                .into_iter()
+                .find(|path| path.ends_with("original.mp4")))
+        },
+    )
+    .await?;
+    doomed.kill().await?;
+    let _ = upload.await;
+    proxy.resume();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM videos")
+        .fetch_one(&stack.database.pool)
+        .await?;
+    assert_eq!(rows, 0, "the video was never recorded");
+    assert!(orphan.is_file(), "the file was stored");
+
+    // A video that made it, to show the reconciler keeps what rows own.
+    let api = RunningApi::start(&stack.env).await?;
+    let client = Client::new(&api.base_url);
+    let kept = client
+        .upload_clip(&player.token, &clip, "Guardado", false)
+        .await?;
+    let kept_original = storage.join("videos").join(&kept).join("original.mp4");
+    assert!(kept_original.is_file());
+
+    let mut env = stack.env.clone();
+    env.insert("WORKER_RECONCILE_INTERVAL_SECONDS".into(), "1".into());
+    env.insert("WORKER_ORPHAN_GRACE_SECONDS".into(), "0".into());
+    env.insert("WORKER_X264_PRESET".into(), "ultrafast".into());
+    env.insert("WORKER_POLL_WAIT_SECONDS".into(), "1".into());
+    let _worker = RunningWorker::start(&env)?;
+    eventually("the orphan is removed", Duration::from_secs(30), || async {
+        Ok((!orphan.exists()).then_some(()))
+    })
+    .await?;
+    let detail = wait_for_status(
+        &client,
+        &player.token,
+        &kept,
+        &["processed", "failed"],
+        Duration::from_secs(240),
+    )
+    .await?;
+    assert_eq!(detail["status"], "processed", "{detail}");
+    // Two more passes: what the kept video owns is still there.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        kept_original.is_file(),
+        "the reconciler removed a file a row owns"
+    );
+    let processed = detail["processed_url"].as_str().unwrap_or_default();
+    assert_eq!(client.http.get(processed).send().await?.status(), 200);
+    Ok(())
+}
