@@ -137,8 +137,9 @@ pub async fn drain_unread_body<E: Endpoint>(
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
     };
-    let unread = !progress.finished.load(Ordering::Relaxed)
-        && !(expects_continue && !progress.polled.load(Ordering::Relaxed));
+    // A client waiting for "100 Continue" that never came has sent nothing more.
+    let client_sent_more = !expects_continue || progress.polled.load(Ordering::Relaxed);
+    let unread = !progress.finished.load(Ordering::Relaxed) && client_sent_more;
     let rest = body
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

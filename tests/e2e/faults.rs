@@ -67,7 +67,7 @@ async fn a_worker_killed_on_every_attempt_leaves_the_video_failed_with_a_reason(
 
     let mut env: HashMap<String, String> = stack.env.clone();
     // Short leases so the test runs in seconds; a slow preset so every kill lands mid-render.
-    env.insert("WORKER_VISIBILITY_TIMEOUT_SECONDS".into(), "2".into());
+    env.insert("WORKER_VISIBILITY_TIMEOUT_SECONDS".into(), "3".into());
     env.insert("WORKER_SWEEP_INTERVAL_SECONDS".into(), "1".into());
     env.insert("WORKER_POLL_WAIT_SECONDS".into(), "1".into());
     env.insert("WORKER_X264_PRESET".into(), "veryslow".into());
@@ -101,7 +101,7 @@ async fn a_worker_killed_on_every_attempt_leaves_the_video_failed_with_a_reason(
     assert_eq!(detail["status"], "failed", "{detail}");
     let reason = detail["error"].as_str().unwrap_or_default();
     assert!(reason.contains("3 veces"), "{reason}");
-    // Lease (2 s) + grace (one visibility timeout) + a sweep interval, with room to spare.
+    // Lease (3 s) + grace (one visibility timeout) + a sweep interval, with room to spare.
     assert!(
         began.elapsed() < Duration::from_secs(30),
         "{:?}",

@@ -197,7 +197,7 @@ async fn under_a_vote_stream_another_instance_shows_each_vote_within_the_bound()
                 let rows = ranking_of(&reading, Some("Cali")).await?;
                 let shown = rows
                     .iter()
-                    .any(|(_, username, total)| *username == name && *total >= i64::from(votes));
+                    .any(|(_, username, total)| *username == name && *total >= votes);
                 if shown {
                     worst = worst.max(began - answered);
                     break;

@@ -158,6 +158,50 @@ async fn signed_link_states_its_expiry(storage: &dyn Storage) -> anyhow::Result<
     Ok(())
 }
 
+async fn list_finds_objects_under_a_prefix_with_their_times(
+    storage: &dyn Storage,
+) -> anyhow::Result<()> {
+    let source = random_file(100, 4)?;
+    let before = SystemTime::now() - Duration::from_secs(60);
+    for raw in [
+        "videos/a/original.mp4",
+        "videos/a/t1/processed.mp4",
+        "videos/b/original.mp4",
+        "other/c.mp4",
+    ] {
+        storage
+            .put_file(&key(raw), source.path(), "video/mp4")
+            .await?;
+    }
+    let listed = storage.list("videos/").await?;
+    let mut keys: Vec<&str> = listed.iter().map(|object| object.key.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "videos/a/original.mp4",
+            "videos/a/t1/processed.mp4",
+            "videos/b/original.mp4"
+        ]
+    );
+    let after = SystemTime::now() + Duration::from_secs(60);
+    assert!(
+        listed
+            .iter()
+            .all(|object| object.modified > before && object.modified < after),
+        "{listed:?}"
+    );
+    let only_a: Vec<String> = storage
+        .list("videos/a/")
+        .await?
+        .into_iter()
+        .map(|object| object.key.as_str().to_owned())
+        .collect();
+    assert_eq!(only_a.len(), 2, "{only_a:?}");
+    assert!(storage.list("nothing/").await?.is_empty());
+    Ok(())
+}
+
 macro_rules! storage_conformance {
     ($backend:ident) => {
         mod $backend {
@@ -185,6 +229,12 @@ macro_rules! storage_conformance {
             #[tokio::test]
             async fn signed_link_states_its_expiry() -> anyhow::Result<()> {
                 super::signed_link_states_its_expiry(&*super::$backend().await?.storage).await
+            }
+
+            #[tokio::test]
+            async fn list_finds_objects_under_a_prefix_with_their_times() -> anyhow::Result<()> {
+                let backend = super::$backend().await?;
+                super::list_finds_objects_under_a_prefix_with_their_times(&*backend.storage).await
             }
         }
     };
