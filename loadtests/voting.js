@@ -20,7 +20,7 @@
 //                for a vote, and k6 shares the machine; batching halves its share)
 //   VOTERS       the most voters voting at once; each is its own account (default 50)
 //   DURATION     length of the measured part (default 60s)
-//   VIDEOS       at most this many published videos are fetched to vote for (default 5000)
+//   VIDEOS       the voters vote for the newest this many published videos (default 5000)
 //   SUMMARY      file for the end-of-test summary JSON (see lib/common.js)
 //
 // Every vote is a distinct (voter, video) pair: each voter walks the published videos from its own
@@ -98,20 +98,19 @@ export const options = {
   setupTimeout: '5m',
 };
 
-/** The published videos (id, username, city), newest first, at most VIDEOS of them. */
+/** Every published video (id, username, city), newest first. */
 function publishedVideos() {
   const videos = [];
-  for (let offset = 0; videos.length < VIDEOS; offset += 100) {
+  for (let offset = 0; ; offset += 100) {
     const res = get(`/api/public/videos?limit=100&offset=${offset}`, 'setup_videos', { body: true });
     const page = res.status === 200 ? res.json() : [];
     if (page.length === 0) {
-      break;
+      return videos;
     }
     for (const v of page) {
       videos.push({ id: v.video_id, username: v.username, city: v.city });
     }
   }
-  return videos.slice(0, VIDEOS);
 }
 
 /** The probe's targets: the videos of each city's top 20 players (one video each when seeded). */
@@ -142,7 +141,7 @@ export function setup() {
   // One account per VU of the test, so every voting VU has its own (VU ids are unique per test).
   const accounts = createUsers(VUS + (MIX === 'mixed' ? 0 : VOTERS) + 1, { prefix: 'voter' });
   return {
-    videos: videos.map((v) => v.id),
+    videos: videos.slice(0, VIDEOS).map((v) => v.id),
     targets,
     tokens: accounts.map((a) => a.token),
   };
