@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use end_to_end::{Client, RunningApi, RunningWorker, wait_for_status};
 use testkit::media::Clip;
-use testkit::proxy::PausableProxy;
 use tokio::time::Instant;
 
-use crate::{LocalStack, local_stack};
+use crate::{LocalStack, behind_a_pausable_proxy, local_stack};
 
 /// Polls `check` every 50 ms until it answers `Some`, or fails after `limit`.
 async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> anyhow::Result<T>
@@ -116,18 +115,7 @@ async fn a_file_stored_by_an_api_killed_before_its_commit_is_reconciled_away() -
 {
     let stack = local_stack().await?;
     // The first API reaches PostgreSQL through a proxy, so its commit can be held back.
-    let mut url = url::Url::parse(&stack.database.url)?;
-    let upstream = url
-        .socket_addrs(|| Some(5432))?
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("no address in {url}"))?;
-    let proxy = PausableProxy::start(upstream).await?;
-    url.set_host(Some("127.0.0.1"))?;
-    url.set_port(Some(proxy.address().port()))
-        .map_err(|()| anyhow::anyhow!("cannot set the port"))?;
-    let mut proxied = stack.env.clone();
-    proxied.insert("DATABASE_URL".into(), url.to_string());
+    let (proxy, proxied) = behind_a_pausable_proxy(&stack).await?;
     let mut doomed = RunningApi::start(&proxied).await?;
     let client = Client::new(&doomed.base_url);
     let player = client.player("crash@example.com", "Ana", "Cali").await?;

@@ -83,6 +83,26 @@ pub async fn aws_stack_env(stack: &LocalStack) -> anyhow::Result<HashMap<String,
     Ok(env)
 }
 
+/// `stack`'s environment with the database reached through a proxy the test can silence (the
+/// connections then look half-open), and that proxy.
+pub async fn behind_a_pausable_proxy(
+    stack: &LocalStack,
+) -> anyhow::Result<(testkit::proxy::PausableProxy, HashMap<String, String>)> {
+    let mut url = url::Url::parse(&stack.database.url)?;
+    let upstream = url
+        .socket_addrs(|| Some(5432))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no address in {url}"))?;
+    let proxy = testkit::proxy::PausableProxy::start(upstream).await?;
+    url.set_host(Some("127.0.0.1"))?;
+    url.set_port(Some(proxy.address().port()))
+        .map_err(|()| anyhow::anyhow!("cannot set the port"))?;
+    let mut env = stack.env.clone();
+    env.insert("DATABASE_URL".into(), url.to_string());
+    Ok((proxy, env))
+}
+
 /// Marks a video processed with stored clip and poster files, as the worker would.
 pub async fn mark_processed(stack: &LocalStack, video_id: &str) -> anyhow::Result<()> {
     for (name, bytes) in [("processed.mp4", 2000), ("poster.jpg", 500)] {

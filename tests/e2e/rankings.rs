@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use end_to_end::{Client, Player, RunningApi, types};
 use futures_util::future::join_all;
-use testkit::proxy::PausableProxy;
 use tokio::time::Instant;
 
 use crate::public::{published_video, vote};
-use crate::{LocalStack, local_stack};
+use crate::{LocalStack, behind_a_pausable_proxy, local_stack};
 
 /// `MAX_STALENESS` of app/src/rankings: every accepted vote is in every page served this long
 /// after its answer.
@@ -258,18 +257,7 @@ async fn rankings_refresh_after_the_database_drops_every_connection() -> anyhow:
 async fn a_silent_database_connection_never_serves_a_page_past_the_bound() -> anyhow::Result<()> {
     let stack = local_stack().await?;
     // The API reaches PostgreSQL only through a proxy that can fall silent.
-    let mut url = url::Url::parse(&stack.database.url)?;
-    let upstream = url
-        .socket_addrs(|| Some(5432))?
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("no address in {url}"))?;
-    let proxy = PausableProxy::start(upstream).await?;
-    url.set_host(Some("127.0.0.1"))?;
-    url.set_port(Some(proxy.address().port()))
-        .map_err(|()| anyhow::anyhow!("cannot set the port"))?;
-    let mut env = stack.env.clone();
-    env.insert("DATABASE_URL".into(), url.to_string());
+    let (proxy, env) = behind_a_pausable_proxy(&stack).await?;
     let api = RunningApi::start(&env).await?;
     let client = Client::new(&api.base_url);
     one_player_and_a_fan(&stack, &client).await?;
