@@ -32,6 +32,12 @@ fn the_template_renders_within_the_inline_size_limit() {
         .into();
     let rendered = stack::render(&given, false).unwrap();
     assert!(rendered.parameters.contains_key("WorkerBacklogPerTask"));
+    // CloudFormation's inline limit; past it a deploy would need the template in S3.
+    assert!(
+        rendered.body.len() <= 51_200,
+        "{} bytes",
+        rendered.body.len()
+    );
 }
 
 #[test]
