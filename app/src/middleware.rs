@@ -3,7 +3,7 @@
 //! they may hold passwords or signed-link signatures. And early answers that reach the client:
 //! an unread request body is drained before the answer goes out.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -76,6 +76,8 @@ type BodyStream = futures_util::stream::BoxStream<'static, std::io::Result<bytes
 struct BodyProgress {
     polled: AtomicBool,
     finished: AtomicBool,
+    /// Bytes the handler read.
+    read: AtomicU64,
 }
 
 impl futures_util::Stream for WatchedBody {
@@ -94,8 +96,14 @@ impl futures_util::Stream for WatchedBody {
             return std::task::Poll::Ready(None);
         };
         let next = stream.as_mut().poll_next(context);
-        if matches!(next, std::task::Poll::Ready(None)) {
-            self.progress.finished.store(true, Ordering::Relaxed);
+        match &next {
+            std::task::Poll::Ready(None) => self.progress.finished.store(true, Ordering::Relaxed),
+            std::task::Poll::Ready(Some(Ok(chunk))) => {
+                self.progress
+                    .read
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            }
+            _ => {}
         }
         next
     }
@@ -103,8 +111,8 @@ impl futures_util::Stream for WatchedBody {
 
 /// Answers that come before the body is read (a bad token, a declared size over the limit, a full
 /// instance) still reach the client: the rest of the body is read and discarded before the answer
-/// goes out (at most [`DRAIN_MAX_BYTES`] within [`DRAIN_MAX_TIME`]; past that the connection
-/// closes). Without this the server closes the connection while the client is still sending, and
+/// goes out (at most [`DRAIN_MAX_BYTES`] within [`DRAIN_MAX_TIME`]; past that, or when the
+/// declared length says the rest is longer, the connection closes instead). Without this the server closes the connection while the client is still sending, and
 /// many clients (Node's `http`, browsers) report a broken pipe instead of the answer.
 ///
 /// A client that asked `Expect: 100-continue` and was never told to go on has sent nothing more:
@@ -144,8 +152,14 @@ pub async fn drain_unread_body<E: Endpoint>(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take();
-    if let (true, Some(mut rest)) = (unread, rest) {
-        let drained = tokio::time::timeout(DRAIN_MAX_TIME, async {
+    // A declared rest beyond the drain budget would be read in vain: close at once instead.
+    let rest_too_long = declared.is_some_and(|total| {
+        total.saturating_sub(progress.read.load(Ordering::Relaxed)) > DRAIN_MAX_BYTES
+    });
+    let delivered = match (unread, rest) {
+        (false, _) | (true, None) => true,
+        (true, Some(_)) if rest_too_long => false,
+        (true, Some(mut rest)) => tokio::time::timeout(DRAIN_MAX_TIME, async {
             let mut discarded: u64 = 0;
             while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut rest).await {
                 discarded += chunk.len() as u64;
@@ -155,13 +169,14 @@ pub async fn drain_unread_body<E: Endpoint>(
             }
             true
         })
-        .await;
-        if !matches!(drained, Ok(true)) {
-            response.headers_mut().insert(
-                poem::http::header::CONNECTION,
-                HeaderValue::from_static("close"),
-            );
-        }
+        .await
+        .unwrap_or(false),
+    };
+    if !delivered {
+        response.headers_mut().insert(
+            poem::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
     }
     Ok(response)
 }
