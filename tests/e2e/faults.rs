@@ -3,14 +3,13 @@
 //! Listed with what each proves in docs/reliability.md.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use end_to_end::{Client, RunningApi, RunningWorker, wait_for_status};
 use testkit::media::Clip;
 use tokio::time::Instant;
 
-use crate::{LocalStack, behind_a_pausable_proxy, local_stack};
+use crate::{LocalStack, behind_a_pausable_proxy, files_under, local_stack};
 
 /// Polls `check` every 50 ms until it answers `Some`, or fails after `limit`.
 async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> anyhow::Result<T>
@@ -26,20 +25,6 @@ where
         anyhow::ensure!(Instant::now() < deadline, "{what}: not within {limit:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }
 
 /// The video's status and the attempts its workers made.

@@ -103,6 +103,20 @@ pub async fn behind_a_pausable_proxy(
     Ok((proxy, env))
 }
 
+/// Every file under `dir`, recursively (nothing when it does not exist).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
 /// Marks a video processed with stored clip and poster files, as the worker would.
 pub async fn mark_processed(stack: &LocalStack, video_id: &str) -> anyhow::Result<()> {
     for (name, bytes) in [("processed.mp4", 2000), ("poster.jpg", 500)] {

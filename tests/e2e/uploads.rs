@@ -5,7 +5,7 @@ use std::io::Write;
 use end_to_end::{Client, RawBody, RunningApi, forms};
 use testkit::media::{self, Clip};
 
-use crate::{LocalStack, local_stack};
+use crate::{LocalStack, files_under, local_stack};
 
 /// Rows, queued jobs and stored files: all must stay at zero after a refused upload.
 async fn stored_anything(stack: &LocalStack) -> anyhow::Result<(i64, i64, i64, usize)> {
@@ -19,21 +19,12 @@ async fn stored_anything(stack: &LocalStack) -> anyhow::Result<(i64, i64, i64, u
     let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM queue_messages")
         .fetch_one(pool)
         .await?;
-    Ok((videos, outbox, queued, files_under(stack.storage.path())))
-}
-
-fn files_under(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|entry| {
-                    let path = entry.path();
-                    if path.is_dir() { files_under(&path) } else { 1 }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
+    Ok((
+        videos,
+        outbox,
+        queued,
+        files_under(stack.storage.path()).len(),
+    ))
 }
 
 fn valid_clip() -> anyhow::Result<std::path::PathBuf> {
@@ -297,7 +288,7 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() -> anyhow::Result<()
     assert_eq!(anonymous.status, 401);
     assert_eq!(stored_anything(&stack).await?, (0, 0, 0, 0));
     assert_eq!(
-        files_under(stack.uploads.path()),
+        files_under(stack.uploads.path()).len(),
         0,
         "no upload left in UPLOAD_DIR"
     );
@@ -369,7 +360,7 @@ async fn an_upload_over_100_mb_is_refused_while_streaming() -> anyhow::Result<()
     let _ = writer_task.await;
     assert_eq!(stored_anything(&stack).await?, (0, 0, 0, 0));
     assert_eq!(
-        files_under(stack.uploads.path()),
+        files_under(stack.uploads.path()).len(),
         0,
         "no partial upload left behind"
     );
