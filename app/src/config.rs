@@ -23,6 +23,9 @@
 //!   (default: the number of CPUs).
 //! - `PASSWORD_HASH_QUEUE`: hashes that may wait for a thread (default 32 per thread); past it a
 //!   login or signup is answered 503 with `Retry-After`.
+//! - `WEB_DIR`: the web app's static build, served at `/` (default `web/build`, relative to the
+//!   working directory; the image sets it). When the variable is set the build must be there;
+//!   when the default is missing the API runs alone and `/` answers 404.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +49,15 @@ pub struct Settings {
     pub max_concurrent_uploads: usize,
     pub trust_forwarded_for: bool,
     pub client_address_header: Option<String>,
+    pub web: WebSettings,
+}
+
+/// Where the web app's build is.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub dir: PathBuf,
+    /// `WEB_DIR` was given, so a missing build is an error rather than an API-only run.
+    pub required: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +114,16 @@ impl Settings {
             trust_forwarded_for: flag_or("TRUST_FORWARDED_FOR", false)?,
             client_address_header: var("CLIENT_ADDRESS_HEADER")
                 .map(|name| name.to_ascii_lowercase()),
+            web: match var("WEB_DIR") {
+                Some(dir) => WebSettings {
+                    dir: PathBuf::from(dir),
+                    required: true,
+                },
+                None => WebSettings {
+                    dir: PathBuf::from("web/build"),
+                    required: false,
+                },
+            },
         })
     }
 }

@@ -3,6 +3,35 @@
 
 use crate::problem::FieldError;
 
+/// The most characters any text field may carry before trimming (names, titles, emails).
+pub const MAX_RAW_CHARS: usize = 1000;
+
+/// The characters `str::trim` removes (Unicode `White_Space`), as the body of a regex class.
+const WHITE: &str = r"\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+/// The characters `char::is_control` refuses (Unicode `Cc`), as the body of a regex class.
+const CONTROL: &str = r"\x00-\x1F\x7F-\x9F";
+
+/// A regex (ECMA-262 and Python alike) matching exactly the texts [`chars_between`] accepts:
+/// after trimming, `min`..=`max` characters, none of them a control character.
+pub fn trimmed_text_pattern(max: usize) -> String {
+    format!(
+        "^[{WHITE}]*[^{WHITE}{CONTROL}](?:[^{CONTROL}]{{0,{}}}[^{WHITE}{CONTROL}])?[{WHITE}]*$",
+        max - 2
+    )
+}
+
+/// A regex matching exactly the addresses [`Email::parse`] accepts.
+pub fn email_pattern() -> String {
+    let plain = format!("[^{WHITE}{CONTROL}@,]");
+    let edge = format!("[^{WHITE}{CONTROL}@,.]");
+    format!(
+        "^[{WHITE}]*(?=(?:{plain}|@){{3,{EMAIL_MAX_CHARS}}}[{WHITE}]*$){plain}{{1,{EMAIL_LOCAL_MAX_CHARS}}}@(?!{plain}*\\.\\.){edge}{plain}*\\.{plain}*{edge}[{WHITE}]*$"
+    )
+}
+
+const EMAIL_MAX_CHARS: usize = 254;
+const EMAIL_LOCAL_MAX_CHARS: usize = 64;
+
 fn chars_between(
     field: &'static str,
     value: &str,
@@ -12,7 +41,7 @@ fn chars_between(
 ) -> Result<String, FieldError> {
     let trimmed = value.trim();
     let length = trimmed.chars().count();
-    if length < min || length > max {
+    if length < min || length > max || value.chars().count() > MAX_RAW_CHARS {
         return Err(FieldError::new(
             field,
             format!("{label} debe tener entre {min} y {max} caracteres."),
@@ -32,8 +61,10 @@ fn chars_between(
 pub struct Name(String);
 
 impl Name {
+    pub const MAX_CHARS: usize = 100;
+
     pub fn parse(field: &'static str, label: &str, value: &str) -> Result<Self, FieldError> {
-        chars_between(field, value, 1, 100, label).map(Self)
+        chars_between(field, value, 1, Self::MAX_CHARS, label).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -41,13 +72,15 @@ impl Name {
     }
 }
 
-/// An email address, trimmed and lower-cased.
+/// An email address, trimmed and lower-cased: one `@`, no spaces, control characters or commas,
+/// a local part of 1–64 characters, a domain with an inner dot and no empty label at either end
+/// or in the middle, 254 characters in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(field: &'static str, value: &str) -> Result<Self, FieldError> {
-        let email = value.trim().to_lowercase();
+        let email = value.trim();
         let invalid = || FieldError::new(field, "El correo electrónico no es válido.");
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
         let plain = |part: &str| {
@@ -60,10 +93,16 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..");
-        if email.len() > 254 || local.len() > 64 || !plain(local) || !plain(domain) || !domain_ok {
+        if email.chars().count() > EMAIL_MAX_CHARS
+            || local.chars().count() > EMAIL_LOCAL_MAX_CHARS
+            || value.chars().count() > MAX_RAW_CHARS
+            || !plain(local)
+            || !plain(domain)
+            || !domain_ok
+        {
             return Err(invalid());
         }
-        Ok(Self(email))
+        Ok(Self(email.to_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -82,9 +121,12 @@ impl std::fmt::Debug for Password {
 }
 
 impl Password {
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_CHARS: usize = 128;
+
     pub fn parse(field: &'static str, value: &str) -> Result<Self, FieldError> {
         let length = value.chars().count();
-        if !(8..=128).contains(&length) {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&length) {
             return Err(FieldError::new(
                 field,
                 "La contraseña debe tener entre 8 y 128 caracteres.",
@@ -103,8 +145,10 @@ impl Password {
 pub struct Title(String);
 
 impl Title {
+    pub const MAX_CHARS: usize = 200;
+
     pub fn parse(value: &str) -> Result<Self, FieldError> {
-        chars_between("title", value, 1, 200, "El título").map(Self)
+        chars_between("title", value, 1, Self::MAX_CHARS, "El título").map(Self)
     }
 
     pub fn as_str(&self) -> &str {

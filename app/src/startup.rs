@@ -6,9 +6,10 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::{NormalizePath, TrailingSlash};
-use poem::{EndpointExt, Route, Server, get};
+use poem::{EndpointExt, IntoEndpoint, Route, Server, get};
 use poem_openapi::OpenApiService;
 
+use crate::allow::{AllowedMethods, add_allow_header};
 use crate::auth::password::PasswordHashing;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
@@ -20,6 +21,7 @@ use crate::routes::health::HealthApi;
 use crate::routes::public::PublicApi;
 use crate::routes::videos::VideosApi;
 use crate::state::AppState;
+use crate::web::{WebApp, WebEndpoint};
 
 /// How long in-flight requests get to finish after SIGTERM (the ALB drains for up to 30 s).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
@@ -28,11 +30,12 @@ pub struct Application {
     acceptor: TcpAcceptor,
     port: u16,
     state: AppState,
+    web: Option<WebApp>,
 }
 
 type Apis = (AuthApi, VideosApi, PublicApi, HealthApi);
 
-/// The OpenAPI service describing every endpoint.
+/// The OpenAPI service describing every endpoint; the document it serves is the committed one.
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (AuthApi, VideosApi, PublicApi, HealthApi),
@@ -44,6 +47,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
          live per-city ranking decides who goes on. Errors are RFC 9457 problem details \
          (`application/problem+json`) with a stable `code`.",
     )
+    .server("/")
 }
 
 /// The OpenAPI document as committed in `docs/openapi.json`.
@@ -72,6 +76,17 @@ impl Application {
             .into_acceptor()
             .await
             .with_context(|| format!("LISTEN_ADDR: cannot listen on {}", settings.listen_addr))?;
+        let web = match WebApp::load(&settings.web.dir) {
+            Ok(web) => {
+                tracing::info!(dir = %settings.web.dir.display(), files = web.len(), "serving the web app");
+                Some(web)
+            }
+            Err(error) if !settings.web.required => {
+                tracing::warn!(%error, "no web app: the API runs alone and `/` answers 404");
+                None
+            }
+            Err(error) => return Err(error.context("WEB_DIR")),
+        };
         let port = acceptor
             .local_addr()
             .first()
@@ -80,6 +95,7 @@ impl Application {
         Ok(Self {
             acceptor,
             port,
+            web,
             state: AppState {
                 tokens: Arc::new(TokenKeys::new(
                     &settings.auth.jwt_secret,
@@ -119,17 +135,27 @@ impl Application {
         let hsts = crate::middleware::Hsts {
             trust_forwarded_proto: self.state.trust_forwarded_for,
         };
-        let api = api_service().server("/");
+        let api = api_service();
         let spec = api.spec_endpoint();
         let docs = api.swagger_ui();
+        let allowed = AllowedMethods::from_document(&api.spec());
+        // The API's paths are absolute (`/api/…`, `/health…`): nested without stripping, so
+        // everything else falls through to the web app.
+        let api = Arc::new(api.into_endpoint());
         let app = Route::new()
-            .nest("/", api)
+            .nest_no_strip("/api", api.clone())
+            .nest_no_strip("/health", api)
             .at("/openapi.json", spec)
             .nest("/docs", docs)
             .at("/files/*key", get(files::serve))
+            .nest("/", WebEndpoint(self.web))
             .with(NormalizePath::new(TrailingSlash::Trim))
             .data(self.state);
         let app = crate::errors::problems(app)
+            .around(move |next, request| {
+                let allowed = allowed.clone();
+                async move { add_allow_header(next, request, &allowed).await }
+            })
             .around(crate::middleware::drain_unread_body)
             .with(hsts)
             .around(crate::middleware::request_context);

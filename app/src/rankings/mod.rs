@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use poem_openapi::Object;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use cache::{FreshCache, Freshness};
 
@@ -28,6 +29,8 @@ const MAX_PAGES: usize = 4096;
 pub struct RankedPlayer {
     /// 1 + the number of players (within the filter) with strictly more votes: ties share it.
     pub position: i64,
+    /// The player's id (the `sub` of their access token).
+    pub player_id: Uuid,
     pub username: String,
     pub city: String,
     pub country: String,
@@ -99,6 +102,7 @@ impl Rankings {
 struct PageRow {
     /// Players with strictly more votes than the page's first row.
     above: i64,
+    player_id: Uuid,
     first_name: String,
     last_name: String,
     city: String,
@@ -145,7 +149,7 @@ async fn read_page(pool: &PgPool, key: &PageKey) -> Result<RankingPage, Rankings
              WHERE {tie_filter} s.votes = f.votes
                AND (s.reached_at, s.player_id) < (f.reached_at, f.player_id)
          )
-         SELECT $2 - (SELECT n FROM ties_before) AS above, u.first_name, u.last_name, u.city,
+         SELECT $2 - (SELECT n FROM ties_before) AS above, p.player_id, u.first_name, u.last_name, u.city,
                 u.country, p.votes,
                 (SELECT ranked_players FROM listing_counts WHERE city_key = {total_key}) AS total
          FROM page p
@@ -193,6 +197,7 @@ fn positioned(rows: Vec<PageRow>, offset: i64) -> Vec<RankedPlayer> {
         previous = Some((row.votes, position));
         players.push(RankedPlayer {
             position,
+            player_id: row.player_id,
             username: format!("{} {}", row.first_name, row.last_name),
             city: row.city,
             country: row.country,

@@ -14,26 +14,21 @@ use crate::auth::password::HashError;
 use crate::auth::throttle::{client_key, email_key, signup_key};
 use crate::domain::{Email, Name, Password};
 use crate::errors::InternalError;
+use crate::fields::{EmailText, NameText, PasswordText};
 use crate::json::{JsonBody, StringFields};
 use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
 
 #[derive(Object)]
 pub struct SignupRequest {
-    #[oai(validator(max_length = 1000))]
-    pub first_name: String,
-    #[oai(validator(max_length = 1000))]
-    pub last_name: String,
-    #[oai(validator(max_length = 1000))]
-    pub email: String,
-    #[oai(validator(max_length = 1000))]
-    pub password1: String,
-    #[oai(validator(max_length = 1000))]
-    pub password2: String,
-    #[oai(validator(max_length = 1000))]
-    pub city: String,
-    #[oai(validator(max_length = 1000))]
-    pub country: String,
+    pub first_name: NameText,
+    pub last_name: NameText,
+    pub email: EmailText,
+    pub password1: PasswordText,
+    /// The same as `password1`.
+    pub password2: PasswordText,
+    pub city: NameText,
+    pub country: NameText,
 }
 
 /// Passwords never reach a log line, whoever formats the body.
@@ -84,7 +79,8 @@ pub enum SignupResponse {
     #[oai(status = 201)]
     Created(Json<SignupCreated>),
     /// A field is invalid (`validation_error`, with `field`), the passwords differ
-    /// (`password_mismatch`) or the email is taken (`email_taken`).
+    /// (`password_mismatch`), the email is taken (`email_taken`) or the body is not a JSON object
+    /// of strings (`invalid_body`).
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// Too many signups from this client: `too_many_signups`.
@@ -139,6 +135,11 @@ pub struct LoginToken {
 pub enum LoginResponse {
     #[oai(status = 200)]
     Ok(Json<LoginToken>),
+    /// The body is not a JSON object with the string fields `email` and `password`
+    /// (`invalid_body`, or `validation_error` with `field`); `JsonBody` answers it before the
+    /// handler runs.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
     /// Wrong email or password (the same answer for both): `invalid_credentials`.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
@@ -197,12 +198,12 @@ impl TryFrom<&SignupRequest> for NewUser {
 
     fn try_from(body: &SignupRequest) -> Result<Self, Problem> {
         let user = Self {
-            first_name: Name::parse("first_name", "El nombre", &body.first_name)?,
-            last_name: Name::parse("last_name", "El apellido", &body.last_name)?,
-            email: Email::parse("email", &body.email)?,
-            password: Password::parse("password1", &body.password1)?,
-            city: Name::parse("city", "La ciudad", &body.city)?,
-            country: Name::parse("country", "El país", &body.country)?,
+            first_name: Name::parse("first_name", "El nombre", &body.first_name.0)?,
+            last_name: Name::parse("last_name", "El apellido", &body.last_name.0)?,
+            email: Email::parse("email", &body.email.0)?,
+            password: Password::parse("password1", &body.password1.0)?,
+            city: Name::parse("city", "La ciudad", &body.city.0)?,
+            country: Name::parse("country", "El país", &body.country.0)?,
         };
         if body.password1 != body.password2 {
             return Err(Problem {

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::videos::link;
 use crate::auth::BearerAuth;
+use crate::domain::Name;
 use crate::errors::{ApiError, InternalError};
+use crate::fields::NameText;
 use crate::problem::Problem;
 use crate::rankings::{PageKey, RankedPlayer, RankingsError};
 use crate::state::AppState;
@@ -22,16 +24,97 @@ const DEFAULT_PAGE_SIZE: u32 = 20;
 pub struct PublicVideo {
     pub video_id: Uuid,
     pub title: String,
+    /// The player's id (the `sub` of their access token).
+    pub player_id: Uuid,
     /// The player's "first_name last_name".
     pub username: String,
     pub city: String,
     pub country: String,
     pub votes: i32,
-    /// A time-limited link to the showcase clip.
+    /// A time-limited link to the showcase clip (null only if the storage cannot sign one).
+    #[oai(nullable)]
     pub processed_url: Option<String>,
-    /// A time-limited link to the poster image.
+    /// A time-limited link to the poster image (null only if the storage cannot sign one).
+    #[oai(nullable)]
     pub poster_url: Option<String>,
     pub uploaded_at: DateTime<Utc>,
+}
+
+/// A published video as the public endpoints read it.
+#[derive(sqlx::FromRow)]
+struct PublicVideoRow {
+    id: Uuid,
+    title: String,
+    owner_id: Uuid,
+    first_name: String,
+    last_name: String,
+    city: String,
+    country: String,
+    votes: i32,
+    processed_key: Option<String>,
+    poster_key: Option<String>,
+    uploaded_at: DateTime<Utc>,
+}
+
+/// The columns of [`PublicVideoRow`], from `videos v JOIN users u`.
+const PUBLIC_VIDEO_COLUMNS: &str = "v.id, v.title, v.owner_id, u.first_name, u.last_name, u.city,
+     u.country, v.votes, v.processed_key, v.poster_key, v.uploaded_at";
+
+impl PublicVideo {
+    async fn from_row(
+        state: &AppState,
+        row: PublicVideoRow,
+    ) -> Result<Self, showcase::storage::StorageError> {
+        Ok(Self {
+            processed_url: link(state, row.processed_key.as_deref()).await?,
+            poster_url: link(state, row.poster_key.as_deref()).await?,
+            video_id: row.id,
+            title: row.title,
+            player_id: row.owner_id,
+            username: format!("{} {}", row.first_name, row.last_name),
+            city: row.city,
+            country: row.country,
+            votes: row.votes,
+            uploaded_at: row.uploaded_at,
+        })
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum PublicVideoResponse {
+    #[oai(status = 200)]
+    Ok(Json<PublicVideo>),
+    /// No such published video (`video_not_found`).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+
+/// What the caller may do about one video's vote.
+#[derive(Debug, Object)]
+pub struct VoteState {
+    pub video_id: Uuid,
+    /// The caller has voted for it.
+    pub voted: bool,
+    /// It is the caller's own video (no vote allowed).
+    pub own_video: bool,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum VoteStateResponse {
+    #[oai(status = 200)]
+    Ok(Json<VoteState>),
+    /// No such published video (`video_not_found`).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+
+fn video_not_found() -> Json<Problem> {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "video_not_found",
+        "Video no encontrado.",
+    )
+    .json()
 }
 
 #[derive(Debug, ApiResponse)]
@@ -94,19 +177,14 @@ pub enum RankingsResponse {
     ),
 }
 
-/// The city filter: exact and case-insensitive, so it is compared lower-cased.
-fn city_key(city: Option<&str>) -> Result<Option<String>, Problem> {
-    match city.map(str::trim) {
+/// The city filter: a city name as signup takes it (trimmed, 1–100 characters), exact and
+/// case-insensitive, so it is compared lower-cased.
+fn city_key(city: Option<&NameText>) -> Result<Option<String>, Problem> {
+    match city {
         None => Ok(None),
-        Some("") => Err(Problem::invalid_field(
-            "city",
-            "El parámetro «city» no puede estar vacío.",
-        )),
-        Some(city) if city.chars().count() > 100 => Err(Problem::invalid_field(
-            "city",
-            "El parámetro «city» es demasiado largo.",
-        )),
-        Some(city) => Ok(Some(city.to_lowercase())),
+        Some(city) => Name::parse("city", "El parámetro «city»", &city.0)
+            .map(|city| Some(city.as_str().to_lowercase()))
+            .map_err(Problem::from),
     }
 }
 
@@ -159,7 +237,7 @@ impl PublicApi {
         &self,
         state: Data<&AppState>,
         /// Only players of this city (exact, case-insensitive).
-        city: Query<Option<String>>,
+        city: Query<Option<NameText>>,
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
@@ -167,7 +245,7 @@ impl PublicApi {
         #[oai(validator(maximum(value = "1000000000")))]
         offset: Query<Option<u32>>,
     ) -> Result<PublicVideosResponse, InternalError> {
-        let city = match city_key(city.0.as_deref()) {
+        let city = match city_key(city.0.as_ref()) {
             Ok(city) => city,
             Err(problem) => return Ok(PublicVideosResponse::BadRequest(problem.json())),
         };
@@ -175,27 +253,12 @@ impl PublicApi {
             Ok(window) => window,
             Err(problem) => return Ok(PublicVideosResponse::BadRequest(problem.json())),
         };
-        type Row = (
-            Uuid,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i32,
-            Option<String>,
-            Option<String>,
-            DateTime<Utc>,
-        );
-        const COLUMNS: &str =
-            "v.id, v.title, u.first_name, u.last_name, u.city, u.country, v.votes,
-                               v.processed_key, v.poster_key, v.uploaded_at";
-        let rows: Vec<Row> = match &city {
+        let rows: Vec<PublicVideoRow> = match &city {
             None => {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
-                 WHERE v.published_at IS NOT NULL
-                 ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
+                    "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
+                     WHERE v.published_at IS NOT NULL
+                     ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
                 )))
                 .bind(limit)
                 .bind(offset)
@@ -204,9 +267,9 @@ impl PublicApi {
             }
             Some(city) => {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
-                 WHERE v.published_at IS NOT NULL AND lower(u.city) = $3
-                 ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
+                    "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
+                     WHERE v.published_at IS NOT NULL AND lower(u.city) = $3
+                     ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
                 )))
                 .bind(limit)
                 .bind(offset)
@@ -217,22 +280,73 @@ impl PublicApi {
         };
         let total = published_total(&state, city.as_deref()).await?;
         let mut videos = Vec::with_capacity(rows.len());
-        for (video_id, title, first, last, city, country, votes, processed, poster, uploaded_at) in
-            rows
-        {
-            videos.push(PublicVideo {
-                processed_url: link(&state, processed.as_deref()).await?,
-                poster_url: link(&state, poster.as_deref()).await?,
-                video_id,
-                title,
-                username: format!("{first} {last}"),
-                city,
-                country,
-                votes,
-                uploaded_at,
-            });
+        for row in rows {
+            videos.push(PublicVideo::from_row(&state, row).await?);
         }
         Ok(PublicVideosResponse::Ok(Json(videos), total))
+    }
+
+    /// One published video.
+    #[oai(
+        path = "/api/public/videos/:video_id",
+        method = "get",
+        operation_id = "get_public_video"
+    )]
+    async fn video(
+        &self,
+        state: Data<&AppState>,
+        video_id: Path<String>,
+    ) -> Result<PublicVideoResponse, InternalError> {
+        let Ok(video_id) = Uuid::parse_str(&video_id) else {
+            return Ok(PublicVideoResponse::NotFound(video_not_found()));
+        };
+        let row: Option<PublicVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
+             WHERE v.id = $1 AND v.published_at IS NOT NULL"
+        )))
+        .bind(video_id)
+        .fetch_optional(&state.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(PublicVideoResponse::Ok(Json(
+                PublicVideo::from_row(&state, row).await?,
+            ))),
+            None => Ok(PublicVideoResponse::NotFound(video_not_found())),
+        }
+    }
+
+    /// Whether the caller has voted for a published video, or owns it: what a vote button shows.
+    #[oai(
+        path = "/api/public/videos/:video_id/vote",
+        method = "get",
+        operation_id = "get_vote_state"
+    )]
+    async fn vote_state(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+        video_id: Path<String>,
+    ) -> Result<VoteStateResponse, ApiError> {
+        let Ok(video_id) = Uuid::parse_str(&video_id) else {
+            return Ok(VoteStateResponse::NotFound(video_not_found()));
+        };
+        let row: Option<(bool, bool)> = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM votes WHERE video_id = v.id AND user_id = $2),
+                    v.owner_id = $2
+             FROM videos v WHERE v.id = $1 AND v.published_at IS NOT NULL",
+        )
+        .bind(video_id)
+        .bind(auth.0)
+        .fetch_optional(&state.pool)
+        .await?;
+        match row {
+            Some((voted, own_video)) => Ok(VoteStateResponse::Ok(Json(VoteState {
+                video_id,
+                voted,
+                own_video,
+            }))),
+            None => Ok(VoteStateResponse::NotFound(video_not_found())),
+        }
     }
 
     /// Vote for a published video: one vote per user per video, never for one's own.
@@ -247,16 +361,7 @@ impl PublicApi {
         state: Data<&AppState>,
         video_id: Path<String>,
     ) -> Result<VoteResponse, ApiError> {
-        let not_found = || {
-            VoteResponse::NotFound(
-                Problem::new(
-                    StatusCode::NOT_FOUND,
-                    "video_not_found",
-                    "Video no encontrado.",
-                )
-                .json(),
-            )
-        };
+        let not_found = || VoteResponse::NotFound(video_not_found());
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
             return Ok(not_found());
         };
@@ -318,7 +423,7 @@ impl PublicApi {
         &self,
         state: Data<&AppState>,
         /// Only players of this city (exact, case-insensitive).
-        city: Query<Option<String>>,
+        city: Query<Option<NameText>>,
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
@@ -332,7 +437,7 @@ impl PublicApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         page_size: Query<Option<u32>>,
     ) -> Result<RankingsResponse, InternalError> {
-        let checked = city_key(city.0.as_deref())
+        let checked = city_key(city.0.as_ref())
             .and_then(|city| Ok((city, page_window(limit.0, offset.0, page.0, page_size.0)?)));
         let (city, (limit, offset)) = match checked {
             Ok(checked) => checked,

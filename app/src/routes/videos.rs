@@ -5,7 +5,7 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use showcase::storage::StorageKey;
 use showcase::videos::status;
 use uuid::Uuid;
@@ -53,18 +53,56 @@ pub enum UploadResponse {
     ),
 }
 
+/// Where a video is in its life (the values of `videos.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum VideoStatus {
+    /// Stored, waiting for a worker.
+    Uploaded,
+    /// A worker is rendering it.
+    Processing,
+    /// The showcase clip and poster are ready.
+    Processed,
+    /// Processing gave up; `error` says why.
+    Failed,
+}
+
+impl VideoStatus {
+    fn from_column(value: &str) -> Result<Self, ApiError> {
+        Ok(match value {
+            status::UPLOADED => Self::Uploaded,
+            status::PROCESSING => Self::Processing,
+            status::PROCESSED => Self::Processed,
+            status::FAILED => Self::Failed,
+            other => {
+                return Err(ApiError::internal(format!(
+                    "unknown video status {other:?}"
+                )));
+            }
+        })
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct MyVideo {
     pub video_id: Uuid,
     pub title: String,
-    /// `uploaded`, `processing`, `processed` or `failed`.
-    pub status: String,
+    pub status: VideoStatus,
     pub published: bool,
     pub uploaded_at: DateTime<Utc>,
+    /// When processing finished (null until then).
+    #[oai(nullable)]
     pub processed_at: Option<DateTime<Utc>>,
-    /// A time-limited link to the showcase clip, once processed.
+    /// A time-limited link to the showcase clip (null until processed).
+    #[oai(nullable)]
     pub processed_url: Option<String>,
+    /// A time-limited link to the poster image (null until processed).
+    #[oai(nullable)]
+    pub poster_url: Option<String>,
     pub votes: i32,
+    /// Why processing failed, when `status` is `failed` (null otherwise).
+    #[oai(nullable)]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -78,20 +116,48 @@ pub enum ListResponse {
 pub struct VideoDetail {
     pub video_id: Uuid,
     pub title: String,
-    pub status: String,
+    pub status: VideoStatus,
     pub published: bool,
     pub uploaded_at: DateTime<Utc>,
+    /// When processing finished (null until then).
+    #[oai(nullable)]
     pub processed_at: Option<DateTime<Utc>>,
-    /// Time-limited link to the original upload.
+    /// Time-limited link to the original upload (null if the storage cannot sign one).
+    #[oai(nullable)]
     pub original_url: Option<String>,
     /// Time-limited link to the showcase clip (null until processed).
+    #[oai(nullable)]
     pub processed_url: Option<String>,
     /// Time-limited link to the poster image (null until processed).
+    #[oai(nullable)]
     pub poster_url: Option<String>,
     pub votes: i32,
-    /// Why processing failed, when `status` is `failed`.
+    /// Why processing failed, when `status` is `failed` (null otherwise).
+    #[oai(nullable)]
     pub error: Option<String>,
 }
+
+/// A video as its owner's endpoints read it.
+#[derive(sqlx::FromRow)]
+struct OwnedVideoRow {
+    id: Uuid,
+    owner_id: Uuid,
+    title: String,
+    status: String,
+    published: bool,
+    uploaded_at: DateTime<Utc>,
+    processed_at: Option<DateTime<Utc>>,
+    original_key: String,
+    processed_key: Option<String>,
+    poster_key: Option<String>,
+    votes: i32,
+    error: Option<String>,
+}
+
+/// The columns of [`OwnedVideoRow`].
+const OWNED_VIDEO_COLUMNS: &str =
+    "id, owner_id, title, status, published_at IS NOT NULL AS published,
+     uploaded_at, processed_at, original_key, processed_key, poster_key, votes, error";
 
 #[derive(Debug, ApiResponse)]
 pub enum DetailResponse {
@@ -373,37 +439,26 @@ impl VideosApi {
         auth: BearerAuth,
         state: Data<&AppState>,
     ) -> Result<ListResponse, ApiError> {
-        type Row = (
-            Uuid,
-            String,
-            String,
-            bool,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            Option<String>,
-            i32,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, title, status, published_at IS NOT NULL, uploaded_at, processed_at,
-                    processed_key, votes
-             FROM videos WHERE owner_id = $1 ORDER BY uploaded_at DESC, id DESC",
-        )
+        let rows: Vec<OwnedVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {OWNED_VIDEO_COLUMNS} FROM videos WHERE owner_id = $1
+             ORDER BY uploaded_at DESC, id DESC"
+        )))
         .bind(auth.0)
         .fetch_all(&state.pool)
         .await?;
         let mut videos = Vec::with_capacity(rows.len());
-        for (video_id, title, status, published, uploaded_at, processed_at, processed_key, votes) in
-            rows
-        {
+        for row in rows {
             videos.push(MyVideo {
-                processed_url: link(&state, processed_key.as_deref()).await?,
-                video_id,
-                title,
-                status,
-                published,
-                uploaded_at,
-                processed_at,
-                votes,
+                processed_url: link(&state, row.processed_key.as_deref()).await?,
+                poster_url: link(&state, row.poster_key.as_deref()).await?,
+                status: VideoStatus::from_column(&row.status)?,
+                video_id: row.id,
+                title: row.title,
+                published: row.published,
+                uploaded_at: row.uploaded_at,
+                processed_at: row.processed_at,
+                votes: row.votes,
+                error: row.error,
             });
         }
         Ok(ListResponse::Ok(Json(videos)))
@@ -424,58 +479,30 @@ impl VideosApi {
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
             return Ok(DetailResponse::NotFound(not_found()));
         };
-        type Row = (
-            Uuid,
-            String,
-            String,
-            bool,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            String,
-            Option<String>,
-            Option<String>,
-            i32,
-            Option<String>,
-        );
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT owner_id, title, status, published_at IS NOT NULL, uploaded_at, processed_at,
-                    original_key, processed_key, poster_key, votes, error
-             FROM videos WHERE id = $1",
-        )
+        let row: Option<OwnedVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {OWNED_VIDEO_COLUMNS} FROM videos WHERE id = $1"
+        )))
         .bind(video_id)
         .fetch_optional(&state.pool)
         .await?;
-        let Some((
-            owner,
-            title,
-            status,
-            published,
-            uploaded_at,
-            processed_at,
-            original,
-            processed,
-            poster,
-            votes,
-            error,
-        )) = row
-        else {
+        let Some(row) = row else {
             return Ok(DetailResponse::NotFound(not_found()));
         };
-        if owner != auth.0 {
+        if row.owner_id != auth.0 {
             return Ok(DetailResponse::Forbidden(forbidden()));
         }
         Ok(DetailResponse::Ok(Json(VideoDetail {
-            original_url: link(&state, Some(&original)).await?,
-            processed_url: link(&state, processed.as_deref()).await?,
-            poster_url: link(&state, poster.as_deref()).await?,
+            original_url: link(&state, Some(&row.original_key)).await?,
+            processed_url: link(&state, row.processed_key.as_deref()).await?,
+            poster_url: link(&state, row.poster_key.as_deref()).await?,
+            status: VideoStatus::from_column(&row.status)?,
             video_id,
-            title,
-            status,
-            published,
-            uploaded_at,
-            processed_at,
-            votes,
-            error,
+            title: row.title,
+            published: row.published,
+            uploaded_at: row.uploaded_at,
+            processed_at: row.processed_at,
+            votes: row.votes,
+            error: row.error,
         })))
     }
 

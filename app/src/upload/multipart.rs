@@ -50,8 +50,8 @@ struct UploadFormSchema {
     /// The video: an MP4 with an H.264, H.265, AV1 or MPEG-4 video track, at most 100 MiB,
     /// 20–60 s long, shorter side at least 1080 px. The field may also be called `file`.
     video_file: Upload,
-    /// 1–200 characters.
-    title: String,
+    /// 1–200 characters once surrounding spaces are trimmed, no control characters.
+    title: crate::fields::TitleText,
     /// Publish for voting as soon as processing succeeds (default `true`); `false` keeps the video
     /// private until `POST /api/videos/{video_id}/publish`.
     publish: Option<bool>,
