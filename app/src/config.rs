@@ -115,6 +115,12 @@ impl Settings {
             client_address_header: var("CLIENT_ADDRESS_HEADER")
                 .map(|name| name.to_ascii_lowercase()),
             web: match var("WEB_DIR") {
+                Some(dir) if !PathBuf::from(&dir).join("index.html").is_file() => {
+                    return Err(ConfigError::new(
+                        "WEB_DIR",
+                        "has no index.html: point it at the web app's build (web/build)",
+                    ));
+                }
                 Some(dir) => WebSettings {
                     dir: PathBuf::from(dir),
                     required: true,

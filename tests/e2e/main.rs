@@ -15,6 +15,7 @@ mod public;
 mod rankings;
 mod uploads;
 mod videos;
+mod web;
 
 use std::collections::HashMap;
 

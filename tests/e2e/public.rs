@@ -48,9 +48,31 @@ async fn votes_count_once_never_for_oneself_and_only_for_published_videos() -> a
     let owner = client.player("owner@example.com", "Ana", "Cali").await?;
     let fan = client.player("fan@example.com", "Luis", "Cali").await?;
     let video = published_video(&stack, &client, &owner).await?;
+    let state = |player: &end_to_end::Player| {
+        let token = player.token.clone();
+        let client = &client;
+        let video = video.clone();
+        async move { client.get_vote_state(Some(&token), &video).await?.ok() }
+    };
+    let before = state(&fan).await?;
+    assert_eq!((before.voted, before.own_video), (false, false));
+    let mine = state(&owner).await?;
+    assert_eq!((mine.voted, mine.own_video), (false, true));
+    let shown = client.get_public_video(&video).await?.ok()?;
+    assert_eq!(
+        (
+            shown.player_id.as_str(),
+            shown.votes,
+            shown.username.as_str()
+        ),
+        (owner.id.as_str(), 0, "Ana Test")
+    );
 
     let first = vote(&client, &fan, &video).await?.ok()?;
     assert_eq!(first.message, "Voto registrado exitosamente.");
+    let after = state(&fan).await?;
+    assert_eq!((after.voted, after.own_video), (true, false));
+    assert_eq!(client.get_public_video(&video).await?.ok()?.votes, 1);
     assert_eq!(first.votes, 1);
     let again = vote(&client, &fan, &video).await?;
     assert_eq!((again.status, again.code()), (400, "already_voted"));
@@ -80,8 +102,21 @@ async fn votes_count_once_never_for_oneself_and_only_for_published_videos() -> a
             "{id}"
         );
         assert_eq!(answer.body["detail"], "Video no encontrado.");
+        let shown = client.get_public_video(id).await?;
+        assert_eq!(
+            (shown.status, shown.code()),
+            (404, "video_not_found"),
+            "{id}"
+        );
+        let state = client.get_vote_state(Some(&fan.token), id).await?;
+        assert_eq!(
+            (state.status, state.code()),
+            (404, "video_not_found"),
+            "{id}"
+        );
     }
     assert_eq!(client.vote(None, &video).await?.status, 401);
+    assert_eq!(client.get_vote_state(None, &video).await?.status, 401);
     Ok(())
 }
 

@@ -1,20 +1,23 @@
 //! `cargo xtask dev`: the product on this machine, on its embedded defaults, until Ctrl-C.
 
-use crate::cmd;
+use anyhow::Context;
+
 use crate::flags::DevArgs;
 use crate::local_stack::{LocalStack, Options};
+use crate::{cmd, web};
 
 /// The database the dev stack uses (the app's default `DATABASE_URL` names it too).
 const DATABASE: &str = "rising_stars";
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    let web_build = web::ensure_built()?;
     let mut stack = LocalStack::start(&Options {
         port: args.port,
         database: DATABASE.to_owned(),
         storage: None,
         cargo_profile: "dev".to_owned(),
         api: true,
-        api_env: Vec::new(),
+        api_env: vec![("WEB_DIR".to_owned(), web_build.display().to_string())],
         // Short long-polls: the worker checks for Ctrl-C between polls, so it stops at once
         // instead of after up to 20 s (the production default, where ECS waits 120 s).
         worker_env: vec![("WORKER_POLL_WAIT_SECONDS".to_owned(), "2".to_owned())],
@@ -22,8 +25,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     })
     .await?;
     let base_url = stack.base_url.clone();
+    let mut vite = match args.web {
+        true => Some(start_vite(&base_url)?),
+        false => None,
+    };
     cmd::step("Rising Stars is running");
-    cmd::note(format!("API:          {base_url}"));
+    cmd::note(format!("Web app:      {base_url}/"));
+    if vite.is_some() {
+        cmd::note(format!(
+            "Web (live):   http://127.0.0.1:{VITE_PORT}/ (Vite, hot reload; API calls go to {base_url})"
+        ));
+    }
+    cmd::note(format!("API:          {base_url}/api"));
     cmd::note(format!("API docs:     {base_url}/docs"));
     cmd::note(format!("OpenAPI:      {base_url}/openapi.json"));
     cmd::note(format!(
@@ -43,6 +56,25 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         None => Ok(()),
     };
     cmd::step("Stopping");
+    if let Some(vite) = &mut vite {
+        crate::local_stack::stop(vite, "Vite").await;
+    }
     stack.stop().await;
     outcome.map_err(anyhow::Error::msg)
+}
+
+/// Vite's port (`web/vite.config.ts` says the same).
+const VITE_PORT: u16 = 5173;
+
+/// Vite's dev server on the web sources, proxying the API's paths to `api_url`.
+fn start_vite(api_url: &str) -> anyhow::Result<tokio::process::Child> {
+    cmd::step("Starting Vite's dev server (npm run dev)");
+    tokio::process::Command::new("npm")
+        .args(["run", "dev"])
+        .current_dir(web::dir())
+        .env("API_URL", api_url)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start `npm run dev` in web/")
 }

@@ -239,6 +239,9 @@ pub struct DevArgs {
     /// Port for the API.
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// Also run Vite's dev server on 5173 with hot reload of the web app, proxying the API.
+    #[arg(long)]
+    pub web: bool,
 }
 
 #[derive(Debug, Args)]
@@ -246,7 +249,11 @@ pub struct TestArgs {
     /// Skip `cargo fmt --check` and clippy (for quick iterations; CI never skips them).
     #[arg(long)]
     pub skip_lint: bool,
-    /// Only run tests whose name contains one of these filters (passed to cargo-nextest).
+    /// Only the web app's checks, its browser tests and the contract tests (no cargo tests).
+    #[arg(long)]
+    pub web_only: bool,
+    /// Only run tests whose name contains one of these filters (passed to cargo-nextest); the
+    /// web suite then runs only with `--web-only`.
     pub filters: Vec<String>,
 }
 

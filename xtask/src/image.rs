@@ -42,18 +42,25 @@ struct Spec {
     name: &'static str,
     binary: &'static str,
     port: Option<u16>,
+    /// Carries the web app's static build (at [`WEB_DIR`]).
+    web: bool,
 }
+
+/// Where the API image holds the web app's build (its `WEB_DIR`).
+const WEB_DIR: &str = "/usr/share/rising-stars/web";
 
 const IMAGES: [Spec; 2] = [
     Spec {
         name: "api",
         binary: "rising-stars-api",
         port: Some(8080),
+        web: true,
     },
     Spec {
         name: "worker",
         binary: "rising-stars-worker",
         port: None,
+        web: false,
     },
 ];
 
@@ -268,6 +275,7 @@ pub fn build(profile: &str) -> anyhow::Result<Vec<BuiltImage>> {
         .env("CARGO_TARGET_DIR", &target);
     cmd::run(&mut build)?;
     let out_dir = target.join(profile_dir(profile));
+    let web_build = crate::web::ensure_built()?;
 
     let base = base_layer()?;
     let mut images = Vec::new();
@@ -279,7 +287,9 @@ pub fn build(profile: &str) -> anyhow::Result<Vec<BuiltImage>> {
             binary.display()
         );
         cmd::step(format!("Image {} ({})", spec.name, binary.display()));
-        images.push(build_image(spec, &binary, &base, &root, &layouts)?);
+        images.push(build_image(
+            spec, &binary, &web_build, &base, &root, &layouts,
+        )?);
     }
     Ok(images)
 }
@@ -330,6 +340,7 @@ fn lock_layouts(root: &Path) -> anyhow::Result<Arc<LayoutLock>> {
 fn build_image(
     spec: &Spec,
     binary: &Path,
+    web_build: &Path,
     base: &LayerPlan,
     root: &Path,
     layouts: &Arc<LayoutLock>,
@@ -356,8 +367,15 @@ fn build_image(
 
     let blobs = staging.join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs)?;
+    let mut plans = vec![base, &libraries];
+    let web = match spec.web {
+        true => Some(web_layer(web_build)?),
+        false => None,
+    };
+    plans.extend(web.as_ref());
+    plans.push(&program);
     let mut layers = Vec::new();
-    for plan in [base, &libraries, &program] {
+    for plan in plans {
         layers.push(plan.write(&blobs)?);
     }
     std::fs::remove_file(&stripped)?;
@@ -443,6 +461,9 @@ fn image_config(spec: &Spec, layers: &[Layer]) -> Value {
         "Volumes": { "/tmp": {} },
         "WorkingDir": "/",
     });
+    if let (true, Some(env)) = (spec.web, config["Env"].as_array_mut()) {
+        env.push(json!(format!("WEB_DIR={WEB_DIR}")));
+    }
     if let (Some(port), Some(object)) = (spec.port, config.as_object_mut()) {
         let mut ports = serde_json::Map::new();
         ports.insert(format!("{port}/tcp"), json!({}));
@@ -476,6 +497,30 @@ fn manifest(config: &Blob, layers: &[Layer]) -> Value {
 
 /// What every image holds besides its program: CA certificates (the system's and RDS's), the
 /// `app` user, `/tmp`.
+/// The web app's static build, under [`WEB_DIR`]: a layer that changes only with the web app.
+fn web_layer(build: &Path) -> anyhow::Result<LayerPlan> {
+    let mut web = LayerPlan::new("web app");
+    let mut pending = vec![build.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    // Sorted, so the same build always gives the same layer.
+    files.sort();
+    for path in files {
+        let relative = path.strip_prefix(build)?;
+        web.file_from(&format!("{WEB_DIR}/{}", relative.display()), &path)?;
+    }
+    Ok(web)
+}
+
 fn base_layer() -> anyhow::Result<LayerPlan> {
     let mut base = LayerPlan::new("base");
     base.file_from(CA_CERTIFICATES, Path::new(CA_CERTIFICATES))?;

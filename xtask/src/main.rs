@@ -21,6 +21,8 @@ mod stack;
 mod template_checks;
 mod test;
 mod venv;
+mod web;
+mod web_suite;
 mod workload;
 
 use clap::Parser;

@@ -52,7 +52,6 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     timings.push(("build", lap.elapsed()));
 
     let lap = Instant::now();
-    cmd::step("Tests: unit, conformance and end-to-end (cargo nextest)");
     let mut tests = cargo();
     tests
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
@@ -69,8 +68,22 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
         .env("REGISTRY_URL", &registry.url)
         .env("REGISTRY_USERNAME", &registry.username)
         .env("REGISTRY_PASSWORD", &registry.password);
-    let outcome = cmd::run(&mut tests);
-    timings.push(("tests", lap.elapsed()));
+    let mut outcome = if args.web_only {
+        Ok(())
+    } else {
+        cmd::step("Tests: unit, conformance and end-to-end (cargo nextest)");
+        let outcome = cmd::run(&mut tests);
+        timings.push(("tests", lap.elapsed()));
+        outcome
+    };
+    // The web app's checks, browser tests and contract tests: always in a full run; with
+    // filters only when asked for (`--web-only`).
+    if args.filters.is_empty() || args.web_only {
+        if let Err(error) = crate::web_suite::run(&postgres, &mut timings).await {
+            eprintln!("\nxtask: web suite: {error:#}");
+            outcome = outcome.and(Err(error));
+        }
+    }
 
     cmd::step("Summary");
     for (what, took) in &timings {

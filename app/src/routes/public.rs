@@ -242,7 +242,7 @@ impl PublicApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// Videos to skip (default 0).
-        #[oai(validator(maximum(value = "1000000000")))]
+        #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
         offset: Query<Option<u32>>,
     ) -> Result<PublicVideosResponse, InternalError> {
         let city = match city_key(city.0.as_ref()) {
@@ -428,7 +428,7 @@ impl PublicApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// Players to skip (default 0).
-        #[oai(validator(maximum(value = "1000000000")))]
+        #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
         offset: Query<Option<u32>>,
         /// Page number from 1, instead of offset.
         #[oai(validator(minimum(value = "1"), maximum(value = "10000000")))]

@@ -1,0 +1,121 @@
+//! The tests that need the whole product running as `cargo xtask dev` runs it: Playwright in
+//! Chromium through the web app, and Schemathesis against the API document. One private stack
+//! (its own database, storage and port) serves both, then stops.
+
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::local_stack::{LocalStack, Options};
+use crate::postgres::Postgres;
+use crate::{cmd, venv, web};
+
+/// The stack's database: dropped and made anew on each run.
+const DATABASE: &str = "rs_browser";
+
+/// Web checks, the build, then both suites against one stack; each part's duration goes to
+/// `timings`, whatever the outcome.
+pub async fn run(
+    postgres: &Postgres,
+    timings: &mut Vec<(&'static str, std::time::Duration)>,
+) -> anyhow::Result<()> {
+    let lap = Instant::now();
+    web::check()?;
+    let build = web::ensure_built()?;
+    timings.push(("web checks and build", lap.elapsed()));
+
+    let lap = Instant::now();
+    postgres.drop_database(DATABASE).await?;
+    let runs = cmd::target_dir().join("xtask").join("web-suite");
+    if runs.exists() {
+        std::fs::remove_dir_all(&runs)?;
+    }
+    let storage = runs.join("storage");
+    let logs = runs.join("logs");
+    std::fs::create_dir_all(&storage)?;
+    std::fs::create_dir_all(&logs)?;
+    let stack = LocalStack::start(&Options {
+        port: cmd::free_port()?,
+        database: DATABASE.to_owned(),
+        storage: Some(storage),
+        cargo_profile: "dev".to_owned(),
+        api: true,
+        api_env: vec![
+            ("WEB_DIR".to_owned(), build.display().to_string()),
+            // Every test signs up from 127.0.0.1: the per-client limits would stop the suite,
+            // while the per-email limit (the one the throttle test meets) stays as shipped.
+            ("SIGNUP_MAX_PER_CLIENT".to_owned(), "100000".to_owned()),
+            (
+                "LOGIN_MAX_FAILURES_PER_CLIENT".to_owned(),
+                "100000".to_owned(),
+            ),
+        ],
+        worker_env: vec![("WORKER_POLL_WAIT_SECONDS".to_owned(), "1".to_owned())],
+        log_dir: Some(logs.clone()),
+    })
+    .await?;
+    cmd::note(format!("stack logs: {}", logs.display()));
+    let browser = web::browser_tests(&stack.base_url);
+    timings.push(("browser tests", lap.elapsed()));
+    let lap = Instant::now();
+    let contract = contract_tests(&stack.base_url).await;
+    timings.push(("contract tests", lap.elapsed()));
+    stack.stop().await;
+    browser.and(contract)
+}
+
+/// The Schemathesis package, pinned.
+const SCHEMATHESIS: venv::Tool = venv::Tool {
+    requirement: "schemathesis==4.32.5",
+    program: "schemathesis",
+    purpose: "the API contract tester",
+};
+
+/// Schemathesis with every check (see `tests/contract/schemathesis.toml`), as a signed-up player.
+async fn contract_tests(base_url: &str) -> anyhow::Result<()> {
+    let program = venv::ensure(&SCHEMATHESIS)?;
+    let token = player_token(base_url).await?;
+    cmd::step(format!(
+        "Contract tests: Schemathesis, every check, against {base_url}/openapi.json"
+    ));
+    let config = cmd::workspace_root().join("tests/contract/schemathesis.toml");
+    cmd::run(
+        std::process::Command::new(program)
+            .arg("--config-file")
+            .arg(config)
+            // Not `--checks all`: the command line would override the per-operation settings.
+            .args(["run", "--workers", "2", "--max-examples", "25"])
+            .args(["--generation-deterministic", "--no-color"])
+            .arg(format!("{base_url}/openapi.json"))
+            .env("SCHEMATHESIS_TOKEN", token)
+            .current_dir(cmd::target_dir().join("xtask").join("web-suite")),
+    )
+}
+
+/// A new player's access token, through the API like any client.
+async fn player_token(base_url: &str) -> anyhow::Result<String> {
+    let client = reqwest::Client::new();
+    let email = format!("contrato-{}@example.com", uuid::Uuid::new_v4().simple());
+    let password = "contrato-contrato";
+    let signup = client
+        .post(format!("{base_url}/api/auth/signup"))
+        .json(&serde_json::json!({
+            "first_name": "Contrato", "last_name": "Pruebas", "email": email,
+            "password1": password, "password2": password, "city": "Cali", "country": "Colombia",
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(signup.status() == 201, "signup: {}", signup.text().await?);
+    let login: serde_json::Value = client
+        .post(format!("{base_url}/api/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    login["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("login answered without access_token")
+}
