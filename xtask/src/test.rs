@@ -78,11 +78,11 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     };
     // The web app's checks, browser tests and contract tests: always in a full run; with
     // filters only when asked for (`--web-only`).
-    if args.filters.is_empty() || args.web_only {
-        if let Err(error) = crate::web_suite::run(&postgres, &mut timings).await {
-            eprintln!("\nxtask: web suite: {error:#}");
-            outcome = outcome.and(Err(error));
-        }
+    if (args.filters.is_empty() || args.web_only)
+        && let Err(error) = crate::web_suite::run(&postgres, &mut timings).await
+    {
+        eprintln!("\nxtask: web suite: {error:#}");
+        outcome = outcome.and(Err(error));
     }
 
     cmd::step("Summary");
