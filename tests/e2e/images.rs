@@ -140,9 +140,18 @@ fn host_program(name: &str) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("{name} is not on the PATH"))
 }
 
+/// The layers of each image, bottom up.
+const API_LAYERS: [&str; 4] = ["base", "libraries", "web app", "binary"];
+const WORKER_LAYERS: [&str; 3] = ["base", "libraries", "binary"];
+
 /// Pulls one image by tag through the registry API, checks every digest, unpacks its layers into
 /// `root`, and returns its configuration.
-async fn pull(registry: &Registry, image: &Value, root: &Path) -> anyhow::Result<Value> {
+async fn pull(
+    registry: &Registry,
+    image: &Value,
+    root: &Path,
+    expected_layers: &[&str],
+) -> anyhow::Result<Value> {
     let repository = image["push"]["repository"]
         .as_str()
         .context("no repository")?;
@@ -177,7 +186,7 @@ async fn pull(registry: &Registry, image: &Value, root: &Path) -> anyhow::Result
         .as_array()
         .context("no diff_ids")?;
     let layers = manifest["layers"].as_array().context("no layers")?;
-    assert_eq!(layers.len(), 3, "base, libraries, binary");
+    assert_eq!(layers.len(), expected_layers.len(), "{expected_layers:?}");
     assert_eq!(diff_ids.len(), layers.len());
 
     std::fs::create_dir_all(root)?;
@@ -265,14 +274,14 @@ async fn pushed_images_run_from_the_registry_and_a_second_push_uploads_nothing()
     let work = tempfile::tempdir()?;
     let (first, _) = push(&registry, true, work.path()).await?;
 
-    for name in ["api", "worker"] {
+    for (name, layers) in [("api", API_LAYERS.len()), ("worker", WORKER_LAYERS.len())] {
         let image = image(&first, name)?;
         let push = &image["push"];
         assert_eq!(push["manifest_pushed"], true, "{name}: {push}");
         assert_eq!(
             push["uploaded"].as_u64().unwrap_or(0) + push["skipped"].as_u64().unwrap_or(0),
-            4,
-            "{name}: three layers and the config"
+            layers as u64 + 1,
+            "{name}: its layers and the config"
         );
         let digest = image["manifest_digest"].as_str().unwrap_or_default();
         assert!(
@@ -292,7 +301,7 @@ async fn pushed_images_run_from_the_registry_and_a_second_push_uploads_nothing()
 
     // The API, from what the registry serves, as uid 10001.
     let api_root = work.path().join("api");
-    let api_config = pull(&registry, image(&first, "api")?, &api_root).await?;
+    let api_config = pull(&registry, image(&first, "api")?, &api_root, &API_LAYERS).await?;
     assert_eq!(api_config["architecture"], "amd64");
     assert_eq!(api_config["os"], "linux");
     assert_eq!(api_config["config"]["User"], "10001:10001");
@@ -353,16 +362,36 @@ async fn pushed_images_run_from_the_registry_and_a_second_push_uploads_nothing()
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The web app's build rides in the image and the API finds it through the image's WEB_DIR.
+    let page = client
+        .get(format!("http://127.0.0.1:{port}/rankings"))
+        .send()
+        .await?;
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let html = page.text().await?;
     api.start_kill()?;
     api.wait().await?;
     ensure!(
         healthy,
         "the API in the image did not answer /health in 30 s"
     );
+    assert!(html.contains("/_app/immutable/"), "the web app: {html}");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
 
     // The worker renders a clip through FFmpeg's libraries: the shared-library closure is whole.
     let worker_root = work.path().join("worker");
-    let worker_config = pull(&registry, image(&first, "worker")?, &worker_root).await?;
+    let worker_config = pull(
+        &registry,
+        image(&first, "worker")?,
+        &worker_root,
+        &WORKER_LAYERS,
+    )
+    .await?;
     assert_eq!(worker_config["config"]["User"], "10001:10001");
     let output = tokio::time::timeout(
         Duration::from_secs(120),
@@ -390,7 +419,7 @@ async fn pushed_images_run_from_the_registry_and_a_second_push_uploads_nothing()
         output.contains("with an ECR authorization token"),
         "{output}"
     );
-    for name in ["api", "worker"] {
+    for (name, layers) in [("api", API_LAYERS.len()), ("worker", WORKER_LAYERS.len())] {
         let (before, after) = (image(&first, name)?, image(&second, name)?);
         assert_eq!(
             before["manifest_digest"], after["manifest_digest"],
@@ -398,7 +427,7 @@ async fn pushed_images_run_from_the_registry_and_a_second_push_uploads_nothing()
         );
         let push = &after["push"];
         assert_eq!(push["uploaded"], 0, "{name}: {push}");
-        assert_eq!(push["skipped"], 4, "{name}: {push}");
+        assert_eq!(push["skipped"], layers + 1, "{name}: {push}");
         assert_eq!(push["manifest_pushed"], false, "{name}: {push}");
     }
     Ok(())

@@ -49,6 +49,8 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     let lap = Instant::now();
     cmd::step("Building every target (the end-to-end tests start the real binaries)");
     cmd::run(cargo().args(["build", "--workspace", "--all-targets", "--quiet"]))?;
+    // Before the tests: the image tests put it in the API image.
+    crate::web::ensure_built()?;
     timings.push(("build", lap.elapsed()));
 
     let lap = Instant::now();
