@@ -10,8 +10,10 @@ use crate::local_stack::{LocalStack, Options};
 use crate::postgres::Postgres;
 use crate::{cmd, venv, web};
 
-/// The stack's database: dropped and made anew on each run.
-const DATABASE: &str = "rs_browser";
+/// The stack's database: one per run (two checkouts may test at once), dropped after it.
+fn database() -> String {
+    format!("rs_browser_{}", std::process::id())
+}
 
 /// Web checks, the build, then both suites against one stack; each part's duration goes to
 /// `timings`, whatever the outcome.
@@ -25,8 +27,10 @@ pub async fn run(
     timings.push(("web checks and build", lap.elapsed()));
 
     let lap = Instant::now();
-    postgres.drop_database(DATABASE).await?;
+    let database = database();
+    postgres.drop_database(&database).await?;
     let runs = cmd::target_dir().join("xtask").join("web-suite");
+    // Both suites write here; `web/test-results` holds Playwright's own output.
     if runs.exists() {
         std::fs::remove_dir_all(&runs)?;
     }
@@ -36,7 +40,7 @@ pub async fn run(
     std::fs::create_dir_all(&logs)?;
     let stack = LocalStack::start(&Options {
         port: cmd::free_port()?,
-        database: DATABASE.to_owned(),
+        database: database.clone(),
         storage: Some(storage),
         cargo_profile: "dev".to_owned(),
         api: true,
@@ -61,6 +65,7 @@ pub async fn run(
     let contract = contract_tests(&stack.base_url).await;
     timings.push(("contract tests", lap.elapsed()));
     stack.stop().await;
+    postgres.drop_database(&database).await?;
     browser.and(contract)
 }
 
