@@ -526,7 +526,11 @@ fn base_layer() -> anyhow::Result<LayerPlan> {
     base.file_from(CA_CERTIFICATES, Path::new(CA_CERTIFICATES))?;
     base.file_bytes(
         RDS_CA_BUNDLE,
-        include_bytes!("../assets/rds-ca-bundle.pem").to_vec(),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/rds-ca-bundle.pem"
+        ))
+        .to_vec(),
     );
     base.file_bytes(
         "/etc/passwd",
