@@ -1,28 +1,48 @@
 //! `cargo xtask`: every operation a developer or operator runs, one module per task.
 
+#[path = "env/apt.rs"]
 mod apt;
+#[path = "deploy/aws.rs"]
 mod aws;
+#[path = "tasks/bench.rs"]
 mod bench;
 mod cmd;
+#[path = "tasks/deploy.rs"]
 mod deploy;
+#[path = "tasks/dev.rs"]
 mod dev;
 mod flags;
+#[path = "deploy/image.rs"]
 mod image;
 mod loadtest;
+#[path = "env/local_stack.rs"]
 mod local_stack;
+#[path = "env/moto.rs"]
 mod moto;
+#[path = "tasks/openapi.rs"]
 mod openapi;
+#[path = "env/postgres.rs"]
 mod postgres;
+#[path = "deploy/registry.rs"]
 mod registry;
+#[path = "env/registry_server.rs"]
 mod registry_server;
+#[path = "tasks/seed.rs"]
 mod seed;
+#[path = "deploy/stack.rs"]
 mod stack;
 #[cfg(test)]
+#[path = "deploy/template_checks.rs"]
 mod template_checks;
+#[path = "tasks/test.rs"]
 mod test;
+#[path = "env/venv.rs"]
 mod venv;
+#[path = "env/web.rs"]
 mod web;
+#[path = "tasks/web_suite.rs"]
 mod web_suite;
+#[path = "loadtest/workload.rs"]
 mod workload;
 
 use clap::Parser;
