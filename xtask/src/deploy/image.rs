@@ -19,8 +19,8 @@ use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 
 use crate::cmd::{self, cargo};
+use crate::deploy::registry;
 use crate::flags::ImagesArgs;
-use crate::registry;
 
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
@@ -144,7 +144,7 @@ pub async fn run(args: ImagesArgs) -> anyhow::Result<()> {
     let mut pushed = Vec::new();
     if args.push {
         let lap = Instant::now();
-        let aws = crate::aws::sdk_config(&args.aws).await;
+        let aws = crate::deploy::aws::sdk_config(&args.aws).await;
         let registry = registry::connect(&aws, args.registry.as_deref()).await?;
         pushed = registry::push_images(&registry, &args.aws.stack, &images).await?;
         cmd::step("Pushed");
@@ -275,7 +275,7 @@ pub fn build(profile: &str) -> anyhow::Result<Vec<BuiltImage>> {
         .env("CARGO_TARGET_DIR", &target);
     cmd::run(&mut build)?;
     let out_dir = target.join(profile_dir(profile));
-    let web_build = crate::web::ensure_built()?;
+    let web_build = crate::env::web::ensure_built()?;
 
     let base = base_layer()?;
     let mut images = Vec::new();

@@ -18,7 +18,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use tokio::io::AsyncReadExt;
 
 use crate::cmd;
-use crate::image::{BuiltImage, MANIFEST_MEDIA_TYPE, Progress, mb};
+use crate::deploy::image::{BuiltImage, MANIFEST_MEDIA_TYPE, Progress, mb};
 
 /// How many images ECR keeps per repository (the oldest beyond this expire).
 const ECR_KEEP_IMAGES: u32 = 30;
@@ -373,7 +373,7 @@ impl Registry {
     async fn upload(
         &self,
         repository: &str,
-        blob: &crate::image::Blob,
+        blob: &crate::deploy::image::Blob,
         short: &str,
     ) -> anyhow::Result<()> {
         let session = self

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::stack;
+use crate::deploy::stack;
 
 fn resources() -> Map<String, Value> {
     let template = stack::load_template().unwrap();
@@ -252,7 +252,7 @@ fn both_programs_verify_the_database_certificate_against_the_bundle_in_their_ima
         assert_eq!(value("DATABASE_SSLMODE"), "verify-full", "{id}");
         assert_eq!(
             value("DATABASE_SSLROOTCERT"),
-            crate::image::RDS_CA_BUNDLE,
+            crate::deploy::image::RDS_CA_BUNDLE,
             "{id}"
         );
     }

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 
 use crate::cmd::{self, cargo};
-use crate::postgres::Postgres;
+use crate::env::postgres::Postgres;
 
 /// How to run the stack.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub struct LocalStack {
 
 impl LocalStack {
     pub async fn start(options: &Options) -> anyhow::Result<Self> {
-        crate::apt::ensure(crate::apt::BUILD)?;
+        crate::env::apt::ensure(crate::env::apt::BUILD)?;
         let postgres = Postgres::ensure().await?;
         let database_url = postgres.url(&options.database);
         cmd::step(format!("Applying migrations to {}", options.database));

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::{cmd, venv};
+use crate::cmd;
+use crate::env::venv;
 
 /// A running emulator; stopped when dropped.
 #[derive(Debug)]

@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
-use crate::{apt, cmd};
+use crate::cmd;
+use crate::env::apt;
 
 const SYSTEM_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const PRIVATE_PORT: u16 = 54329;

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{apt, cmd};
+use crate::cmd;
+use crate::env::apt;
 
 /// A pinned PyPI package and the program it provides.
 pub struct Tool {

@@ -8,7 +8,8 @@ use std::process::Command;
 
 use anyhow::Context;
 
-use crate::{apt, cmd};
+use crate::cmd;
+use crate::env::apt;
 
 /// Where the web app lives.
 pub fn dir() -> PathBuf {

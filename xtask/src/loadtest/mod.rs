@@ -7,6 +7,7 @@ pub mod k6;
 mod report;
 mod sampler;
 pub mod timeline;
+pub mod workload;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -15,9 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio::process::Command;
 
+use crate::cmd;
+use crate::env::local_stack::{LocalStack, Options};
+use crate::env::venv;
 use crate::flags::{LoadtestArgs, Scenario};
-use crate::local_stack::{LocalStack, Options};
-use crate::{cmd, venv, workload};
 use sampler::Watched;
 use timeline::{Marker, Sample};
 
@@ -35,7 +37,7 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
         "say what to load: --local, --url <base URL> or --target <stack>"
     );
     anyhow::ensure!(args.interval >= 1, "--interval must be at least 1 second");
-    crate::apt::ensure(&[crate::apt::FONT])?;
+    crate::env::apt::ensure(&[crate::env::apt::FONT])?;
     let out = results_dir(&args)?;
     cmd::step(format!("Results go to {}", out.display()));
     let outcome = match args.scenario {

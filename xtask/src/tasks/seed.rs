@@ -10,8 +10,8 @@ use argon2::password_hash::PasswordHasher;
 use sqlx::{Connection, Executor, PgConnection};
 
 use crate::cmd;
+use crate::env::postgres::Postgres;
 use crate::flags::SeedArgs;
-use crate::postgres::Postgres;
 
 /// The password of every seeded player (synthetic accounts on a local database only).
 pub const SEED_PASSWORD: &str = "seed-password-123";

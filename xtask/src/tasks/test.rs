@@ -6,9 +6,9 @@ use std::time::Instant;
 use anyhow::bail;
 
 use crate::cmd::{self, cargo};
+use crate::env::postgres::Postgres;
+use crate::env::{apt, moto, registry_server};
 use crate::flags::{SynthArgs, TestArgs};
-use crate::postgres::Postgres;
-use crate::{apt, moto, registry_server};
 
 pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -30,7 +30,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
             "-D",
             "warnings",
         ]))?;
-        crate::deploy::synth(SynthArgs {
+        crate::tasks::deploy::synth(SynthArgs {
             stack: "rising-stars".to_owned(),
             params: Vec::new(),
             no_lint: false,
@@ -50,7 +50,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     cmd::step("Building every target (the end-to-end tests start the real binaries)");
     cmd::run(cargo().args(["build", "--workspace", "--all-targets", "--quiet"]))?;
     // Before the tests: the image tests put it in the API image.
-    crate::web::ensure_built()?;
+    crate::env::web::ensure_built()?;
     timings.push(("build", lap.elapsed()));
 
     let lap = Instant::now();
@@ -81,7 +81,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     // The web app's checks, browser tests and contract tests: always in a full run; with
     // filters only when asked for (`--web-only`).
     if (args.filters.is_empty() || args.web_only)
-        && let Err(error) = crate::web_suite::run(&postgres, &mut timings).await
+        && let Err(error) = crate::tasks::web_suite::run(&postgres, &mut timings).await
     {
         eprintln!("\nxtask: web suite: {error:#}");
         outcome = outcome.and(Err(error));

@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::local_stack::{LocalStack, Options};
-use crate::postgres::Postgres;
-use crate::{cmd, venv, web};
+use crate::cmd;
+use crate::env::local_stack::{LocalStack, Options};
+use crate::env::postgres::Postgres;
+use crate::env::{venv, web};
 
 /// The stack's database: one per run (two checkouts may test at once), dropped after it.
 fn database() -> String {

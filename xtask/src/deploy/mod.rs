@@ -1,0 +1,10 @@
+//! What deploying is made of: the AWS connection, the CloudFormation stack, the images (built
+//! without a container engine) and the registry they are pushed to. The tasks that use these are
+//! in `tasks/deploy.rs` and `tasks/images.rs`.
+
+pub mod aws;
+pub mod image;
+pub mod registry;
+pub mod stack;
+#[cfg(test)]
+mod template_checks;

@@ -1,0 +1,11 @@
+//! The local environment the tasks stand up, each piece idempotently and saying what it does:
+//! Debian packages, the Python tools' venv, PostgreSQL, the AWS emulator, a private OCI registry,
+//! the web app's build, and the product itself as child processes.
+
+pub mod apt;
+pub mod local_stack;
+pub mod moto;
+pub mod postgres;
+pub mod registry_server;
+pub mod venv;
+pub mod web;
