@@ -5,16 +5,6 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-/// Prints a step header, so a long run reads as a list of what it did.
-pub fn step(message: impl std::fmt::Display) {
-    println!("\n==> {message}");
-}
-
-/// Prints a detail line under the current step.
-pub fn note(message: impl std::fmt::Display) {
-    println!("    {message}");
-}
-
 fn describe(command: &Command) -> String {
     let mut line = command.get_program().to_string_lossy().into_owned();
     for arg in command.get_args() {
@@ -27,7 +17,7 @@ fn describe(command: &Command) -> String {
 /// Runs a command to completion with inherited output; an unsuccessful exit is an error.
 pub fn run(command: &mut Command) -> anyhow::Result<()> {
     let line = describe(command);
-    println!("    $ {line}");
+    crate::console::note(format!("$ {line}"));
     let status = command
         .status()
         .with_context(|| format!("cannot start `{line}`"))?;

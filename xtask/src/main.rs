@@ -3,6 +3,7 @@
 //! to `tasks/` (or `loadtest/`), which build on the layers in `deploy/` and `env/`.
 
 mod cmd;
+mod console;
 mod deploy;
 mod env;
 mod flags;

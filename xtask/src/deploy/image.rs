@@ -7,11 +7,11 @@
 //! manifest digest; the tag is taken from that digest, so a tag never moves.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use aws_lc_rs::digest;
@@ -19,6 +19,7 @@ use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 
 use crate::cmd::{self, cargo};
+use crate::console::{self, Progress, mb};
 use crate::deploy::registry;
 use crate::flags::ImagesArgs;
 
@@ -135,11 +136,11 @@ pub async fn run(args: ImagesArgs) -> anyhow::Result<()> {
     let images = tokio::task::spawn_blocking(move || build(&profile)).await??;
     let built_in = started.elapsed();
 
-    cmd::step("Images");
+    console::step("Images");
     for image in &images {
         describe(image);
     }
-    cmd::note(format!("built in {:.1} s", built_in.as_secs_f64()));
+    console::note(format!("built in {:.1} s", built_in.as_secs_f64()));
 
     let mut pushed = Vec::new();
     if args.push {
@@ -147,9 +148,9 @@ pub async fn run(args: ImagesArgs) -> anyhow::Result<()> {
         let aws = crate::deploy::aws::sdk_config(&args.aws).await;
         let registry = registry::connect(&aws, args.registry.as_deref()).await?;
         pushed = registry::push_images(&registry, &args.aws.stack, &images).await?;
-        cmd::step("Pushed");
+        console::step("Pushed");
         for image in &pushed {
-            cmd::note(format!(
+            console::note(format!(
                 "{}: {} blob(s) uploaded ({:.1} MB), {} already there, manifest {}",
                 image.name,
                 image.uploaded,
@@ -161,23 +162,23 @@ pub async fn run(args: ImagesArgs) -> anyhow::Result<()> {
                     "already there"
                 }
             ));
-            cmd::note(format!("  {}", image.reference));
-            cmd::note(format!("  {}", image.digest_reference));
+            console::note(format!("  {}", image.reference));
+            console::note(format!("  {}", image.digest_reference));
         }
-        cmd::note(format!("pushed in {:.1} s", lap.elapsed().as_secs_f64()));
+        console::note(format!("pushed in {:.1} s", lap.elapsed().as_secs_f64()));
     }
 
     if let Some(path) = &args.summary {
         let summary = summary_json(&images, &pushed);
         std::fs::write(path, serde_json::to_vec_pretty(&summary)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        cmd::note(format!("summary written to {}", path.display()));
+        console::note(format!("summary written to {}", path.display()));
     }
     Ok(())
 }
 
 fn describe(image: &BuiltImage) {
-    cmd::note(format!(
+    console::note(format!(
         "{}:{}  {}  {:.1} MB compressed, {:.1} MB uncompressed",
         image.name,
         image.tag,
@@ -186,7 +187,7 @@ fn describe(image: &BuiltImage) {
         mb(image.uncompressed_size())
     ));
     for layer in &image.layers {
-        cmd::note(format!(
+        console::note(format!(
             "  {:<9} {:>8.1} MB  {:>8.1} MB  {:>4} file(s)  {}",
             layer.what,
             mb(layer.blob.size),
@@ -195,7 +196,7 @@ fn describe(image: &BuiltImage) {
             layer.blob.digest
         ));
     }
-    cmd::note(format!("  layout    {}", image.layout_dir.display()));
+    console::note(format!("  layout    {}", image.layout_dir.display()));
 }
 
 /// What `--summary` writes: the images, their layers and what the push did.
@@ -262,7 +263,7 @@ pub fn build(profile: &str) -> anyhow::Result<Vec<BuiltImage>> {
     let root = target.join("xtask").join("images");
     std::fs::create_dir_all(&root)?;
     let layouts = lock_layouts(&root)?;
-    cmd::step(format!("Building the binaries (cargo profile {profile})"));
+    console::step(format!("Building the binaries (cargo profile {profile})"));
     // `--workspace` with only our two binaries, not `-p app -p worker`: features are unified
     // over the packages selected, and the other members (xtask, tests) switch on more features of
     // shared crates. `-p` would rebuild the binaries differently from `cargo build --workspace`
@@ -286,7 +287,7 @@ pub fn build(profile: &str) -> anyhow::Result<Vec<BuiltImage>> {
             "cargo did not leave {} where expected",
             binary.display()
         );
-        cmd::step(format!("Image {} ({})", spec.name, binary.display()));
+        console::step(format!("Image {} ({})", spec.name, binary.display()));
         images.push(build_image(
             spec, &binary, &web_build, &base, &root, &layouts,
         )?);
@@ -324,7 +325,7 @@ fn lock_layouts(root: &Path) -> anyhow::Result<Arc<LayoutLock>> {
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            cmd::note(format!(
+            console::note(format!(
                 "waiting for another xtask that is building or pushing images ({})",
                 path.display()
             ));
@@ -803,10 +804,6 @@ fn hex_of(digest: &str) -> &str {
     digest.strip_prefix("sha256:").unwrap_or(digest)
 }
 
-pub fn mb(bytes: u64) -> f64 {
-    bytes as f64 / 1e6
-}
-
 /// A writer that hashes (SHA-256) and counts what passes through it. aws-lc's assembly, not the
 /// `sha2` crate: xtask runs as a debug build, where `sha2` would take a third of the build time.
 struct Hashing<W> {
@@ -853,84 +850,6 @@ impl<R: Read> Read for Counting<'_, R> {
         let read = self.inner.read(buf)?;
         self.progress.add(read as u64);
         Ok(read)
-    }
-}
-
-/// Progress of a long byte count (compressing a layer, uploading a blob): one line redrawn in
-/// place on a terminal; otherwise a plain line at each quarter of a large total, so CI logs
-/// stay short.
-#[derive(Debug, Clone)]
-pub struct Progress {
-    state: Arc<Mutex<ProgressState>>,
-}
-
-#[derive(Debug)]
-struct ProgressState {
-    label: String,
-    total: u64,
-    done: u64,
-    terminal: bool,
-    drawn: Option<Instant>,
-    quarters: u64,
-}
-
-/// Below this, no intermediate progress lines (it is over quickly).
-const PROGRESS_THRESHOLD: u64 = 16 << 20;
-
-impl Progress {
-    pub fn new(label: String, total: u64) -> Self {
-        Self {
-            state: Arc::new(Mutex::new(ProgressState {
-                label,
-                total,
-                done: 0,
-                terminal: std::io::stdout().is_terminal(),
-                drawn: None,
-                quarters: 0,
-            })),
-        }
-    }
-
-    pub fn add(&self, bytes: u64) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.done += bytes;
-        if state.total < PROGRESS_THRESHOLD {
-            return;
-        }
-        let percent = state.done.min(state.total) * 100 / state.total.max(1);
-        if state.terminal {
-            if state
-                .drawn
-                .is_some_and(|at| at.elapsed() < Duration::from_millis(100))
-            {
-                return;
-            }
-            state.drawn = Some(Instant::now());
-            print!(
-                "\r\x1b[2K    {}: {:.1} / {:.1} MB ({percent}%)",
-                state.label,
-                mb(state.done),
-                mb(state.total)
-            );
-            let _ = std::io::stdout().flush();
-        } else if percent / 25 > state.quarters && percent < 100 {
-            state.quarters = percent / 25;
-            cmd::note(format!(
-                "{}: {:.1} / {:.1} MB ({percent}%)",
-                state.label,
-                mb(state.done),
-                mb(state.total)
-            ));
-        }
-    }
-
-    /// Replaces the progress line with `message`.
-    pub fn finish(&self, message: &str) {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if state.terminal && state.drawn.is_some() {
-            print!("\r\x1b[2K");
-        }
-        cmd::note(message);
     }
 }
 

@@ -17,8 +17,8 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHEN
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use tokio::io::AsyncReadExt;
 
-use crate::cmd;
-use crate::deploy::image::{BuiltImage, MANIFEST_MEDIA_TYPE, Progress, mb};
+use crate::console::{self, Progress, mb};
+use crate::deploy::image::{BuiltImage, MANIFEST_MEDIA_TYPE};
 
 /// How many images ECR keeps per repository (the oldest beyond this expire).
 const ECR_KEEP_IMAGES: u32 = 30;
@@ -75,9 +75,9 @@ pub fn repository(stack: &str, name: &str) -> String {
 /// the ECR registry of the account `aws` points at.
 pub async fn connect(aws: &SdkConfig, registry: Option<&str>) -> anyhow::Result<Registry> {
     let Some(url) = registry else {
-        cmd::step("Logging in to ECR");
+        console::step("Logging in to ECR");
         let (endpoint, credentials) = ecr_login(aws).await?;
-        cmd::note(format!("registry {endpoint}"));
+        console::note(format!("registry {endpoint}"));
         let mut registry = Registry::new(&endpoint, Some(credentials))?;
         registry.ecr = Some(aws.clone());
         return Ok(registry);
@@ -91,10 +91,10 @@ pub async fn connect(aws: &SdkConfig, registry: Option<&str>) -> anyhow::Result<
         }
         _ => None,
     };
-    cmd::step(format!("Registry {url}"));
+    console::step(format!("Registry {url}"));
     let credentials = match from_env {
         Some(credentials) => {
-            cmd::note(format!(
+            console::note(format!(
                 "as {} (REGISTRY_USERNAME/REGISTRY_PASSWORD)",
                 credentials.username
             ));
@@ -102,16 +102,16 @@ pub async fn connect(aws: &SdkConfig, registry: Option<&str>) -> anyhow::Result<
         }
         None if wants_ecr_token(aws, url) => match ecr_login(aws).await {
             Ok((_, credentials)) => {
-                cmd::note("with an ECR authorization token");
+                console::note("with an ECR authorization token");
                 Some(credentials)
             }
             Err(error) => {
-                cmd::note(format!("no ECR token ({error:#}): anonymous"));
+                console::note(format!("no ECR token ({error:#}): anonymous"));
                 None
             }
         },
         None => {
-            cmd::note("anonymous (set REGISTRY_USERNAME and REGISTRY_PASSWORD to log in)");
+            console::note("anonymous (set REGISTRY_USERNAME and REGISTRY_PASSWORD to log in)");
             None
         }
     };
@@ -180,7 +180,7 @@ pub async fn ensure_ecr_repository(aws: &SdkConfig, name: &str) -> anyhow::Resul
                 .with_context(|| format!("ECR DescribeRepositories {name}"));
         }
     }
-    cmd::note(format!("creating the ECR repository {name}"));
+    console::note(format!("creating the ECR repository {name}"));
     let created = ecr
         .create_repository()
         .repository_name(name)
@@ -236,7 +236,7 @@ pub async fn push_images(
     let mut pushed = Vec::new();
     for image in images {
         let repository = repository(stack, image.name);
-        cmd::step(format!(
+        console::step(format!(
             "Pushing {}:{} to {}/{repository}",
             image.name,
             image.tag,
@@ -320,7 +320,7 @@ impl Registry {
                 .await?;
             match exists.status() {
                 StatusCode::OK => {
-                    cmd::note(format!("{short} {:>8.1} MB already there", mb(blob.size)));
+                    console::note(format!("{short} {:>8.1} MB already there", mb(blob.size)));
                     pushed.skipped += 1;
                     continue;
                 }
@@ -340,7 +340,7 @@ impl Registry {
             .await?;
         match existing.status() {
             StatusCode::OK if content_digest(&existing) == Some(image.manifest_digest.as_str()) => {
-                cmd::note(format!("manifest {} already there", image.tag));
+                console::note(format!("manifest {} already there", image.tag));
                 return Ok(pushed);
             }
             StatusCode::OK | StatusCode::NOT_FOUND => {}
@@ -364,7 +364,7 @@ impl Registry {
             ),
             None => bail!("the registry did not say which digest it stored the manifest under"),
         }
-        cmd::note(format!("manifest {} pushed", image.tag));
+        console::note(format!("manifest {} pushed", image.tag));
         pushed.manifest_pushed = true;
         Ok(pushed)
     }

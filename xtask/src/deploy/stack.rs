@@ -2,7 +2,6 @@
 //! calls that `synth`, `diff`, `deploy`, `destroy` and `status` share.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -15,6 +14,7 @@ use aws_sdk_cloudformation::types::{
 use serde_json::Value;
 
 use crate::cmd;
+use crate::console;
 
 /// The template, relative to the workspace root.
 pub const TEMPLATE: &str = "templates/rising-stars.yaml";
@@ -360,30 +360,7 @@ pub fn change_table(changes: &[Change]) -> String {
             ]
         })
         .collect();
-    table(&["action", "resource", "type", "replacement"], &rows)
-}
-
-/// A plain-text table with a header line.
-pub fn table<const N: usize>(header: &[&str; N], rows: &[[&str; N]]) -> String {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[&str; N]| {
-        let mut text = String::from("    ");
-        for (cell, width) in cells.iter().zip(widths) {
-            text.push_str(&format!("{cell:<width$}  "));
-        }
-        text.trim_end().to_owned()
-    };
-    let mut text = line(header);
-    for row in rows {
-        text.push('\n');
-        text.push_str(&line(row));
-    }
-    text
+    console::table(&["action", "resource", "type", "replacement"], &rows)
 }
 
 /// Executes a change set and follows the stack's events until it settles; an error names the
@@ -421,7 +398,9 @@ pub async fn fill_missing_outputs(
     if declared == 0 || !state.outputs.is_empty() {
         return Ok(());
     }
-    cmd::note("the stack reports no outputs (an emulator quirk): re-applying the same template");
+    console::note(
+        "the stack reports no outputs (an emulator quirk): re-applying the same template",
+    );
     // The values just deployed, given explicitly (the emulator mishandles UsePreviousValue here).
     let parameters = state
         .parameters
@@ -461,12 +440,7 @@ pub async fn follow(cf: &Client, stack: &str, seen: &mut HashSet<String>) -> any
     let mut failures = Vec::new();
     // On a terminal a status line with the elapsed time is redrawn between events (RDS alone
     // can take ten quiet minutes); in a log only the event lines appear.
-    let terminal = std::io::stdout().is_terminal();
-    let clear_status = || {
-        if terminal {
-            print!("\r\x1b[2K");
-        }
-    };
+    let mut status_line = console::StatusLine::new();
     loop {
         let mut fresh: Vec<StackEvent> = recent_events(cf, stack, 100)
             .await?
@@ -475,7 +449,7 @@ pub async fn follow(cf: &Client, stack: &str, seen: &mut HashSet<String>) -> any
             .collect();
         fresh.reverse(); // oldest first
         if !fresh.is_empty() {
-            clear_status();
+            status_line.clear();
         }
         for event in &fresh {
             seen.insert(event.event_id().unwrap_or_default().to_owned());
@@ -484,7 +458,7 @@ pub async fn follow(cf: &Client, stack: &str, seen: &mut HashSet<String>) -> any
                 .map(|status| status.as_str())
                 .unwrap_or_default();
             let reason = event.resource_status_reason().unwrap_or_default();
-            cmd::note(format!(
+            console::note(format!(
                 "{:>5.0} s  {status:<28} {:<32} {reason}",
                 started.elapsed().as_secs_f64(),
                 event.logical_resource_id().unwrap_or_default(),
@@ -498,11 +472,11 @@ pub async fn follow(cf: &Client, stack: &str, seen: &mut HashSet<String>) -> any
             }
         }
         let Some(state) = describe(cf, stack).await? else {
-            clear_status();
+            status_line.clear();
             return Ok(()); // deleted
         };
         if !state.status.ends_with("_IN_PROGRESS") {
-            clear_status();
+            status_line.clear();
             let failed = state.status.contains("ROLLBACK") || state.status.ends_with("_FAILED");
             if failed {
                 if failures.is_empty() {
@@ -514,17 +488,14 @@ pub async fn follow(cf: &Client, stack: &str, seen: &mut HashSet<String>) -> any
                     failures.join("; ")
                 );
             }
-            cmd::note(format!("stack {stack}: {}", state.status));
+            console::note(format!("stack {stack}: {}", state.status));
             return Ok(());
         }
-        if terminal {
-            print!(
-                "\r\x1b[2K    … {stack}: {}, {:.0} s",
-                state.status,
-                started.elapsed().as_secs_f64()
-            );
-            let _ = std::io::stdout().flush();
-        }
+        status_line.show(&format!(
+            "… {stack}: {}, {:.0} s",
+            state.status,
+            started.elapsed().as_secs_f64()
+        ));
         tokio::time::sleep(POLL).await;
     }
 }

@@ -5,6 +5,7 @@ use std::process::Command;
 use anyhow::bail;
 
 use crate::cmd;
+use crate::console;
 
 /// What building the worker needs: FFmpeg's development files and libclang for its bindings.
 pub const BUILD: &[(&str, &str)] = &[
@@ -80,9 +81,9 @@ pub fn ensure(packages: &[(&str, &str)]) -> anyhow::Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    cmd::step("Installing missing system packages (apt)");
+    console::step("Installing missing system packages (apt)");
     for (name, why) in &missing {
-        cmd::note(format!("{name}: {why}"));
+        console::note(format!("{name}: {why}"));
     }
     if !cmd::exists("apt-get") {
         bail!("apt-get is not available: install these packages by hand and run again");

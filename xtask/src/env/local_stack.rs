@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 
 use crate::cmd::{self, cargo};
+use crate::console;
 use crate::env::postgres::Postgres;
 
 /// How to run the stack.
@@ -50,10 +51,10 @@ impl LocalStack {
         crate::env::apt::ensure(crate::env::apt::BUILD)?;
         let postgres = Postgres::ensure().await?;
         let database_url = postgres.url(&options.database);
-        cmd::step(format!("Applying migrations to {}", options.database));
+        console::step(format!("Applying migrations to {}", options.database));
         let pool = postgres.migrated(&options.database).await?;
 
-        cmd::step(format!(
+        console::step(format!(
             "Building the binaries (cargo profile {})",
             options.cargo_profile
         ));
@@ -100,7 +101,7 @@ impl LocalStack {
         };
 
         let api = if options.api {
-            cmd::step(format!("Starting the API on {base_url}"));
+            console::step(format!("Starting the API on {base_url}"));
             let mut api = binary("rising-stars-api")?
                 .env("LISTEN_ADDR", format!("127.0.0.1:{}", options.port))
                 .envs(options.api_env.iter().map(|(k, v)| (k, v)))
@@ -112,7 +113,7 @@ impl LocalStack {
             None
         };
 
-        cmd::step("Starting the worker");
+        console::step("Starting the worker");
         let worker = binary("rising-stars-worker")?
             .envs(options.worker_env.iter().map(|(k, v)| (k, v)))
             .spawn()
@@ -167,10 +168,10 @@ pub async fn stop(child: &mut Child, name: &str) {
             .status();
     }
     match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
-        Ok(_) => cmd::note(format!("{name} stopped")),
+        Ok(_) => console::note(format!("{name} stopped")),
         Err(_) => {
             let _ = child.kill().await;
-            cmd::note(format!("{name} killed after 10 s"));
+            console::note(format!("{name} killed after 10 s"));
         }
     }
 }

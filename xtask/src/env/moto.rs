@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::cmd;
+use crate::console;
 use crate::env::venv;
 
 /// A running emulator; stopped when dropped.
@@ -26,7 +27,7 @@ impl Drop for Moto {
 pub async fn start() -> anyhow::Result<Moto> {
     let server = venv::ensure(&venv::MOTO)?;
     let port = cmd::free_port()?;
-    cmd::step(format!("Starting the AWS emulator on 127.0.0.1:{port}"));
+    console::step(format!("Starting the AWS emulator on 127.0.0.1:{port}"));
     let log = std::fs::File::create(cmd::target_dir().join("xtask").join("moto.log"))?;
     let child = Command::new(&server)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 use crate::cmd;
+use crate::console;
 use crate::env::apt;
 
 const SYSTEM_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -30,7 +31,7 @@ struct PrivateCluster {
 
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
-        cmd::step("Stopping the private PostgreSQL cluster");
+        console::step("Stopping the private PostgreSQL cluster");
         let _ = cmd::run(as_postgres_user(&self.bin.join("pg_ctl")).args([
             "-D",
             &self.data.to_string_lossy(),
@@ -44,15 +45,15 @@ impl Drop for PrivateCluster {
 impl Postgres {
     /// Finds or starts a server.
     pub async fn ensure() -> anyhow::Result<Self> {
-        cmd::step("PostgreSQL");
+        console::step("PostgreSQL");
         if answers(SYSTEM_ADMIN_URL).await {
-            cmd::note("using the server on 127.0.0.1:5432");
+            console::note("using the server on 127.0.0.1:5432");
             return Ok(Self {
                 server_url: "postgres://postgres@127.0.0.1:5432".to_owned(),
                 _private_cluster: None,
             });
         }
-        cmd::note("nothing answers on 127.0.0.1:5432: starting a private cluster");
+        console::note("nothing answers on 127.0.0.1:5432: starting a private cluster");
         let cluster = start_private_cluster()?;
         let server_url = format!("postgres://postgres@127.0.0.1:{PRIVATE_PORT}");
         for _ in 0..50 {
@@ -92,7 +93,7 @@ impl Postgres {
             admin
                 .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
                 .await?;
-            cmd::note(format!("created database {name}"));
+            console::note(format!("created database {name}"));
         }
         Ok(())
     }

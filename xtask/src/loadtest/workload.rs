@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::cmd;
+use crate::console;
 
 /// A 1080p H.264 input of about `megabytes` MB (constant bitrate), cached under the target dir.
 pub fn input_video(megabytes: u32) -> anyhow::Result<PathBuf> {
@@ -20,7 +21,7 @@ pub fn input_video(megabytes: u32) -> anyhow::Result<PathBuf> {
     // 50 MB → 40 s at 10 Mbit/s; 100 MB → 55 s at ~14.5 Mbit/s (both within the upload rules).
     let seconds: u32 = if megabytes > 60 { 55 } else { 40 };
     let kbits = u64::from(megabytes) * 8 * 1000 * 98 / 100 / u64::from(seconds);
-    cmd::step(format!(
+    console::step(format!(
         "Generating a {megabytes} MB 1080p input ({seconds} s at {kbits} kbit/s)"
     ));
     let partial = dir.join(format!("input-1080p-{megabytes}mb.partial.mp4"));

@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::cmd::{self, cargo};
+use crate::console::{self, Align::Left, Align::Right};
 use crate::env::postgres::Postgres;
 use crate::flags::{ApiBenchArgs, BenchArgs, BenchTarget, SeedArgs, WorkerBenchArgs};
 use crate::loadtest::workload;
@@ -23,7 +24,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 /// Builds a release binary and returns its path (as cargo reports it).
 fn release_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
-    cmd::step(format!("Building {binary} (release)"));
+    console::step(format!("Building {binary} (release)"));
     let output = cmd::read(cargo().args([
         "build",
         "--release",
@@ -70,7 +71,7 @@ async fn worker(args: WorkerBenchArgs) -> anyhow::Result<()> {
         std::fs::copy(&input, &stored)?;
         let actual_mb = std::fs::metadata(&input)?.len() as f64 / 1e6;
         for &concurrency in &args.concurrency {
-            cmd::step(format!(
+            console::step(format!(
                 "{size} MB inputs, concurrency {concurrency}, {} jobs",
                 args.jobs
             ));
@@ -85,7 +86,7 @@ async fn worker(args: WorkerBenchArgs) -> anyhow::Result<()> {
                 args.jobs,
             )
             .await?;
-            cmd::note(format!(
+            console::note(format!(
                 "{:.1} s, {:.2} videos/min, mean service {:.1} s, peak RSS {} MiB",
                 measured.0.as_secs_f64(),
                 f64::from(args.jobs) * 60.0 / measured.0.as_secs_f64(),
@@ -105,24 +106,31 @@ async fn worker(args: WorkerBenchArgs) -> anyhow::Result<()> {
     }
     pool.close().await;
 
-    cmd::step("Worker throughput (copy into docs/benchmarks.md)");
-    println!(
-        "| input | concurrency | jobs | drained in | videos/min | mean service time | worker peak RSS |"
-    );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for m in &results {
-        println!(
-            "| {} MB ({:.1} MB, 1080p) | {} | {} | {:.1} s | {:.2} | {:.1} s | {} MiB |",
-            m.size_mb,
-            m.actual_mb,
-            m.concurrency,
-            m.jobs,
-            m.elapsed.as_secs_f64(),
-            f64::from(m.jobs) * 60.0 / m.elapsed.as_secs_f64(),
-            m.mean_service.as_secs_f64(),
-            m.peak_rss_mib
-        );
-    }
+    console::step("Worker throughput (copy into docs/benchmarks.md)");
+    let rows: Vec<[String; 7]> = results
+        .iter()
+        .map(|m| {
+            [
+                format!("{} MB ({:.1} MB, 1080p)", m.size_mb, m.actual_mb),
+                m.concurrency.to_string(),
+                m.jobs.to_string(),
+                format!("{:.1} s", m.elapsed.as_secs_f64()),
+                format!("{:.2}", f64::from(m.jobs) * 60.0 / m.elapsed.as_secs_f64()),
+                format!("{:.1} s", m.mean_service.as_secs_f64()),
+                format!("{} MiB", m.peak_rss_mib),
+            ]
+        })
+        .collect();
+    let header = [
+        ("input", Left),
+        ("concurrency", Right),
+        ("jobs", Right),
+        ("drained in", Right),
+        ("videos/min", Right),
+        ("mean service time", Right),
+        ("worker peak RSS", Right),
+    ];
+    println!("{}", console::markdown_table(&header, &rows));
     Ok(())
 }
 
@@ -234,7 +242,7 @@ impl BenchApi {
         std::fs::create_dir_all(&storage)?;
         let log_path = cmd::target_dir().join("xtask").join(log_name);
         let log = std::fs::File::create(&log_path)?;
-        cmd::step(format!("Starting the release API on {base_url}"));
+        console::step(format!("Starting the release API on {base_url}"));
         let child = Command::new(binary)
             .env("DATABASE_URL", database_url)
             .env("DATABASE_MAX_CONNECTIONS", "20")
@@ -310,7 +318,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for mix in &args.mixes {
         for run in 1..=args.runs {
-            cmd::step(format!(
+            console::step(format!(
                 "k6: mix {mix}, {} VUs, {}, run {run}/{}",
                 args.vus, args.duration, args.runs
             ));
@@ -335,7 +343,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
             }
             let status = k6_run.status()?;
             if !status.success() {
-                cmd::note(format!("k6 reported failed thresholds ({status})"));
+                console::note(format!("k6 reported failed thresholds ({status})"));
             }
             rows.push((mix.clone(), run, crate::loadtest::k6::summary(&summary)?));
         }
@@ -344,38 +352,64 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     drop(probe);
     drop(server);
 
-    cmd::step(format!(
+    console::step(format!(
         "API with {} players / {} votes ({} VUs, {} per run; copy into docs/benchmarks.md)",
         args.players, args.votes, args.vus, args.duration
     ));
-    println!("| mix | run | endpoint | requests/s | errors | p50 ms | p95 ms | p99 ms |");
-    println!("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
-    for (mix, run, summary) in &rows {
-        for endpoint in &summary.endpoints {
-            println!(
-                "| {mix} | {run} | {} | {:.0} | {} | {:.2} | {:.2} | {:.2} |",
-                endpoint.name,
-                endpoint.requests as f64 / seconds,
-                endpoint.errors,
-                endpoint.p50_ms,
-                endpoint.p95_ms,
-                endpoint.p99_ms
-            );
-        }
-    }
-    let probed: Vec<_> = rows
+    let endpoints: Vec<[String; 8]> = rows
         .iter()
-        .filter_map(|(mix, run, summary)| summary.staleness.as_ref().map(|s| (mix, run, s)))
+        .flat_map(|(mix, run, summary)| {
+            summary.endpoints.iter().map(move |endpoint| {
+                [
+                    mix.clone(),
+                    run.to_string(),
+                    endpoint.name.clone(),
+                    format!("{:.0}", endpoint.requests as f64 / seconds),
+                    endpoint.errors.to_string(),
+                    format!("{:.2}", endpoint.p50_ms),
+                    format!("{:.2}", endpoint.p95_ms),
+                    format!("{:.2}", endpoint.p99_ms),
+                ]
+            })
+        })
+        .collect();
+    let header = [
+        ("mix", Left),
+        ("run", Right),
+        ("endpoint", Left),
+        ("requests/s", Right),
+        ("errors", Right),
+        ("p50 ms", Right),
+        ("p95 ms", Right),
+        ("p99 ms", Right),
+    ];
+    println!("{}", console::markdown_table(&header, &endpoints));
+    let probed: Vec<[String; 7]> = rows
+        .iter()
+        .filter_map(|(mix, run, summary)| {
+            let s = summary.staleness.as_ref()?;
+            Some([
+                mix.clone(),
+                run.to_string(),
+                s.probes.to_string(),
+                format!("{:.0}", s.p50_ms),
+                format!("{:.0}", s.p99_ms),
+                format!("{:.0}", s.max_ms),
+                s.timeouts.to_string(),
+            ])
+        })
         .collect();
     if !probed.is_empty() {
-        println!("\n| mix | run | probes | staleness p50 ms | p99 ms | max ms | timeouts |");
-        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-        for (mix, run, s) in probed {
-            println!(
-                "| {mix} | {run} | {} | {:.0} | {:.0} | {:.0} | {} |",
-                s.probes, s.p50_ms, s.p99_ms, s.max_ms, s.timeouts
-            );
-        }
+        let header = [
+            ("mix", Left),
+            ("run", Right),
+            ("probes", Right),
+            ("staleness p50 ms", Right),
+            ("p99 ms", Right),
+            ("max ms", Right),
+            ("timeouts", Right),
+        ];
+        println!("\n{}", console::markdown_table(&header, &probed));
     }
     let reads = |wanted: &str| {
         let rates: Vec<f64> = rows

@@ -9,6 +9,7 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::cmd;
+use crate::console;
 use crate::deploy::stack::{self, Plan, Rendered};
 use crate::deploy::{aws, image, registry};
 use crate::env::venv;
@@ -65,7 +66,7 @@ async fn image_parameters(
 /// `cargo xtask synth`: renders the template and its parameters into the target folder and lints
 /// what would be deployed.
 pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
-    cmd::step(format!("Rendering {}", stack::TEMPLATE));
+    console::step(format!("Rendering {}", stack::TEMPLATE));
     let mut given = parameters(&args.params)?;
     // Images are pushed by `deploy`; synth stands in placeholders so the result is lintable.
     for name in ["WebImage", "WorkerImage"] {
@@ -75,7 +76,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     }
     let rendered = stack::render(&given, false)?;
     let dir = stack::write(&rendered, &args.stack)?;
-    cmd::note(format!(
+    console::note(format!(
         "{} resources, {} parameters, {} bytes → {}",
         rendered.template["Resources"]
             .as_object()
@@ -95,9 +96,9 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
 pub fn lint(template: &std::path::Path) -> anyhow::Result<()> {
     let cfn_lint = venv::ensure(&venv::CFN_LINT)?;
     let checkov = venv::ensure(&venv::CHECKOV)?;
-    cmd::step("Linting the template: cfn-lint");
+    console::step("Linting the template: cfn-lint");
     cmd::run(Command::new(cfn_lint).arg(template))?;
-    cmd::step("Scanning the template: checkov");
+    console::step("Scanning the template: checkov");
     cmd::run(
         Command::new(checkov)
             .args([
@@ -135,7 +136,7 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
     }
     let rendered = stack::render(&given, true)?;
     let Some(existing) = existing else {
-        cmd::step(format!(
+        console::step(format!(
             "Stack {stack_name} does not exist: a deploy creates it"
         ));
         let additions: Vec<stack::Change> = rendered.template["Resources"]
@@ -155,7 +156,7 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
         println!("{}", stack::change_table(&additions));
         return Ok(());
     };
-    cmd::step(format!(
+    console::step(format!(
         "Change set against {stack_name} ({})",
         existing.status
     ));
@@ -201,7 +202,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     }
     let rendered: Rendered = stack::render(&given, existing.is_some())?;
     stack::write(&rendered, stack_name)?;
-    cmd::step(format!(
+    console::step(format!(
         "Change set for stack {stack_name} ({})",
         existing
             .as_ref()
@@ -211,7 +212,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         Plan::NoChanges => println!("    no changes"),
         Plan::Ready { name, changes } => {
             println!("{}", stack::change_table(&changes));
-            cmd::step(format!("Executing {name}"));
+            console::step(format!("Executing {name}"));
             stack::execute(&cf, stack_name, &name).await?;
             stack::fill_missing_outputs(&cf, stack_name, &rendered).await?;
         }
@@ -219,13 +220,13 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let state = stack::describe(&cf, stack_name)
         .await?
         .with_context(|| format!("stack {stack_name} is gone"))?;
-    cmd::step("Outputs");
+    console::step("Outputs");
     let rows: Vec<[&str; 2]> = state
         .outputs
         .iter()
         .map(|(key, value)| [key.as_str(), value.as_str()])
         .collect();
-    println!("{}", stack::table(&["output", "value"], &rows));
+    println!("{}", console::table(&["output", "value"], &rows));
     if let Ok(url) = state.output("ApiUrl") {
         println!("\n    API: {url}");
     }
@@ -244,11 +245,11 @@ pub async fn destroy(args: AwsArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     if let Ok(bucket) = state.output("BucketName") {
-        cmd::step(format!("Emptying bucket {bucket}"));
+        console::step(format!("Emptying bucket {bucket}"));
         let removed = empty_bucket(&aws::s3(&config, &args), bucket).await?;
-        cmd::note(format!("{removed} objects and versions removed"));
+        console::note(format!("{removed} objects and versions removed"));
     }
-    cmd::step(format!("Deleting stack {}", args.stack));
+    console::step(format!("Deleting stack {}", args.stack));
     let mut seen = stack::recent_events(&cf, &args.stack, 100)
         .await?
         .iter()
@@ -260,7 +261,7 @@ pub async fn destroy(args: AwsArgs) -> anyhow::Result<()> {
         if stack::describe(&cf, &args.stack).await?.is_some() {
             return Err(anyhow::Error::new(error).context("deleting the stack"));
         }
-        cmd::note(format!(
+        console::note(format!(
             "the endpoint answered {}, but the stack is gone",
             aws_sdk_cloudformation::error::DisplayErrorContext(&error)
         ));
@@ -340,13 +341,13 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
     let Some(state) = stack::describe(&cf, &args.stack).await? else {
         anyhow::bail!("stack {} does not exist", args.stack);
     };
-    cmd::step(format!("Stack {}: {}", args.stack, state.status));
+    console::step(format!("Stack {}: {}", args.stack, state.status));
     if let Ok(url) = state.output("ApiUrl") {
-        cmd::note(format!("API: {url}"));
+        console::note(format!("API: {url}"));
     }
 
     let services = service_counts(&aws_sdk_ecs::Client::new(&config), &state).await?;
-    cmd::step("Services");
+    console::step("Services");
     let rows: Vec<[String; 4]> = services
         .iter()
         .map(|(name, counts)| {
@@ -358,32 +359,24 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    let rows: Vec<[&str; 4]> = rows
-        .iter()
-        .map(|row| row.each_ref().map(String::as_str))
-        .collect();
     println!(
         "{}",
-        stack::table(&["service", "desired", "running", "pending"], &rows)
+        console::table(&["service", "desired", "running", "pending"], &rows)
     );
 
     let depths = queue_depths(&aws_sdk_sqs::Client::new(&config), &state).await?;
-    cmd::step("Queue");
+    console::step("Queue");
     let rows = [[
         depths.visible.to_string(),
         depths.in_flight.to_string(),
         depths.dead_letter.to_string(),
     ]];
-    let rows: Vec<[&str; 3]> = rows
-        .iter()
-        .map(|row| row.each_ref().map(String::as_str))
-        .collect();
     println!(
         "{}",
-        stack::table(&["visible", "in flight", "dead letter"], &rows)
+        console::table(&["visible", "in flight", "dead letter"], &rows)
     );
 
-    cmd::step("Latest stack events");
+    console::step("Latest stack events");
     let events = stack::recent_events(&cf, &args.stack, 10).await?;
     let rows: Vec<[String; 4]> = events
         .iter()
@@ -405,13 +398,9 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    let rows: Vec<[&str; 4]> = rows
-        .iter()
-        .map(|row| row.each_ref().map(String::as_str))
-        .collect();
     println!(
         "{}",
-        stack::table(&["time", "status", "resource", "reason"], &rows)
+        console::table(&["time", "status", "resource", "reason"], &rows)
     );
     Ok(())
 }

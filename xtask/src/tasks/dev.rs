@@ -3,6 +3,7 @@
 use anyhow::Context;
 
 use crate::cmd;
+use crate::console;
 use crate::env::local_stack::{LocalStack, Options};
 use crate::env::web;
 use crate::flags::DevArgs;
@@ -30,23 +31,23 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         true => Some(start_vite(&base_url)?),
         false => None,
     };
-    cmd::step("Rising Stars is running");
-    cmd::note(format!("Web app:      {base_url}/"));
+    console::step("Rising Stars is running");
+    console::note(format!("Web app:      {base_url}/"));
     if vite.is_some() {
-        cmd::note(format!(
+        console::note(format!(
             "Web (live):   http://127.0.0.1:{VITE_PORT}/ (Vite, hot reload; API calls go to {base_url})"
         ));
     }
-    cmd::note(format!("API:          {base_url}/api"));
-    cmd::note(format!("API docs:     {base_url}/docs"));
-    cmd::note(format!("OpenAPI:      {base_url}/openapi.json"));
-    cmd::note(format!(
+    console::note(format!("API:          {base_url}/api"));
+    console::note(format!("API docs:     {base_url}/docs"));
+    console::note(format!("OpenAPI:      {base_url}/openapi.json"));
+    console::note(format!(
         "Storage:      {}",
         cmd::workspace_root().join("target/dev/storage").display()
     ));
-    cmd::note(format!("Database:     {}", stack.database_url));
-    cmd::note("Queue:        PostgreSQL table queue_messages; one worker processing jobs");
-    cmd::note("Press Ctrl-C to stop.");
+    console::note(format!("Database:     {}", stack.database_url));
+    console::note("Queue:        PostgreSQL table queue_messages; one worker processing jobs");
+    console::note("Press Ctrl-C to stop.");
 
     let outcome = match &mut stack.api {
         Some(api) => tokio::select! {
@@ -56,7 +57,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         },
         None => Ok(()),
     };
-    cmd::step("Stopping");
+    console::step("Stopping");
     if let Some(vite) = &mut vite {
         crate::env::local_stack::stop(vite, "Vite").await;
     }
@@ -69,7 +70,7 @@ const VITE_PORT: u16 = 5173;
 
 /// Vite's dev server on the web sources, proxying the API's paths to `api_url`.
 fn start_vite(api_url: &str) -> anyhow::Result<tokio::process::Child> {
-    cmd::step("Starting Vite's dev server (npm run dev)");
+    console::step("Starting Vite's dev server (npm run dev)");
     tokio::process::Command::new("npm")
         .args(["run", "dev"])
         .current_dir(web::dir())

@@ -2,9 +2,10 @@
 //! document is produced by exactly the code the server runs.
 
 use crate::cmd::{self, cargo};
+use crate::console;
 
 pub fn run() -> anyhow::Result<()> {
-    cmd::step("Regenerating docs/openapi.json");
+    console::step("Regenerating docs/openapi.json");
     cmd::run(
         cargo()
             .args([
@@ -17,6 +18,6 @@ pub fn run() -> anyhow::Result<()> {
             ])
             .env("UPDATE_OPENAPI", "1"),
     )?;
-    cmd::note("written: docs/openapi.json");
+    console::note("written: docs/openapi.json");
     Ok(())
 }

@@ -9,7 +9,7 @@ use anyhow::bail;
 use argon2::password_hash::PasswordHasher;
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::cmd;
+use crate::console;
 use crate::env::postgres::Postgres;
 use crate::flags::SeedArgs;
 
@@ -71,13 +71,13 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let postgres = Postgres::ensure().await?;
-    cmd::step(format!("Recreating database {}", args.database));
+    console::step(format!("Recreating database {}", args.database));
     postgres.drop_database(&args.database).await?;
     postgres.migrated(&args.database).await?.close().await;
     let url = postgres.url(&args.database);
     let mut db = PgConnection::connect(&url).await?;
 
-    cmd::step(format!("Players and videos: {}", args.players));
+    console::step(format!("Players and videos: {}", args.players));
     let hash = tokio::task::spawn_blocking(|| {
         argon2::Argon2::default()
             .hash_password(SEED_PASSWORD.as_bytes())
@@ -112,7 +112,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     .execute(&mut db)
     .await?;
 
-    cmd::step(format!("Votes: {} (Zipf, s = 1)", args.votes));
+    console::step(format!("Votes: {} (Zipf, s = 1)", args.votes));
     let counts = zipf_counts(args.players, args.votes);
     // Video of rank r (index r - 1) gets its votes from the players that follow it, wrapping
     // around: distinct voters, never the owner.
@@ -142,15 +142,15 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     let votes: i64 = sqlx::query_scalar("SELECT count(*) FROM votes")
         .fetch_one(&mut db)
         .await?;
-    cmd::step("Seeded");
-    cmd::note(format!("database:  {url}"));
-    cmd::note(format!(
+    console::step("Seeded");
+    console::note(format!("database:  {url}"));
+    console::note(format!(
         "players:   {} (player0@seed.test … player{}@seed.test, password {SEED_PASSWORD})",
         args.players,
         args.players - 1
     ));
-    cmd::note(format!("votes:     {votes}"));
-    cmd::note(format!(
+    console::note(format!("votes:     {votes}"));
+    console::note(format!(
         "took:      {:.1} s",
         started.elapsed().as_secs_f64()
     ));

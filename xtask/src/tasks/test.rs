@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::bail;
 
 use crate::cmd::{self, cargo};
+use crate::console;
 use crate::env::postgres::Postgres;
 use crate::env::{apt, moto, registry_server};
 use crate::flags::{SynthArgs, TestArgs};
@@ -18,9 +19,9 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
 
     if !args.skip_lint {
         let lap = Instant::now();
-        cmd::step("Formatting: cargo fmt --check");
+        console::step("Formatting: cargo fmt --check");
         cmd::run(cargo().args(["fmt", "--all", "--check"]))?;
-        cmd::step("Lints: cargo clippy, warnings denied");
+        console::step("Lints: cargo clippy, warnings denied");
         cmd::run(cargo().args([
             "clippy",
             "--workspace",
@@ -47,7 +48,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     timings.push(("services", lap.elapsed()));
 
     let lap = Instant::now();
-    cmd::step("Building every target (the end-to-end tests start the real binaries)");
+    console::step("Building every target (the end-to-end tests start the real binaries)");
     cmd::run(cargo().args(["build", "--workspace", "--all-targets", "--quiet"]))?;
     // Before the tests: the image tests put it in the API image.
     crate::env::web::ensure_built()?;
@@ -73,7 +74,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     let mut outcome = if args.web_only {
         Ok(())
     } else {
-        cmd::step("Tests: unit, conformance and end-to-end (cargo nextest)");
+        console::step("Tests: unit, conformance and end-to-end (cargo nextest)");
         let outcome = cmd::run(&mut tests);
         timings.push(("tests", lap.elapsed()));
         outcome
@@ -87,11 +88,11 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
         outcome = outcome.and(Err(error));
     }
 
-    cmd::step("Summary");
+    console::step("Summary");
     for (what, took) in &timings {
-        cmd::note(format!("{what:<22} {:>6.1} s", took.as_secs_f64()));
+        console::note(format!("{what:<22} {:>6.1} s", took.as_secs_f64()));
     }
-    cmd::note(format!(
+    console::note(format!(
         "{:<22} {:>6.1} s",
         "total",
         started.elapsed().as_secs_f64()
@@ -111,7 +112,7 @@ fn ensure_nextest() -> anyhow::Result<()> {
     if installed {
         return Ok(());
     }
-    cmd::step("Installing cargo-nextest (the test runner; runs each test in its own process)");
+    console::step("Installing cargo-nextest (the test runner; runs each test in its own process)");
     cmd::run(cargo().args(["install", "cargo-nextest", "--locked"]))?;
     if !Command::new("cargo")
         .args(["nextest", "--version"])
@@ -130,7 +131,7 @@ async fn drop_stale_test_databases(postgres: &Postgres) -> anyhow::Result<()> {
     stale.retain(|name| *name != current);
     stale.extend(postgres.databases_like("rs_building_").await?);
     for name in stale {
-        cmd::note(format!("dropping stale test database {name}"));
+        console::note(format!("dropping stale test database {name}"));
         postgres.drop_database(&name).await?;
     }
     Ok(())

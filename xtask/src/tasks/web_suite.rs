@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::cmd;
+use crate::console;
 use crate::env::local_stack::{LocalStack, Options};
 use crate::env::postgres::Postgres;
 use crate::env::{venv, web};
@@ -59,7 +60,7 @@ pub async fn run(
         log_dir: Some(logs.clone()),
     })
     .await?;
-    cmd::note(format!("stack logs: {}", logs.display()));
+    console::note(format!("stack logs: {}", logs.display()));
     let browser = web::browser_tests(&stack.base_url);
     timings.push(("browser tests", lap.elapsed()));
     let lap = Instant::now();
@@ -81,7 +82,7 @@ const SCHEMATHESIS: venv::Tool = venv::Tool {
 async fn contract_tests(base_url: &str) -> anyhow::Result<()> {
     let program = venv::ensure(&SCHEMATHESIS)?;
     let token = player_token(base_url).await?;
-    cmd::step(format!(
+    console::step(format!(
         "Contract tests: Schemathesis, every check, against {base_url}/openapi.json"
     ));
     let config = cmd::workspace_root().join("tests/contract/schemathesis.toml");
