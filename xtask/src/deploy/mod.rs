@@ -3,8 +3,12 @@
 //! in `tasks/deploy.rs` and `tasks/images.rs`.
 
 pub mod aws;
+pub mod change_set;
+pub mod events;
 pub mod image;
 pub mod registry;
+pub mod resources;
 pub mod stack;
+pub mod template;
 #[cfg(test)]
 mod template_checks;

@@ -4,10 +4,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::deploy::stack;
+use crate::deploy::template;
 
 fn resources() -> Map<String, Value> {
-    let template = stack::load_template().unwrap();
+    let template = template::load_template().unwrap();
     template["Resources"].as_object().unwrap().clone()
 }
 
@@ -30,7 +30,7 @@ fn the_template_renders_within_the_inline_size_limit() {
     let given = [("WebImage", "a"), ("WorkerImage", "b")]
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .into();
-    let rendered = stack::render(&given, false).unwrap();
+    let rendered = template::render(&given, false).unwrap();
     assert!(rendered.parameters.contains_key("WorkerBacklogPerTask"));
     // CloudFormation's inline limit; past it a deploy would need the template in S3.
     assert!(
@@ -200,7 +200,7 @@ const DEFAULT_CLASS_CONNECTION_BUDGET: u64 = 100;
 
 #[test]
 fn a_deploy_at_the_most_tasks_fits_the_database_connections() {
-    let template = stack::load_template().unwrap();
+    let template = template::load_template().unwrap();
     let resources = template["Resources"].as_object().unwrap();
     let parameters = &template["Parameters"];
     assert_eq!(
@@ -260,7 +260,7 @@ fn both_programs_verify_the_database_certificate_against_the_bundle_in_their_ima
 
 #[test]
 fn the_public_endpoint_is_https_unless_cleartext_is_asked_for_by_name() {
-    let template = stack::load_template().unwrap();
+    let template = template::load_template().unwrap();
     let endpoint = &template["Parameters"]["PublicEndpoint"];
     assert_eq!(endpoint["Default"], "cloudfront");
     let choices: Vec<&str> = endpoint["AllowedValues"]

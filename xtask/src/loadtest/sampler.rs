@@ -6,9 +6,9 @@ use sqlx::PgPool;
 
 use super::k6::Interval;
 use super::timeline::{Sample, Tasks};
+use crate::deploy::resources::{self, TaskCounts};
 use crate::deploy::stack::{self, StackState};
 use crate::flags::{AwsArgs, LoadtestArgs};
-use crate::tasks::deploy::{self, TaskCounts};
 
 /// Where task counts and queue depths come from.
 pub enum Watched {
@@ -32,7 +32,7 @@ impl Watched {
     pub fn local(pool: &PgPool) -> Self {
         Self::Local {
             pool: pool.clone(),
-            queue: crate::loadtest::workload::local_queue(pool),
+            queue: super::workload::local_queue(pool),
         }
     }
 
@@ -93,7 +93,7 @@ impl Watched {
             Self::Stack {
                 state, ecs, sqs, ..
             } => {
-                let services = deploy::service_counts(ecs, state).await?;
+                let services = resources::service_counts(ecs, state).await?;
                 let tasks_of = |output: &str| -> Option<Tasks> {
                     let name = state.output(output).ok()?;
                     services
@@ -103,7 +103,7 @@ impl Watched {
                 };
                 sample.web = tasks_of("WebServiceName");
                 sample.worker = tasks_of("WorkerServiceName");
-                let depths = deploy::queue_depths(sqs, state).await?;
+                let depths = resources::queue_depths(sqs, state).await?;
                 sample.queue_visible = Some(i64::try_from(depths.visible).unwrap_or(i64::MAX));
                 sample.queue_in_flight = Some(i64::try_from(depths.in_flight).unwrap_or(i64::MAX));
                 sample.dead_letter = Some(i64::try_from(depths.dead_letter).unwrap_or(i64::MAX));

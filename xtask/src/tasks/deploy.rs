@@ -2,17 +2,13 @@
 //! emulator given by `--endpoint-url`).
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use anyhow::Context;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::cmd;
 use crate::console;
-use crate::deploy::stack::{self, Plan, Rendered};
-use crate::deploy::{aws, image, registry};
-use crate::env::venv;
+use crate::deploy::change_set::{self, Change, Plan};
+use crate::deploy::template::{self, Rendered};
+use crate::deploy::{aws, events, image, registry, resources, stack};
 use crate::flags::{AwsArgs, DeployArgs, DiffArgs, SynthArgs};
 
 /// Parses repeated `--param Name=Value` flags.
@@ -66,7 +62,7 @@ async fn image_parameters(
 /// `cargo xtask synth`: renders the template and its parameters into the target folder and lints
 /// what would be deployed.
 pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
-    console::step(format!("Rendering {}", stack::TEMPLATE));
+    console::step(format!("Rendering {}", template::TEMPLATE));
     let mut given = parameters(&args.params)?;
     // Images are pushed by `deploy`; synth stands in placeholders so the result is lintable.
     for name in ["WebImage", "WorkerImage"] {
@@ -74,8 +70,8 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
             .entry(name.to_owned())
             .or_insert_with(|| format!("example.invalid/{}:synth", name.to_lowercase()));
     }
-    let rendered = stack::render(&given, false)?;
-    let dir = stack::write(&rendered, &args.stack)?;
+    let rendered = template::render(&given, false)?;
+    let dir = template::write(&rendered, &args.stack)?;
     console::note(format!(
         "{} resources, {} parameters, {} bytes → {}",
         rendered.template["Resources"]
@@ -88,31 +84,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     if args.no_lint {
         return Ok(());
     }
-    lint(&dir.join("template.json"))
-}
-
-/// cfn-lint (no errors, no warnings) and checkov (no failed check; skips are justified in the
-/// template's `Metadata`).
-pub fn lint(template: &std::path::Path) -> anyhow::Result<()> {
-    let cfn_lint = venv::ensure(&venv::CFN_LINT)?;
-    let checkov = venv::ensure(&venv::CHECKOV)?;
-    console::step("Linting the template: cfn-lint");
-    cmd::run(Command::new(cfn_lint).arg(template))?;
-    console::step("Scanning the template: checkov");
-    cmd::run(
-        Command::new(checkov)
-            .args([
-                "--quiet",
-                "--compact",
-                // Offline: no guideline download from the vendor's service.
-                "--skip-download",
-                "--framework",
-                "cloudformation",
-                "-f",
-            ])
-            .arg(template),
-    )?;
-    Ok(())
+    template::lint(&dir.join("template.json"))
 }
 
 /// `cargo xtask diff`: what a deploy would change, as a table.
@@ -134,17 +106,17 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
             .await?,
         );
     }
-    let rendered = stack::render(&given, true)?;
+    let rendered = template::render(&given, true)?;
     let Some(existing) = existing else {
         console::step(format!(
             "Stack {stack_name} does not exist: a deploy creates it"
         ));
-        let additions: Vec<stack::Change> = rendered.template["Resources"]
+        let additions: Vec<Change> = rendered.template["Resources"]
             .as_object()
             .map(|resources| {
                 resources
                     .iter()
-                    .map(|(id, resource)| stack::Change {
+                    .map(|(id, resource)| Change {
                         action: "Add".to_owned(),
                         logical_id: id.clone(),
                         resource_type: resource["Type"].as_str().unwrap_or("").to_owned(),
@@ -153,17 +125,17 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
                     .collect()
             })
             .unwrap_or_default();
-        println!("{}", stack::change_table(&additions));
+        println!("{}", change_set::change_table(&additions));
         return Ok(());
     };
     console::step(format!(
         "Change set against {stack_name} ({})",
         existing.status
     ));
-    match stack::plan(&cf, stack_name, &rendered, Some(&existing)).await? {
+    match change_set::plan(&cf, stack_name, &rendered, Some(&existing)).await? {
         Plan::NoChanges => println!("    no changes"),
         Plan::Ready { name, changes } => {
-            println!("{}", stack::change_table(&changes));
+            println!("{}", change_set::change_table(&changes));
             cf.delete_change_set()
                 .stack_name(stack_name)
                 .change_set_name(&name)
@@ -200,21 +172,21 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
              run `cargo xtask destroy --stack {stack_name}` first"
         );
     }
-    let rendered: Rendered = stack::render(&given, existing.is_some())?;
-    stack::write(&rendered, stack_name)?;
+    let rendered: Rendered = template::render(&given, existing.is_some())?;
+    template::write(&rendered, stack_name)?;
     console::step(format!(
         "Change set for stack {stack_name} ({})",
         existing
             .as_ref()
             .map_or("new stack", |state| state.status.as_str())
     ));
-    match stack::plan(&cf, stack_name, &rendered, existing.as_ref()).await? {
+    match change_set::plan(&cf, stack_name, &rendered, existing.as_ref()).await? {
         Plan::NoChanges => println!("    no changes"),
         Plan::Ready { name, changes } => {
-            println!("{}", stack::change_table(&changes));
+            println!("{}", change_set::change_table(&changes));
             console::step(format!("Executing {name}"));
-            stack::execute(&cf, stack_name, &name).await?;
-            stack::fill_missing_outputs(&cf, stack_name, &rendered).await?;
+            change_set::execute(&cf, stack_name, &name).await?;
+            change_set::fill_missing_outputs(&cf, stack_name, &rendered).await?;
         }
     }
     let state = stack::describe(&cf, stack_name)
@@ -246,11 +218,11 @@ pub async fn destroy(args: AwsArgs) -> anyhow::Result<()> {
     };
     if let Ok(bucket) = state.output("BucketName") {
         console::step(format!("Emptying bucket {bucket}"));
-        let removed = empty_bucket(&aws::s3(&config, &args), bucket).await?;
+        let removed = resources::empty_bucket(&aws::s3(&config, &args), bucket).await?;
         console::note(format!("{removed} objects and versions removed"));
     }
     console::step(format!("Deleting stack {}", args.stack));
-    let mut seen = stack::recent_events(&cf, &args.stack, 100)
+    let mut seen = events::recent_events(&cf, &args.stack, 100)
         .await?
         .iter()
         .filter_map(|event| event.event_id().map(str::to_owned))
@@ -266,72 +238,9 @@ pub async fn destroy(args: AwsArgs) -> anyhow::Result<()> {
             aws_sdk_cloudformation::error::DisplayErrorContext(&error)
         ));
     }
-    stack::follow(&cf, &args.stack, &mut seen).await?;
+    events::follow(&cf, &args.stack, &mut seen).await?;
     println!("    stack {} deleted", args.stack);
     Ok(())
-}
-
-/// Deletes every object version and delete marker; returns how many.
-async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<usize> {
-    let mut removed = 0;
-    let (mut key_marker, mut version_marker) = (None, None);
-    loop {
-        let page = match s3
-            .list_object_versions()
-            .bucket(bucket)
-            .set_key_marker(key_marker)
-            .set_version_id_marker(version_marker)
-            .send()
-            .await
-        {
-            Ok(page) => page,
-            Err(error)
-                if aws_sdk_s3::error::ProvideErrorMetadata::code(&error)
-                    == Some("NoSuchBucket") =>
-            {
-                return Ok(removed);
-            }
-            Err(error) => {
-                return Err(anyhow::Error::new(error).context(format!("listing {bucket}")));
-            }
-        };
-        let mut objects = Vec::new();
-        for version in page.versions() {
-            objects.push((version.key(), version.version_id()));
-        }
-        for marker in page.delete_markers() {
-            objects.push((marker.key(), marker.version_id()));
-        }
-        let identifiers = objects
-            .into_iter()
-            .filter_map(|(key, version)| {
-                ObjectIdentifier::builder()
-                    .set_key(key.map(str::to_owned))
-                    .set_version_id(version.map(str::to_owned))
-                    .build()
-                    .ok()
-            })
-            .collect::<Vec<_>>();
-        if !identifiers.is_empty() {
-            removed += identifiers.len();
-            s3.delete_objects()
-                .bucket(bucket)
-                .delete(
-                    Delete::builder()
-                        .set_objects(Some(identifiers))
-                        .quiet(true)
-                        .build()?,
-                )
-                .send()
-                .await
-                .with_context(|| format!("deleting objects of {bucket}"))?;
-        }
-        if !page.is_truncated().unwrap_or(false) {
-            return Ok(removed);
-        }
-        key_marker = page.next_key_marker().map(str::to_owned);
-        version_marker = page.next_version_id_marker().map(str::to_owned);
-    }
 }
 
 /// `cargo xtask status`: tasks per service, queue depths, the latest stack events.
@@ -346,7 +255,7 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
         console::note(format!("API: {url}"));
     }
 
-    let services = service_counts(&aws_sdk_ecs::Client::new(&config), &state).await?;
+    let services = resources::service_counts(&aws_sdk_ecs::Client::new(&config), &state).await?;
     console::step("Services");
     let rows: Vec<[String; 4]> = services
         .iter()
@@ -364,7 +273,7 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
         console::table(&["service", "desired", "running", "pending"], &rows)
     );
 
-    let depths = queue_depths(&aws_sdk_sqs::Client::new(&config), &state).await?;
+    let depths = resources::queue_depths(&aws_sdk_sqs::Client::new(&config), &state).await?;
     console::step("Queue");
     let rows = [[
         depths.visible.to_string(),
@@ -377,7 +286,7 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
     );
 
     console::step("Latest stack events");
-    let events = stack::recent_events(&cf, &args.stack, 10).await?;
+    let events = events::recent_events(&cf, &args.stack, 10).await?;
     let rows: Vec<[String; 4]> = events
         .iter()
         .map(|event| {
@@ -403,88 +312,4 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
         console::table(&["time", "status", "resource", "reason"], &rows)
     );
     Ok(())
-}
-
-/// Desired, running and pending tasks of one ECS service.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TaskCounts {
-    pub desired: i32,
-    pub running: i32,
-    pub pending: i32,
-}
-
-/// The web and worker services' task counts, by service name.
-pub async fn service_counts(
-    ecs: &aws_sdk_ecs::Client,
-    state: &stack::StackState,
-) -> anyhow::Result<Vec<(String, TaskCounts)>> {
-    let cluster = state.output("ClusterName")?;
-    let names = [
-        state.output("WebServiceName")?,
-        state.output("WorkerServiceName")?,
-    ];
-    let answer = ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(names[0])
-        .services(names[1])
-        .send()
-        .await
-        .with_context(|| format!("describing the services of cluster {cluster}"))?;
-    Ok(answer
-        .services()
-        .iter()
-        .map(|service| {
-            (
-                service.service_name().unwrap_or_default().to_owned(),
-                TaskCounts {
-                    desired: service.desired_count(),
-                    running: service.running_count(),
-                    pending: service.pending_count(),
-                },
-            )
-        })
-        .collect())
-}
-
-/// Messages waiting, being worked on, and dead-lettered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QueueDepths {
-    pub visible: u64,
-    pub in_flight: u64,
-    pub dead_letter: u64,
-}
-
-pub async fn queue_depths(
-    sqs: &aws_sdk_sqs::Client,
-    state: &stack::StackState,
-) -> anyhow::Result<QueueDepths> {
-    let read = |url: String| async move {
-        let answer = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .with_context(|| format!("reading the attributes of {url}"))?;
-        let value = |name: QueueAttributeName| {
-            answer
-                .attributes()
-                .and_then(|attributes| attributes.get(&name))
-                .and_then(|value| value.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        anyhow::Ok((
-            value(QueueAttributeName::ApproximateNumberOfMessages),
-            value(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        ))
-    };
-    let (visible, in_flight) = read(state.output("QueueUrl")?.to_owned()).await?;
-    let (dead_visible, dead_hidden) = read(state.output("DeadLetterQueueUrl")?.to_owned()).await?;
-    Ok(QueueDepths {
-        visible,
-        in_flight,
-        dead_letter: dead_visible + dead_hidden,
-    })
 }
