@@ -31,7 +31,7 @@ fn main() -> std::process::ExitCode {
             flags::Task::Openapi => tasks::openapi::run(),
             flags::Task::Seed(args) => tasks::seed::run(args).await,
             flags::Task::Bench(args) => tasks::bench::run(args).await,
-            flags::Task::Images(args) => deploy::image::run(args).await,
+            flags::Task::Images(args) => tasks::images::run(args).await,
             flags::Task::Synth(args) => tasks::deploy::synth(args),
             flags::Task::Diff(args) => tasks::deploy::diff(args).await,
             flags::Task::Deploy(args) => tasks::deploy::deploy(args).await,

@@ -1,5 +1,4 @@
-//! `cargo xtask images`: linux/amd64 OCI images of the API and the worker, built without a
-//! container engine: each image is the binary plus its exact runtime closure (the shared
+//! Building the linux/amd64 OCI images of the API and the worker without a container engine: each image is the binary plus its exact runtime closure (the shared
 //! libraries `ldd` resolves, the ELF loader, CA certificates, a non-root user), as reproducible
 //! layers in an OCI image layout under `<target>/xtask/images/<name>/`.
 //!
@@ -10,23 +9,19 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Instant;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use aws_lc_rs::digest;
 use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 
+use super::oci::{
+    Blob, BuiltImage, CONFIG_MEDIA_TYPE, INDEX_MEDIA_TYPE, LAYER_MEDIA_TYPE, Layer, LayoutLock,
+    MANIFEST_MEDIA_TYPE, lock_layouts,
+};
 use crate::cmd::{self, cargo};
 use crate::console::{self, Progress, mb};
-use crate::deploy::registry;
-use crate::flags::ImagesArgs;
-
-pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
-pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 
 /// The unprivileged user every image runs as (uid and gid).
 pub const APP_UID: u64 = 10001;
@@ -64,184 +59,6 @@ const IMAGES: [Spec; 2] = [
         web: false,
     },
 ];
-
-/// A content-addressed file in an image layout.
-#[derive(Debug, Clone)]
-pub struct Blob {
-    pub media_type: &'static str,
-    /// `sha256:<hex>`.
-    pub digest: String,
-    pub size: u64,
-    /// Where the bytes are: `<layout>/blobs/sha256/<hex>`.
-    pub path: PathBuf,
-}
-
-/// A layer blob (gzip) and what it holds.
-#[derive(Debug, Clone)]
-pub struct Layer {
-    pub blob: Blob,
-    /// `sha256:` of the uncompressed tar (the config's `rootfs.diff_ids`).
-    pub diff_id: String,
-    pub uncompressed_size: u64,
-    /// `base`, `libraries` or `binary`.
-    pub what: &'static str,
-    /// Regular files in the layer.
-    pub files: usize,
-}
-
-/// An image written as an OCI image layout, ready to push.
-#[derive(Debug, Clone)]
-pub struct BuiltImage {
-    /// `api` or `worker`: also the last part of its repository name.
-    pub name: &'static str,
-    /// The first 16 hex digits of the manifest digest.
-    pub tag: String,
-    /// `sha256:<hex>` of the manifest bytes.
-    pub manifest_digest: String,
-    pub layout_dir: PathBuf,
-    pub manifest: Blob,
-    pub config: Blob,
-    /// Base files, shared libraries, the binary: in this order.
-    pub layers: Vec<Layer>,
-    /// While any image of a build is alive, other xtask processes neither rebuild nor delete the
-    /// layouts it reads from (the tests build and push from several processes at once).
-    _layouts: Arc<LayoutLock>,
-}
-
-impl BuiltImage {
-    /// The blobs a registry must hold before the manifest may refer to them.
-    pub fn blobs(&self) -> impl Iterator<Item = &Blob> {
-        self.layers
-            .iter()
-            .map(|layer| &layer.blob)
-            .chain(std::iter::once(&self.config))
-    }
-
-    pub fn compressed_size(&self) -> u64 {
-        self.layers.iter().map(|layer| layer.blob.size).sum()
-    }
-
-    pub fn uncompressed_size(&self) -> u64 {
-        self.layers
-            .iter()
-            .map(|layer| layer.uncompressed_size)
-            .sum()
-    }
-}
-
-/// `cargo xtask images`: build both images; with `--push`, push them.
-pub async fn run(args: ImagesArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let profile = args.cargo_profile.clone();
-    let images = tokio::task::spawn_blocking(move || build(&profile)).await??;
-    let built_in = started.elapsed();
-
-    console::step("Images");
-    for image in &images {
-        describe(image);
-    }
-    console::note(format!("built in {:.1} s", built_in.as_secs_f64()));
-
-    let mut pushed = Vec::new();
-    if args.push {
-        let lap = Instant::now();
-        let aws = crate::deploy::aws::sdk_config(&args.aws).await;
-        let registry = registry::connect(&aws, args.registry.as_deref()).await?;
-        pushed = registry::push_images(&registry, &args.aws.stack, &images).await?;
-        console::step("Pushed");
-        for image in &pushed {
-            console::note(format!(
-                "{}: {} blob(s) uploaded ({:.1} MB), {} already there, manifest {}",
-                image.name,
-                image.uploaded,
-                mb(image.uploaded_bytes),
-                image.skipped,
-                if image.manifest_pushed {
-                    "pushed"
-                } else {
-                    "already there"
-                }
-            ));
-            console::note(format!("  {}", image.reference));
-            console::note(format!("  {}", image.digest_reference));
-        }
-        console::note(format!("pushed in {:.1} s", lap.elapsed().as_secs_f64()));
-    }
-
-    if let Some(path) = &args.summary {
-        let summary = summary_json(&images, &pushed);
-        std::fs::write(path, serde_json::to_vec_pretty(&summary)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        console::note(format!("summary written to {}", path.display()));
-    }
-    Ok(())
-}
-
-fn describe(image: &BuiltImage) {
-    console::note(format!(
-        "{}:{}  {}  {:.1} MB compressed, {:.1} MB uncompressed",
-        image.name,
-        image.tag,
-        image.manifest_digest,
-        mb(image.compressed_size()),
-        mb(image.uncompressed_size())
-    ));
-    for layer in &image.layers {
-        console::note(format!(
-            "  {:<9} {:>8.1} MB  {:>8.1} MB  {:>4} file(s)  {}",
-            layer.what,
-            mb(layer.blob.size),
-            mb(layer.uncompressed_size),
-            layer.files,
-            layer.blob.digest
-        ));
-    }
-    console::note(format!("  layout    {}", image.layout_dir.display()));
-}
-
-/// What `--summary` writes: the images, their layers and what the push did.
-fn summary_json(images: &[BuiltImage], pushed: &[registry::Pushed]) -> Value {
-    let images: Vec<Value> = images
-        .iter()
-        .map(|image| {
-            let push = pushed.iter().find(|p| p.name == image.name).map(|p| {
-                json!({
-                    "digest_reference": p.digest_reference,
-                    "manifest_pushed": p.manifest_pushed,
-                    "reference": p.reference,
-                    "repository": p.repository,
-                    "skipped": p.skipped,
-                    "uploaded": p.uploaded,
-                    "uploaded_bytes": p.uploaded_bytes,
-                })
-            });
-            let layers: Vec<Value> = image
-                .layers
-                .iter()
-                .map(|layer| {
-                    json!({
-                        "what": layer.what,
-                        "digest": layer.blob.digest,
-                        "diff_id": layer.diff_id,
-                        "size": layer.blob.size,
-                        "uncompressed_size": layer.uncompressed_size,
-                        "files": layer.files,
-                    })
-                })
-                .collect();
-            json!({
-                "name": image.name,
-                "tag": image.tag,
-                "manifest_digest": image.manifest_digest,
-                "config_digest": image.config.digest,
-                "layout_dir": image.layout_dir,
-                "layers": layers,
-                "push": push,
-            })
-        })
-        .collect();
-    json!({ "images": images })
-}
 
 /// Builds the release (or `profile`) binaries and writes both images as OCI layouts under
 /// `<target>/xtask/images/`, replacing earlier ones. Blocking and CPU-bound (gzip). Another
@@ -302,40 +119,6 @@ fn profile_dir(profile: &str) -> &str {
         "release" | "bench" => "release",
         other => other,
     }
-}
-
-/// An exclusive advisory lock on the layouts directory, shared by everything in this process.
-#[derive(Debug)]
-struct LayoutLock {
-    _file: std::fs::File,
-}
-
-fn lock_layouts(root: &Path) -> anyhow::Result<Arc<LayoutLock>> {
-    static HELD: Mutex<Weak<LayoutLock>> = Mutex::new(Weak::new());
-    let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(lock) = held.upgrade() {
-        return Ok(lock);
-    }
-    let path = root.join(".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            console::note(format!(
-                "waiting for another xtask that is building or pushing images ({})",
-                path.display()
-            ));
-            file.lock()?;
-        }
-        Err(std::fs::TryLockError::Error(error)) => return Err(error.into()),
-    }
-    let lock = Arc::new(LayoutLock { _file: file });
-    *held = Arc::downgrade(&lock);
-    Ok(lock)
 }
 
 fn build_image(
@@ -496,8 +279,6 @@ fn manifest(config: &Blob, layers: &[Layer]) -> Value {
     })
 }
 
-/// What every image holds besides its program: CA certificates (the system's and RDS's), the
-/// `app` user, `/tmp`.
 /// The web app's static build, under [`WEB_DIR`]: a layer that changes only with the web app.
 fn web_layer(build: &Path) -> anyhow::Result<LayerPlan> {
     let mut web = LayerPlan::new("web app");
@@ -522,6 +303,8 @@ fn web_layer(build: &Path) -> anyhow::Result<LayerPlan> {
     Ok(web)
 }
 
+/// What every image holds besides its program: CA certificates (the system's and RDS's), the
+/// `app` user, `/tmp`.
 fn base_layer() -> anyhow::Result<LayerPlan> {
     let mut base = LayerPlan::new("base");
     base.file_from(CA_CERTIFICATES, Path::new(CA_CERTIFICATES))?;

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod change_set;
 pub mod events;
 pub mod image;
+pub mod oci;
 pub mod registry;
 pub mod resources;
 pub mod stack;

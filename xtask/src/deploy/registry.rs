@@ -17,8 +17,8 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHEN
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use tokio::io::AsyncReadExt;
 
+use super::oci::{Blob, BuiltImage, MANIFEST_MEDIA_TYPE};
 use crate::console::{self, Progress, mb};
-use crate::deploy::image::{BuiltImage, MANIFEST_MEDIA_TYPE};
 
 /// How many images ECR keeps per repository (the oldest beyond this expire).
 const ECR_KEEP_IMAGES: u32 = 30;
@@ -370,12 +370,7 @@ impl Registry {
     }
 
     /// One blob: `POST` opens an upload session, one `PUT …?digest=` streams the file into it.
-    async fn upload(
-        &self,
-        repository: &str,
-        blob: &crate::deploy::image::Blob,
-        short: &str,
-    ) -> anyhow::Result<()> {
+    async fn upload(&self, repository: &str, blob: &Blob, short: &str) -> anyhow::Result<()> {
         let session = self
             .request(
                 Method::POST,

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod deploy;
 pub mod dev;
+pub mod images;
 pub mod openapi;
 pub mod seed;
 pub mod test;
