@@ -21,8 +21,9 @@ use crate::console;
 use crate::env::local_stack::{LocalStack, Options};
 use crate::env::venv;
 use crate::flags::{LoadtestArgs, Scenario};
+use report::{Outcome, WorkerRun};
 use sampler::Watched;
-use timeline::{Marker, Sample};
+use timeline::Marker;
 
 /// The databases local load tests use (not the dev stack's), one per scenario.
 const WEB_DATABASE: &str = "rising_stars_loadtest";
@@ -53,39 +54,6 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
         out.join("summary.md").display()
     );
     Ok(())
-}
-
-/// What a run produced, for the report.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub target: String,
-    pub samples: Vec<Sample>,
-    pub markers: Vec<Marker>,
-    pub k6: Option<k6::Summary>,
-    pub worker_runs: Vec<WorkerRun>,
-}
-
-impl Outcome {
-    fn passed(&self) -> bool {
-        self.k6.as_ref().is_none_or(k6::Summary::thresholds_held)
-            && self.worker_runs.iter().all(|run| run.failed == 0)
-    }
-}
-
-/// One worker-scenario run.
-#[derive(Debug, Clone)]
-pub struct WorkerRun {
-    pub concurrency: usize,
-    pub videos: u32,
-    pub failed: i64,
-    pub drained_in: Duration,
-    pub mean_service: Duration,
-}
-
-impl WorkerRun {
-    pub fn videos_per_minute(&self) -> f64 {
-        f64::from(self.videos) * 60.0 / self.drained_in.as_secs_f64().max(0.001)
-    }
 }
 
 fn results_dir(args: &LoadtestArgs) -> anyhow::Result<PathBuf> {

@@ -2,13 +2,47 @@
 //! `summary.json`, `summary.md`, the chart, and the final table.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::json;
 
 use super::timeline::{self, Marker, Sample, Tasks};
-use super::{Outcome, chart};
+use super::{chart, k6};
 use crate::console;
 use crate::flags::{LoadtestArgs, Scenario};
+
+/// What a run produced, for the report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub target: String,
+    pub samples: Vec<Sample>,
+    pub markers: Vec<Marker>,
+    pub k6: Option<k6::Summary>,
+    pub worker_runs: Vec<WorkerRun>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.k6.as_ref().is_none_or(k6::Summary::thresholds_held)
+            && self.worker_runs.iter().all(|run| run.failed == 0)
+    }
+}
+
+/// One worker-scenario run.
+#[derive(Debug, Clone)]
+pub struct WorkerRun {
+    pub concurrency: usize,
+    pub videos: u32,
+    pub failed: i64,
+    pub drained_in: Duration,
+    pub mean_service: Duration,
+}
+
+impl WorkerRun {
+    pub fn videos_per_minute(&self) -> f64 {
+        f64::from(self.videos) * 60.0 / self.drained_in.as_secs_f64().max(0.001)
+    }
+}
 
 /// One progress line per sample.
 pub fn print_sample(sample: &Sample) {
