@@ -74,21 +74,3 @@ pub async fn add_allow_header<E: Endpoint>(
     }
     Ok(response)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documented_paths_give_their_methods() {
-        let allowed = AllowedMethods::from_document(&crate::startup::openapi_json());
-        let get = |path| allowed.for_path(path).and_then(|v| v.to_str().ok());
-        assert_eq!(get("/api/videos"), Some("GET"));
-        assert_eq!(
-            get("/api/videos/3f1c0a52-8a0e-4c1e-9d7a-1a2b3c4d5e6f/"),
-            Some("DELETE, GET")
-        );
-        assert_eq!(get("/api/public/videos/x/vote"), Some("GET, POST"));
-        assert_eq!(get("/api/nothing"), None);
-    }
-}

@@ -196,4 +196,17 @@ mod tests {
             "docs/openapi.json is stale: run `cargo xtask openapi` and commit the result"
         );
     }
+
+    #[test]
+    fn documented_paths_give_their_methods() {
+        let allowed = super::AllowedMethods::from_document(&super::openapi_json());
+        let get = |path| allowed.for_path(path).and_then(|v| v.to_str().ok());
+        assert_eq!(get("/api/videos"), Some("GET"));
+        assert_eq!(
+            get("/api/videos/3f1c0a52-8a0e-4c1e-9d7a-1a2b3c4d5e6f/"),
+            Some("DELETE, GET")
+        );
+        assert_eq!(get("/api/public/videos/x/vote"), Some("GET, POST"));
+        assert_eq!(get("/api/nothing"), None);
+    }
 }

@@ -5,7 +5,4 @@ pub mod framing;
 pub mod multipart;
 pub mod probe;
 
-pub use multipart::{ReceivedUpload, UploadForm, UploadRejection};
-
-/// The most an upload may weigh: 100 MiB.
-pub const MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
+pub use multipart::{MAX_UPLOAD_BYTES, ReceivedUpload, UploadForm, UploadRejection};
