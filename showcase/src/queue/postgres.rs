@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{JobQueue, QueueDepth, QueueError, ReceiptHandle, ReceivedMessage};
+use super::contract::{JobQueue, QueueDepth, QueueError, ReceiptHandle, ReceivedMessage};
 
 /// How often an empty long poll looks again. Jobs take tens of seconds, so 200 ms of pickup
 /// latency is noise, and an idle worker costs five cheap index probes a second.

@@ -8,7 +8,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use tokio::sync::OnceCell;
 
-use super::{JobQueue, QueueDepth, QueueError, ReceiptHandle, ReceivedMessage};
+use super::contract::{JobQueue, QueueDepth, QueueError, ReceiptHandle, ReceivedMessage};
 
 /// SQS's longest long poll.
 const MAX_WAIT_SECONDS: u64 = 20;

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use url::Url;
 
-use super::{Storage, StorageError, StorageKey, StoredObject};
+use super::contract::{Storage, StorageError, StorageKey, StoredObject};
 use crate::config::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -195,10 +195,6 @@ impl Storage for LocalStorage {
         tokio::task::spawn_blocking(move || list_under(&root, &prefix))
             .await
             .map_err(|error| StorageError::backend("list", "", error))?
-    }
-
-    fn as_local(&self) -> Option<&LocalStorage> {
-        Some(self)
     }
 }
 

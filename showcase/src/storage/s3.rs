@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::io::AsyncWriteExt;
 
-use super::{Storage, StorageError, StorageKey, StoredObject};
+use super::contract::{Storage, StorageError, StorageKey, StoredObject};
 
 /// Files above this size go up in parts of this size (S3 allows 10,000 parts of at least 5 MiB).
 const PART_SIZE: u64 = 16 * 1024 * 1024;
