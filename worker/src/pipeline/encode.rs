@@ -8,8 +8,8 @@ use ffmpeg_next::error::EAGAIN;
 use ffmpeg_next::software::scaling;
 use ffmpeg_next::{Dictionary, Packet, Rational, codec, encoder, format, frame, picture};
 
+use super::contract::{OUTPUT_FPS, OUTPUT_HEIGHT, OUTPUT_WIDTH, PipelineError, PipelineSettings};
 use super::probe::file_url;
-use super::{OUTPUT_FPS, OUTPUT_HEIGHT, OUTPUT_WIDTH, PipelineError, PipelineSettings};
 
 /// An H.264 encoder writing one video stream into an MP4 file.
 pub(crate) struct H264Writer {
@@ -63,7 +63,10 @@ impl H264Writer {
         options.set("preset", &settings.preset);
         options.set("crf", &settings.crf.to_string());
         // libx264 takes its thread count from the codec context, which defaults to 1.
-        options.set("threads", &super::threads_option(settings.threads));
+        options.set(
+            "threads",
+            &super::contract::threads_option(settings.threads),
+        );
         let encoder = context
             .open_with(options)
             .map_err(PipelineError::ffmpeg("opening libx264"))?;

@@ -19,8 +19,8 @@ use ffmpeg_next as ffmpeg;
 use ffmpeg_next::error::EAGAIN;
 use ffmpeg_next::{filter, frame};
 
+use super::contract::{CARD_FRAMES, OUTPUT_FPS, OUTPUT_HEIGHT, OUTPUT_WIDTH, PipelineError};
 use super::probe::Layout;
-use super::{CARD_FRAMES, OUTPUT_FPS, OUTPUT_HEIGHT, OUTPUT_WIDTH, PipelineError};
 
 /// Background of the intro and outro cards: the ANB navy, against which the orange logo reads well.
 const CARD_COLOUR: &str = "0x0b1d3a";

@@ -6,7 +6,7 @@ use ffmpeg_next as ffmpeg;
 use ffmpeg_next::software::scaling;
 use ffmpeg_next::{Packet, codec, decoder, format, frame};
 
-use super::PipelineError;
+use super::contract::PipelineError;
 
 /// The project's own logo (see `worker/assets/README.md` for how it is made).
 pub const BUILT_IN_LOGO: &[u8] = include_bytes!("../../assets/anb-logo.png");
@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn built_in_logo_is_a_small_rgba_image() -> Result<(), PipelineError> {
-        super::super::init_ffmpeg()?;
+        super::super::contract::init_ffmpeg()?;
         let logo = load(None)?;
         assert_eq!((logo.width(), logo.height()), (256, 256));
         assert_eq!(logo.format(), format::Pixel::RGBA);
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_png_is_refused() -> Result<(), PipelineError> {
-        super::super::init_ffmpeg()?;
+        super::super::contract::init_ffmpeg()?;
         let error = decode_png(b"not a png at all", "test").err();
         assert!(
             matches!(error, Some(PipelineError::Logo { .. })),

@@ -9,7 +9,7 @@ use ffmpeg_next::codec::packet::side_data;
 use ffmpeg_next::format::stream::Disposition;
 use ffmpeg_next::{Dictionary, Rational, codec, decoder, format, frame, media};
 
-use super::{
+use super::contract::{
     InputProblem, OUTPUT_HEIGHT, OUTPUT_WIDTH, PipelineError, is_resource_error, threads_option,
 };
 
