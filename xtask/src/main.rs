@@ -9,6 +9,8 @@ mod env;
 mod flags;
 mod loadtest;
 mod tasks;
+#[cfg(test)]
+mod tidy;
 
 use clap::Parser;
 
