@@ -40,10 +40,19 @@ pub async fn publish(pool: &PgPool, queue: &dyn JobQueue, task_id: Uuid, video_i
     }
 }
 
+/// A recorded job whose time to be published has come.
+#[derive(sqlx::FromRow)]
+struct DueJob {
+    id: Uuid,
+    video_id: Uuid,
+    /// Failed publications so far.
+    attempts: i32,
+}
+
 /// One relay pass: publishes due jobs, backing off those that fail. Returns how many were sent.
 pub async fn relay_once(pool: &PgPool, queue: &dyn JobQueue) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let due: Vec<(Uuid, Uuid, i32)> = sqlx::query_as(
+    let due: Vec<DueJob> = sqlx::query_as(
         "SELECT id, video_id, attempts FROM job_outbox
          WHERE next_attempt_at <= now()
          ORDER BY next_attempt_at LIMIT 100
@@ -52,7 +61,12 @@ pub async fn relay_once(pool: &PgPool, queue: &dyn JobQueue) -> Result<usize, sq
     .fetch_all(&mut *tx)
     .await?;
     let mut sent = 0;
-    for (task_id, video_id, attempts) in due {
+    for DueJob {
+        id: task_id,
+        video_id,
+        attempts,
+    } in due
+    {
         let body = ProcessVideo { task_id, video_id }.to_body();
         match queue.send(&body).await {
             Ok(_) => {

@@ -25,6 +25,7 @@ use anyhow::Context;
 use showcase::job::ProcessVideo;
 use showcase::queue::{JobQueue, QueueError, ReceivedMessage};
 use showcase::storage::{Storage, StorageKey};
+use showcase::videos::VideoStatus;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -317,7 +318,7 @@ impl Consumer {
     async fn claim(&self, video_id: Uuid) -> Result<Option<Claim>, sqlx::Error> {
         let token = Uuid::new_v4();
         let original_key: Option<String> = sqlx::query_scalar(
-            "UPDATE videos SET status = 'processing', processing_started_at = now(),
+            "UPDATE videos SET status = $4, processing_started_at = now(),
                                claim_token = $2, attempts = attempts + 1,
                                lease_expires_at = now() + make_interval(secs => $3)
              WHERE id = $1 AND status IN ('uploaded', 'processing')
@@ -326,6 +327,7 @@ impl Consumer {
         .bind(video_id)
         .bind(token)
         .bind(self.settings.visibility_timeout.as_secs_f64())
+        .bind(VideoStatus::Processing)
         .fetch_optional(&self.pool)
         .await?;
         Ok(original_key.map(|original_key| Claim {
@@ -342,7 +344,7 @@ impl Consumer {
             return Ok(0);
         };
         let failed: Vec<Uuid> = sqlx::query_scalar(
-            "UPDATE videos SET status = 'failed', error = $3, claim_token = NULL
+            "UPDATE videos SET status = $4, error = $3, claim_token = NULL
              WHERE status = 'processing' AND attempts >= $1
                AND lease_expires_at < now() - make_interval(secs => $2)
              RETURNING id",
@@ -352,6 +354,7 @@ impl Consumer {
         .bind(format!(
             "El procesamiento se interrumpió {max_receives} veces sin terminar; vuelve a subir el video."
         ))
+        .bind(VideoStatus::Failed)
         .fetch_all(&self.pool)
         .await?;
         for video_id in &failed {
@@ -472,7 +475,7 @@ impl Consumer {
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let publish: Option<bool> = sqlx::query_scalar(
-            "UPDATE videos SET status = 'processed', processed_key = $2, poster_key = $3,
+            "UPDATE videos SET status = $5, processed_key = $2, poster_key = $3,
                                processed_at = now(), error = NULL, claim_token = NULL,
                                lease_expires_at = NULL
              WHERE id = $1 AND status = 'processing' AND claim_token = $4
@@ -482,6 +485,7 @@ impl Consumer {
         .bind(clip_key.as_str())
         .bind(poster_key.as_str())
         .bind(claim.token)
+        .bind(VideoStatus::Processed)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(publish) = publish else {
@@ -498,7 +502,7 @@ impl Consumer {
     /// that could not even claim (nil token) fails a video nobody holds.
     async fn record_failed(&self, claim: &Claim, reason: &str) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE videos SET status = 'failed', error = $2, claim_token = NULL,
+            "UPDATE videos SET status = $4, error = $2, claim_token = NULL,
                                lease_expires_at = NULL
              WHERE id = $1 AND status IN ('uploaded', 'processing')
                AND (claim_token = $3 OR claim_token IS NULL)",
@@ -506,6 +510,7 @@ impl Consumer {
         .bind(claim.video_id)
         .bind(reason)
         .bind(claim.token)
+        .bind(VideoStatus::Failed)
         .execute(&self.pool)
         .await?;
         Ok(())

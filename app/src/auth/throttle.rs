@@ -37,6 +37,16 @@ pub fn signup_key(client: &str) -> String {
     format!("signup:{client}")
 }
 
+/// One throttle key's window, as an attempt finds it.
+#[derive(sqlx::FromRow)]
+struct KeyWindow {
+    failures: i32,
+    /// Failures the key may have in a window.
+    allowed: i32,
+    /// Until the window ends.
+    seconds_left: f64,
+}
+
 impl LoginThrottle {
     pub fn new(pool: PgPool, settings: &AuthSettings) -> Self {
         Self {
@@ -89,7 +99,7 @@ impl LoginThrottle {
         let mut tx = self.pool.begin().await?;
         // Rows for both keys (a window that has passed starts again), locked in key order so two
         // attempts never wait on each other's second row.
-        let rows: Vec<(i32, i32, f64)> = sqlx::query_as(
+        let rows: Vec<KeyWindow> = sqlx::query_as(
             "WITH keyed AS (
                  INSERT INTO login_failures (key, window_start, failures)
                  SELECT unnest($1::text[]), now(), 0
@@ -100,8 +110,9 @@ impl LoginThrottle {
                                          THEN login_failures.window_start ELSE now() END
                  RETURNING key, failures, window_start
              )
-             SELECT k.failures, l.limit_,
+             SELECT k.failures, l.limit_ AS allowed,
                     extract(epoch FROM k.window_start + make_interval(secs => $3) - now())::float8
+                        AS seconds_left
              FROM keyed k JOIN unnest($1::text[], $2::int[]) AS l(key, limit_) ON l.key = k.key
              ORDER BY k.key",
         )
@@ -112,8 +123,8 @@ impl LoginThrottle {
         .await?;
         let wait = rows
             .iter()
-            .filter(|(failures, limit, _)| failures >= limit)
-            .map(|(.., seconds_left)| Duration::from_secs_f64(seconds_left.max(1.0).ceil()))
+            .filter(|key| key.failures >= key.allowed)
+            .map(|key| Duration::from_secs_f64(key.seconds_left.max(1.0).ceil()))
             .max();
         if wait.is_some() {
             tx.rollback().await?;

@@ -101,6 +101,13 @@ pub enum SignupResponse {
     ),
 }
 
+/// What a login checks the password against.
+#[derive(sqlx::FromRow)]
+struct Credentials {
+    id: Uuid,
+    password_hash: String,
+}
+
 #[derive(Object)]
 pub struct LoginRequest {
     #[oai(validator(max_length = 1000))]
@@ -358,13 +365,13 @@ impl AuthApi {
             );
             return Ok(LoginResponse::TooManyAttempts(problem, wait));
         }
-        let user: Option<(Uuid, String)> =
+        let user: Option<Credentials> =
             sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
                 .bind(&email)
                 .fetch_optional(&state.pool)
                 .await?;
         let (user_id, hash) = match user {
-            Some((id, hash)) => (Some(id), Some(hash)),
+            Some(user) => (Some(user.id), Some(user.password_hash)),
             None => (None, None),
         };
         let valid = match state.passwords.verify(body.0.password.clone(), hash).await {

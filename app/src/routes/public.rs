@@ -40,6 +40,21 @@ pub struct PublicVideo {
     pub uploaded_at: DateTime<Utc>,
 }
 
+/// What the caller may do with a published video.
+#[derive(sqlx::FromRow)]
+struct VoterView {
+    voted: bool,
+    own_video: bool,
+}
+
+/// The outcome of casting a vote: the video's owner (none: no such published video) and its new
+/// count (none: no vote was added).
+#[derive(sqlx::FromRow)]
+struct CastVote {
+    owner: Option<Uuid>,
+    votes: Option<i32>,
+}
+
 /// A published video as the public endpoints read it.
 #[derive(sqlx::FromRow)]
 struct PublicVideoRow {
@@ -330,9 +345,9 @@ impl PublicApi {
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
             return Ok(VoteStateResponse::NotFound(video_not_found()));
         };
-        let row: Option<(bool, bool)> = sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM votes WHERE video_id = v.id AND user_id = $2),
-                    v.owner_id = $2
+        let row: Option<VoterView> = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM votes WHERE video_id = v.id AND user_id = $2) AS voted,
+                    v.owner_id = $2 AS own_video
              FROM videos v WHERE v.id = $1 AND v.published_at IS NOT NULL",
         )
         .bind(video_id)
@@ -340,10 +355,10 @@ impl PublicApi {
         .fetch_optional(&state.pool)
         .await?;
         match row {
-            Some((voted, own_video)) => Ok(VoteStateResponse::Ok(Json(VoteState {
+            Some(row) => Ok(VoteStateResponse::Ok(Json(VoteState {
                 video_id,
-                voted,
-                own_video,
+                voted: row.voted,
+                own_video: row.own_video,
             }))),
             None => Ok(VoteStateResponse::NotFound(video_not_found())),
         }
@@ -369,7 +384,7 @@ impl PublicApi {
         // insert the vote unless it is the caller's own (the primary key settles concurrent
         // duplicates: exactly one insert wins), then count it on the video and on its owner's
         // score. Data-modifying CTEs always run to completion, read or not.
-        let (owner, votes): (Option<Uuid>, Option<i32>) = sqlx::query_as(
+        let CastVote { owner, votes } = sqlx::query_as(
             "WITH target AS (
                  SELECT owner_id FROM videos WHERE id = $1 AND published_at IS NOT NULL
              ), cast_vote AS (
@@ -385,7 +400,7 @@ impl PublicApi {
                  UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
                  WHERE player_id IN (SELECT owner_id FROM counted)
              )
-             SELECT (SELECT owner_id FROM target), (SELECT votes FROM counted)",
+             SELECT (SELECT owner_id FROM target) AS owner, (SELECT votes FROM counted) AS votes",
         )
         .bind(video_id)
         .bind(auth.0)

@@ -7,7 +7,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use showcase::storage::StorageKey;
-use showcase::videos::status;
+use showcase::videos::VideoStatus as StoredStatus;
 use uuid::Uuid;
 
 use super::ApiTags;
@@ -67,19 +67,16 @@ pub enum VideoStatus {
     Failed,
 }
 
-impl VideoStatus {
-    fn from_column(value: &str) -> Result<Self, ApiError> {
-        Ok(match value {
-            status::UPLOADED => Self::Uploaded,
-            status::PROCESSING => Self::Processing,
-            status::PROCESSED => Self::Processed,
-            status::FAILED => Self::Failed,
-            other => {
-                return Err(ApiError::internal(format!(
-                    "unknown video status {other:?}"
-                )));
-            }
-        })
+/// The API's names for the statuses the database keeps (one for one).
+impl From<showcase::videos::VideoStatus> for VideoStatus {
+    fn from(status: showcase::videos::VideoStatus) -> Self {
+        use showcase::videos::VideoStatus as Stored;
+        match status {
+            Stored::Uploaded => Self::Uploaded,
+            Stored::Processing => Self::Processing,
+            Stored::Processed => Self::Processed,
+            Stored::Failed => Self::Failed,
+        }
     }
 }
 
@@ -143,7 +140,7 @@ struct OwnedVideoRow {
     id: Uuid,
     owner_id: Uuid,
     title: String,
-    status: String,
+    status: StoredStatus,
     published: bool,
     uploaded_at: DateTime<Utc>,
     processed_at: Option<DateTime<Utc>>,
@@ -235,17 +232,34 @@ pub async fn link(
     ))
 }
 
+/// Who owns a video, where it is in its life and whether it is published.
+#[derive(sqlx::FromRow)]
+struct VideoState {
+    owner_id: Uuid,
+    status: StoredStatus,
+    published: bool,
+}
+
 /// Who owns a video and whether it is published, locked for the rest of the transaction.
 async fn owner_and_state(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     video_id: Uuid,
-) -> Result<Option<(Uuid, String, bool)>, sqlx::Error> {
+) -> Result<Option<VideoState>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT owner_id, status, published_at IS NOT NULL FROM videos WHERE id = $1 FOR UPDATE",
+        "SELECT owner_id, status, published_at IS NOT NULL AS published
+         FROM videos WHERE id = $1 FOR UPDATE",
     )
     .bind(video_id)
     .fetch_optional(&mut **tx)
     .await
+}
+
+/// The stored files of a deleted video.
+#[derive(sqlx::FromRow)]
+struct StoredKeys {
+    original_key: String,
+    processed_key: Option<String>,
+    poster_key: Option<String>,
 }
 
 fn upload_problem(code: &str, detail: &str) -> UploadResponse {
@@ -451,7 +465,7 @@ impl VideosApi {
             videos.push(MyVideo {
                 processed_url: link(&state, row.processed_key.as_deref()).await?,
                 poster_url: link(&state, row.poster_key.as_deref()).await?,
-                status: VideoStatus::from_column(&row.status)?,
+                status: row.status.into(),
                 video_id: row.id,
                 title: row.title,
                 published: row.published,
@@ -495,7 +509,7 @@ impl VideosApi {
             original_url: link(&state, Some(&row.original_key)).await?,
             processed_url: link(&state, row.processed_key.as_deref()).await?,
             poster_url: link(&state, row.poster_key.as_deref()).await?,
-            status: VideoStatus::from_column(&row.status)?,
+            status: row.status.into(),
             video_id,
             title: row.title,
             published: row.published,
@@ -522,19 +536,18 @@ impl VideosApi {
             return Ok(PublishResponse::NotFound(not_found()));
         };
         let mut tx = state.pool.begin().await?;
-        let Some((owner, video_status, published)) = owner_and_state(&mut tx, video_id).await?
-        else {
+        let Some(video) = owner_and_state(&mut tx, video_id).await? else {
             return Ok(PublishResponse::NotFound(not_found()));
         };
-        if owner != auth.0 {
+        if video.owner_id != auth.0 {
             return Ok(PublishResponse::Forbidden(forbidden()));
         }
-        if published {
+        if video.published {
             return Ok(PublishResponse::BadRequest(
                 Problem::bad_request("already_published", "El video ya está publicado.").json(),
             ));
         }
-        if video_status != status::PROCESSED {
+        if video.status != StoredStatus::Processed {
             return Ok(PublishResponse::BadRequest(
                 Problem::bad_request("not_processed", "El video aún no ha sido procesado.").json(),
             ));
@@ -568,13 +581,13 @@ impl VideosApi {
             return Ok(DeleteResponse::NotFound(not_found()));
         };
         let mut tx = state.pool.begin().await?;
-        let Some((owner, _, published)) = owner_and_state(&mut tx, video_id).await? else {
+        let Some(video) = owner_and_state(&mut tx, video_id).await? else {
             return Ok(DeleteResponse::NotFound(not_found()));
         };
-        if owner != auth.0 {
+        if video.owner_id != auth.0 {
             return Ok(DeleteResponse::Forbidden(forbidden()));
         }
-        if published {
+        if video.published {
             return Ok(DeleteResponse::BadRequest(
                 Problem::bad_request(
                     "video_published",
@@ -585,14 +598,22 @@ impl VideosApi {
         }
         // The outbox record goes with the row (ON DELETE CASCADE); a job already queued or running
         // finds no row and is dropped by the worker.
-        let keys: (String, Option<String>, Option<String>) = sqlx::query_as(
+        let keys: StoredKeys = sqlx::query_as(
             "DELETE FROM videos WHERE id = $1 RETURNING original_key, processed_key, poster_key",
         )
         .bind(video_id)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        for key in [Some(keys.0), keys.1, keys.2].into_iter().flatten() {
+        let StoredKeys {
+            original_key,
+            processed_key,
+            poster_key,
+        } = keys;
+        for key in [Some(original_key), processed_key, poster_key]
+            .into_iter()
+            .flatten()
+        {
             let removed = match StorageKey::parse(&key) {
                 Ok(key) => state.storage.delete(&key).await.map_err(|e| e.to_string()),
                 Err(error) => Err(error.to_string()),

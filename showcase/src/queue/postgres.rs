@@ -13,6 +13,25 @@ use super::contract::{JobQueue, QueueDepth, QueueError, ReceiptHandle, ReceivedM
 /// latency is noise, and an idle worker costs five cheap index probes a second.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
+/// A message as a receive claims it.
+#[derive(sqlx::FromRow)]
+struct ReceivedRow {
+    id: Uuid,
+    body: String,
+    receive_count: i32,
+    receipt: Uuid,
+    /// Out of receives: moved to the dead-letter queue by this very receive.
+    dead_lettered: bool,
+}
+
+/// The queue's counters, as [`QueueDepth`] reports them.
+#[derive(sqlx::FromRow)]
+struct DepthRow {
+    visible: i64,
+    in_flight: i64,
+    dead_letter: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct PgQueue {
     pool: PgPool,
@@ -35,7 +54,7 @@ impl PgQueue {
         max: u32,
         visibility: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        let rows: Vec<(Uuid, String, i32, Uuid, bool)> = sqlx::query_as(
+        let rows: Vec<ReceivedRow> = sqlx::query_as(
             r#"
             WITH due AS (
                 SELECT id FROM queue_messages
@@ -51,7 +70,8 @@ impl PgQueue {
                 receipt = gen_random_uuid(),
                 dead_lettered_at = CASE WHEN m.receive_count >= $4 THEN now() END
             FROM due WHERE m.id = due.id
-            RETURNING m.id, m.body, m.receive_count, m.receipt, m.dead_lettered_at IS NOT NULL
+            RETURNING m.id, m.body, m.receive_count, m.receipt,
+                      m.dead_lettered_at IS NOT NULL AS dead_lettered
             "#,
         )
         .bind(&self.name)
@@ -63,12 +83,12 @@ impl PgQueue {
         .map_err(|error| QueueError::backend("receive", error))?;
         Ok(rows
             .into_iter()
-            .filter(|(.., dead_lettered)| !dead_lettered)
-            .map(|(id, body, receive_count, receipt, _)| ReceivedMessage {
-                id: id.to_string(),
-                body,
-                receipt: ReceiptHandle(format!("{id}:{receipt}")),
-                receive_count: u32::try_from(receive_count).unwrap_or(0),
+            .filter(|row| !row.dead_lettered)
+            .map(|row| ReceivedMessage {
+                id: row.id.to_string(),
+                body: row.body,
+                receipt: ReceiptHandle(format!("{}:{}", row.id, row.receipt)),
+                receive_count: u32::try_from(row.receive_count).unwrap_or(0),
             })
             .collect())
     }
@@ -172,11 +192,11 @@ impl JobQueue for PgQueue {
     }
 
     async fn depth(&self) -> Result<QueueDepth, QueueError> {
-        let (visible, in_flight, dead_letter): (i64, i64, i64) = sqlx::query_as(
+        let depth: DepthRow = sqlx::query_as(
             "SELECT
-                 count(*) FILTER (WHERE dead_lettered_at IS NULL AND visible_at <= now()),
-                 count(*) FILTER (WHERE dead_lettered_at IS NULL AND visible_at > now()),
-                 count(*) FILTER (WHERE dead_lettered_at IS NOT NULL)
+                 count(*) FILTER (WHERE dead_lettered_at IS NULL AND visible_at <= now()) AS visible,
+                 count(*) FILTER (WHERE dead_lettered_at IS NULL AND visible_at > now()) AS in_flight,
+                 count(*) FILTER (WHERE dead_lettered_at IS NOT NULL) AS dead_letter
              FROM queue_messages WHERE queue_name = $1",
         )
         .bind(&self.name)
@@ -185,9 +205,9 @@ impl JobQueue for PgQueue {
         .map_err(|error| QueueError::backend("depth", error))?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(QueueDepth {
-            visible: count(visible),
-            in_flight: count(in_flight),
-            dead_letter: count(dead_letter),
+            visible: count(depth.visible),
+            in_flight: count(depth.in_flight),
+            dead_letter: count(depth.dead_letter),
         })
     }
 
