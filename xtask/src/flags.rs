@@ -21,7 +21,8 @@ pub enum Task {
     Dev(DevArgs),
     /// Run every check: formatting, clippy, unit, conformance and end-to-end tests.
     #[command(
-        after_help = "Example:\n  cargo xtask test\n  cargo xtask test --skip-lint conformance"
+        after_help = "Example:\n  cargo xtask test\n  cargo xtask test --quick\n  \
+        cargo xtask test --skip-lint conformance"
     )]
     Test(TestArgs),
     /// Regenerate docs/openapi.json from the API's code (a test fails while it is stale).
@@ -249,6 +250,10 @@ pub struct TestArgs {
     /// Skip `cargo fmt --check` and clippy (for quick iterations; CI never skips them).
     #[arg(long)]
     pub skip_lint: bool,
+    /// What to run between edits: unit and fast end-to-end tests (nextest profile `quick`, see
+    /// `.config/nextest.toml`); no lints, images, deploys, load tests, clip rendering or web suite.
+    #[arg(long, conflicts_with = "web_only")]
+    pub quick: bool,
     /// Only the web app's checks, its browser tests and the contract tests (no cargo tests).
     #[arg(long)]
     pub web_only: bool,

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use aws_lc_rs::digest;
@@ -17,8 +16,8 @@ use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 
 use super::oci::{
-    Blob, BuiltImage, CONFIG_MEDIA_TYPE, INDEX_MEDIA_TYPE, LAYER_MEDIA_TYPE, Layer, LayoutLock,
-    MANIFEST_MEDIA_TYPE, lock_layouts,
+    Blob, BuiltImage, CONFIG_MEDIA_TYPE, INDEX_MEDIA_TYPE, LAYER_MEDIA_TYPE, Layer,
+    MANIFEST_MEDIA_TYPE,
 };
 use crate::cmd::{self, cargo};
 use crate::console::{self, Progress, mb};
@@ -61,8 +60,9 @@ const IMAGES: [Spec; 2] = [
 ];
 
 /// Builds the release (or `profile`) binaries and writes both images as OCI layouts under
-/// `<target>/xtask/images/`, replacing earlier ones. Blocking and CPU-bound (gzip). Another
-/// xtask process that builds images waits until the returned images are dropped.
+/// `<target>/xtask/images/`, replacing earlier ones. Blocking and CPU-bound (gzip). Two xtask
+/// processes must not build images in one target directory at once (the tests that do are one
+/// nextest group, `serial-infra`).
 pub fn build(profile: &str) -> anyhow::Result<Vec<BuiltImage>> {
     if !cfg!(all(
         target_arch = "x86_64",
@@ -79,7 +79,6 @@ pub fn build(profile: &str) -> anyhow::Result<Vec<BuiltImage>> {
     let target = cmd::target_dir();
     let root = target.join("xtask").join("images");
     std::fs::create_dir_all(&root)?;
-    let layouts = lock_layouts(&root)?;
     console::step(format!("Building the binaries (cargo profile {profile})"));
     // `--workspace` with only our two binaries, not `-p app -p worker`: features are unified
     // over the packages selected, and the other members (xtask, tests) switch on more features of
@@ -105,9 +104,7 @@ pub fn build(profile: &str) -> anyhow::Result<Vec<BuiltImage>> {
             binary.display()
         );
         console::step(format!("Image {} ({})", spec.name, binary.display()));
-        images.push(build_image(
-            spec, &binary, &web_build, &base, &root, &layouts,
-        )?);
+        images.push(build_image(spec, &binary, &web_build, &base, &root)?);
     }
     Ok(images)
 }
@@ -127,7 +124,6 @@ fn build_image(
     web_build: &Path,
     base: &LayerPlan,
     root: &Path,
-    layouts: &Arc<LayoutLock>,
 ) -> anyhow::Result<BuiltImage> {
     let mut libraries = LayerPlan::new("libraries");
     for (in_image, real) in shared_libraries(binary)? {
@@ -218,7 +214,6 @@ fn build_image(
             })
             .collect(),
         layout_dir,
-        _layouts: Arc::clone(layouts),
     })
 }
 

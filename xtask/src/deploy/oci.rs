@@ -1,10 +1,7 @@
 //! The OCI image types shared by building (`image`) and pushing (`registry`): media types, blobs,
 //! layers, and an image written out as an OCI image layout.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-
-use crate::console;
+use std::path::PathBuf;
 
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
@@ -49,9 +46,6 @@ pub struct BuiltImage {
     pub config: Blob,
     /// Base files, shared libraries, the binary: in this order.
     pub layers: Vec<Layer>,
-    /// While any image of a build is alive, other xtask processes neither rebuild nor delete the
-    /// layouts it reads from (the tests build and push from several processes at once).
-    pub(super) _layouts: Arc<LayoutLock>,
 }
 
 impl BuiltImage {
@@ -73,38 +67,4 @@ impl BuiltImage {
             .map(|layer| layer.uncompressed_size)
             .sum()
     }
-}
-
-/// An exclusive advisory lock on the layouts directory, shared by everything in this process.
-#[derive(Debug)]
-pub struct LayoutLock {
-    _file: std::fs::File,
-}
-
-pub fn lock_layouts(root: &Path) -> anyhow::Result<Arc<LayoutLock>> {
-    static HELD: Mutex<Weak<LayoutLock>> = Mutex::new(Weak::new());
-    let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(lock) = held.upgrade() {
-        return Ok(lock);
-    }
-    let path = root.join(".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            console::note(format!(
-                "waiting for another xtask that is building or pushing images ({})",
-                path.display()
-            ));
-            file.lock()?;
-        }
-        Err(std::fs::TryLockError::Error(error)) => return Err(error.into()),
-    }
-    let lock = Arc::new(LayoutLock { _file: file });
-    *held = Arc::downgrade(&lock);
-    Ok(lock)
 }

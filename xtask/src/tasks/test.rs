@@ -17,7 +17,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
 
     apt::ensure(&[apt::BUILD, apt::TEST].concat())?;
 
-    if !args.skip_lint {
+    if !args.skip_lint && !args.quick {
         let lap = Instant::now();
         console::step("Formatting: cargo fmt --check");
         cmd::run(cargo().args(["fmt", "--all", "--check"]))?;
@@ -44,20 +44,29 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     let postgres = Postgres::ensure().await?;
     drop_stale_test_databases(&postgres).await?;
     let moto = moto::start().await?;
-    let registry = registry_server::start().await?;
+    // Only the image and deploy tests push anywhere; the quick tier runs neither.
+    let registry = match args.quick {
+        true => None,
+        false => Some(registry_server::start().await?),
+    };
     timings.push(("services", lap.elapsed()));
 
     let lap = Instant::now();
     console::step("Building every target (the end-to-end tests start the real binaries)");
     cmd::run(cargo().args(["build", "--workspace", "--all-targets", "--quiet"]))?;
     // Before the tests: the image tests put it in the API image.
-    crate::env::web::ensure_built()?;
+    if !args.quick {
+        crate::env::web::ensure_built()?;
+    }
     timings.push(("build", lap.elapsed()));
 
     let lap = Instant::now();
     let mut tests = cargo();
+    tests.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    if args.quick {
+        tests.args(["--profile", "quick"]);
+    }
     tests
-        .args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .args(&args.filters)
         .env("TEST_DATABASE_URL", postgres.url("postgres"))
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
@@ -67,21 +76,29 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_PROFILE")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("REGISTRY_URL", &registry.url)
-        .env("REGISTRY_USERNAME", &registry.username)
-        .env("REGISTRY_PASSWORD", &registry.password);
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    if let Some(registry) = &registry {
+        tests
+            .env("REGISTRY_URL", &registry.url)
+            .env("REGISTRY_USERNAME", &registry.username)
+            .env("REGISTRY_PASSWORD", &registry.password);
+    }
     let mut outcome = if args.web_only {
         Ok(())
     } else {
-        console::step("Tests: unit, conformance and end-to-end (cargo nextest)");
+        console::step(match args.quick {
+            true => {
+                "Tests, quick tier: unit, conformance and fast end-to-end (cargo nextest --profile quick)"
+            }
+            false => "Tests: unit, conformance and end-to-end (cargo nextest)",
+        });
         let outcome = cmd::run(&mut tests);
         timings.push(("tests", lap.elapsed()));
         outcome
     };
     // The web app's checks, browser tests and contract tests: always in a full run; with
     // filters only when asked for (`--web-only`).
-    if (args.filters.is_empty() || args.web_only)
+    if ((args.filters.is_empty() && !args.quick) || args.web_only)
         && let Err(error) = crate::tasks::web_suite::run(&postgres, &mut timings).await
     {
         eprintln!("\nxtask: web suite: {error:#}");
