@@ -1,6 +1,7 @@
 //! The house rules, kept by tests (after rust-analyzer's `tidy.rs`): every Rust file opens with a
-//! `//!` line saying what it is for; `app` and `worker` never depend on each other; and no module
-//! uses, directly or through others, a module that uses it back.
+//! `//!` line saying what it is for; `app` and `worker` never depend on each other; no module
+//! uses, directly or through others, a module that uses it back; and xtask's layers never use its
+//! tasks.
 //!
 //! The module graph is read from the sources: a file's edges are the paths it names that start
 //! with `crate::`, `super::`, `self::` or one of its own child modules, each resolved to the
@@ -533,6 +534,26 @@ fn no_module_uses_a_module_that_uses_it_back() {
     }
     assert!(crates >= 10, "only {crates} crate roots found");
     assert!(cycles.is_empty(), "{}", cycles.join("\n"));
+}
+
+#[test]
+fn xtask_layers_never_use_its_tasks() {
+    let graph = ModuleGraph::of_crate(&crate::cmd::workspace_root().join("xtask/src/main.rs"));
+    let is_task = |module: &[String]| module.first().is_some_and(|first| first == "tasks");
+    let upward: Vec<String> = graph
+        .edges
+        .iter()
+        .filter(|((from, to), _)| !from.is_empty() && !is_task(from) && is_task(to))
+        .map(|((from, to), (file, line))| {
+            format!("{} → {} ({}:{line})", name(from), name(to), file.display())
+        })
+        .collect();
+    assert!(graph.files.len() > 30, "the xtask module tree was not read");
+    assert!(
+        upward.is_empty(),
+        "the layers (deploy, env, loadtest, console, cmd) must not use the tasks:\n{}",
+        upward.join("\n")
+    );
 }
 
 #[test]
