@@ -247,10 +247,9 @@ impl RunningWorker {
     /// Sends a signal (`TERM`, `KILL`) to the worker.
     pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
         let pid = self.child.id().context("the worker has already exited")?;
-        let status = std::process::Command::new("kill")
-            .args([format!("-{signal}"), pid.to_string()])
-            .status()?;
-        anyhow::ensure!(status.success(), "kill -{signal} {pid} failed");
+        let signal: nix::sys::signal::Signal = format!("SIG{signal}").parse()?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(pid)?), signal)
+            .with_context(|| format!("kill -{signal} {pid}"))?;
         Ok(())
     }
 

@@ -1,9 +1,15 @@
-//! The one way xtask runs other programs: print the command, run it, fail with its name.
+//! The one way xtask runs other programs: print the command, run it, fail with its name; and
+//! the one way it starts programs that run beside it (servers, the worker, Vite) and stops them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::console;
 
 fn describe(command: &Command) -> String {
     let mut line = command.get_program().to_string_lossy().into_owned();
@@ -17,7 +23,7 @@ fn describe(command: &Command) -> String {
 /// Runs a command to completion with inherited output; an unsuccessful exit is an error.
 pub fn run(command: &mut Command) -> anyhow::Result<()> {
     let line = describe(command);
-    crate::console::note(format!("$ {line}"));
+    console::note(format!("$ {line}"));
     let status = command
         .status()
         .with_context(|| format!("cannot start `{line}`"))?;
@@ -41,6 +47,38 @@ pub fn read(command: &mut Command) -> anyhow::Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Starts a program that runs beside xtask (a server, the worker, Vite, k6), printing its command
+/// line; it is killed if its handle is dropped. [`terminate`] stops it gracefully.
+pub fn spawn(command: &mut tokio::process::Command) -> anyhow::Result<tokio::process::Child> {
+    let line = describe(command.as_std());
+    console::note(format!("$ {line} &"));
+    command
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start `{line}`"))
+}
+
+/// How long [`terminate`] waits after SIGTERM before it kills.
+pub const TERMINATE_GRACE: Duration = Duration::from_secs(10);
+
+/// Stops a child the way ECS stops a task: SIGTERM, then SIGKILL after [`TERMINATE_GRACE`]; says
+/// which it took.
+pub async fn terminate(child: &mut tokio::process::Child, name: &str) {
+    if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+    match tokio::time::timeout(TERMINATE_GRACE, child.wait()).await {
+        Ok(_) => console::note(format!("{name} stopped")),
+        Err(_) => {
+            let _ = child.kill().await;
+            console::note(format!(
+                "{name} killed after {} s",
+                TERMINATE_GRACE.as_secs()
+            ));
+        }
+    }
 }
 
 /// A loopback port nobody listens on right now (for a server this process is about to start).

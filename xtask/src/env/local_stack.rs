@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use tokio::process::{Child, Command};
 
 use crate::cmd::{self, cargo};
@@ -86,8 +86,7 @@ impl LocalStack {
                     "LOG_FORMAT",
                     std::env::var("LOG_FORMAT").unwrap_or_else(|_| "text".to_owned()),
                 )
-                .stdin(Stdio::null())
-                .kill_on_drop(true);
+                .stdin(Stdio::null());
             if let Some(storage) = &options.storage {
                 command.env("STORAGE_URL", format!("file:{}", storage.display()));
             }
@@ -102,11 +101,11 @@ impl LocalStack {
 
         let api = if options.api {
             console::step(format!("Starting the API on {base_url}"));
-            let mut api = binary("rising-stars-api")?
-                .env("LISTEN_ADDR", format!("127.0.0.1:{}", options.port))
-                .envs(options.api_env.iter().map(|(k, v)| (k, v)))
-                .spawn()
-                .context("cannot start the API")?;
+            let mut api = cmd::spawn(
+                binary("rising-stars-api")?
+                    .env("LISTEN_ADDR", format!("127.0.0.1:{}", options.port))
+                    .envs(options.api_env.iter().map(|(k, v)| (k, v))),
+            )?;
             wait_until_healthy(&mut api, &base_url).await?;
             Some(api)
         } else {
@@ -114,10 +113,9 @@ impl LocalStack {
         };
 
         console::step("Starting the worker");
-        let worker = binary("rising-stars-worker")?
-            .envs(options.worker_env.iter().map(|(k, v)| (k, v)))
-            .spawn()
-            .context("cannot start the worker")?;
+        let worker = cmd::spawn(
+            binary("rising-stars-worker")?.envs(options.worker_env.iter().map(|(k, v)| (k, v))),
+        )?;
         Ok(Self {
             base_url,
             database_url,
@@ -130,9 +128,9 @@ impl LocalStack {
 
     /// Stops the worker, then the API: SIGTERM, then SIGKILL after ten seconds.
     pub async fn stop(mut self) {
-        stop(&mut self.worker, "worker").await;
+        cmd::terminate(&mut self.worker, "worker").await;
         if let Some(api) = &mut self.api {
-            stop(api, "API").await;
+            cmd::terminate(api, "API").await;
         }
         self.pool.close().await;
     }
@@ -158,20 +156,4 @@ async fn wait_until_healthy(api: &mut Child, base_url: &str) -> anyhow::Result<(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     bail!("the API did not answer /health within 30 s")
-}
-
-/// SIGTERM first (graceful), then SIGKILL after ten seconds.
-pub async fn stop(child: &mut Child, name: &str) {
-    if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-    }
-    match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
-        Ok(_) => console::note(format!("{name} stopped")),
-        Err(_) => {
-            let _ = child.kill().await;
-            console::note(format!("{name} killed after 10 s"));
-        }
-    }
 }

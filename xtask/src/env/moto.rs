@@ -1,26 +1,20 @@
 //! The `moto` AWS emulator on loopback, from the private Python venv (see `venv`).
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use tokio::process::{Child, Command};
 
 use crate::cmd;
 use crate::console;
 use crate::env::venv;
 
-/// A running emulator; stopped when dropped.
+/// A running emulator; killed when dropped.
 #[derive(Debug)]
 pub struct Moto {
     pub endpoint: String,
-    child: Child,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _child: Child,
 }
 
 /// Starts a fresh emulator on a free loopback port and waits until it answers.
@@ -29,15 +23,15 @@ pub async fn start() -> anyhow::Result<Moto> {
     let port = cmd::free_port()?;
     console::step(format!("Starting the AWS emulator on 127.0.0.1:{port}"));
     let log = std::fs::File::create(cmd::target_dir().join("xtask").join("moto.log"))?;
-    let child = Command::new(&server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::from(log.try_clone()?))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .with_context(|| format!("cannot start {}", server.display()))?;
+    let child = cmd::spawn(
+        Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log)),
+    )?;
     let moto = Moto {
         endpoint: format!("http://127.0.0.1:{port}"),
-        child,
+        _child: child,
     };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))

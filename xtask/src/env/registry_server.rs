@@ -2,10 +2,11 @@
 //! distribution server) with filesystem storage in a temporary directory and htpasswd (bcrypt)
 //! authentication, stopped and removed when dropped.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use tokio::process::Child;
 
 use crate::cmd;
 use crate::console;
@@ -17,7 +18,7 @@ pub const USERNAME: &str = "rising-stars-test";
 const MOTO_ECR_USERNAME: &str = "AWS";
 const MOTO_ECR_PASSWORD: &str = "123456789012-auth-token";
 
-/// A running registry; stopped (and its storage deleted) when dropped.
+/// A running registry; killed (and its storage deleted) when dropped.
 #[derive(Debug)]
 pub struct RegistryServer {
     /// `http://127.0.0.1:<port>`.
@@ -26,13 +27,6 @@ pub struct RegistryServer {
     pub password: String,
     child: Child,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for RegistryServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A bcrypt htpasswd line (`htpasswd -Bbn`).
@@ -73,17 +67,17 @@ pub async fn start() -> anyhow::Result<RegistryServer> {
     let log_path = cmd::target_dir().join("xtask").join("registry.log");
     std::fs::create_dir_all(cmd::target_dir().join("xtask"))?;
     let log = std::fs::File::create(&log_path)?;
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(&config_path)
-        // Its settings come from the file only, not from REGISTRY_* variables around us.
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log.try_clone()?))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .context("cannot start docker-registry")?;
+    let child = cmd::spawn(
+        tokio::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            // Its settings come from the file only, not from REGISTRY_* variables around us.
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log)),
+    )?;
     let mut server = RegistryServer {
         url: format!("http://127.0.0.1:{port}"),
         username: USERNAME.to_owned(),

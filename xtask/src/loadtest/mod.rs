@@ -187,7 +187,7 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
     let started = Instant::now();
     let mut samples = vec![watched.sample_without_k6(0.0).await?];
     report::print_sample(&samples[0]);
-    let mut child = command.spawn().context("cannot start k6")?;
+    let mut child = cmd::spawn(&mut command)?;
     let mut last = Instant::now();
     let status = loop {
         let waited = tokio::time::timeout(Duration::from_secs(args.interval), child.wait()).await;

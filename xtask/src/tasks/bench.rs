@@ -152,17 +152,17 @@ async fn measure(
         .execute(pool)
         .await?;
     let log = std::fs::File::create(cmd::target_dir().join("xtask").join("bench-worker.log"))?;
-    let mut worker = Command::new(binary)
-        .env("DATABASE_URL", url)
-        .env("STORAGE_URL", format!("file:{}", storage.display()))
-        .env("QUEUE_URL", "postgres")
-        .env("WORKER_CONCURRENCY", concurrency.to_string())
-        .env("WORKER_POLL_WAIT_SECONDS", "1")
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .context("cannot start the worker")?;
+    let mut worker = cmd::spawn(
+        tokio::process::Command::new(binary)
+            .env("DATABASE_URL", url)
+            .env("STORAGE_URL", format!("file:{}", storage.display()))
+            .env("QUEUE_URL", "postgres")
+            .env("WORKER_CONCURRENCY", concurrency.to_string())
+            .env("WORKER_POLL_WAIT_SECONDS", "1")
+            .env("LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log)),
+    )?;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let queue = workload::local_queue(pool);
@@ -177,7 +177,7 @@ async fn measure(
         .await?;
         peak_rss = peak_rss.max(memory_mib(worker.id(), "VmHWM"));
         if failed > 0 {
-            let _ = worker.kill();
+            let _ = worker.kill().await;
             bail!("{failed} job(s) failed; see target/xtask/bench-worker.log");
         }
         if processed == i64::from(jobs) {
@@ -194,16 +194,14 @@ async fn measure(
     )
     .fetch_one(pool)
     .await?;
-    let _ = Command::new("kill")
-        .args(["-TERM", &worker.id().to_string()])
-        .status();
-    let _ = worker.wait();
+    cmd::terminate(&mut worker, "worker").await;
     Ok((elapsed, Duration::from_secs_f64(mean.max(0.0)), peak_rss))
 }
 
 /// A memory figure of a process from /proc (`VmHWM`: peak resident set so far; `VmRSS`: now),
 /// in MiB; 0 when unreadable.
-fn memory_mib(pid: u32, field: &str) -> u64 {
+fn memory_mib(pid: Option<u32>, field: &str) -> u64 {
+    let Some(pid) = pid else { return 0 };
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
@@ -228,9 +226,10 @@ fn mix_script(mix: &str) -> anyhow::Result<&'static str> {
     }
 }
 
-/// A release API process on the bench database, stopped (SIGTERM) when dropped.
+/// A release API process on the bench database, stopped by [`BenchApi::stop`] (killed if
+/// dropped).
 struct BenchApi {
-    child: std::process::Child,
+    child: tokio::process::Child,
     base_url: String,
 }
 
@@ -243,17 +242,18 @@ impl BenchApi {
         let log_path = cmd::target_dir().join("xtask").join(log_name);
         let log = std::fs::File::create(&log_path)?;
         console::step(format!("Starting the release API on {base_url}"));
-        let child = Command::new(binary)
-            .env("DATABASE_URL", database_url)
-            .env("DATABASE_MAX_CONNECTIONS", "20")
-            .env("STORAGE_URL", format!("file:{}", storage.display()))
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("PUBLIC_BASE_URL", &base_url)
-            // The mixes sign up all their accounts from one address.
-            .env("SIGNUP_MAX_PER_CLIENT", "1000000")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()?;
+        let child = cmd::spawn(
+            tokio::process::Command::new(binary)
+                .env("DATABASE_URL", database_url)
+                .env("DATABASE_MAX_CONNECTIONS", "20")
+                .env("STORAGE_URL", format!("file:{}", storage.display()))
+                .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+                .env("PUBLIC_BASE_URL", &base_url)
+                // The mixes sign up all their accounts from one address.
+                .env("SIGNUP_MAX_PER_CLIENT", "1000000")
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(log)),
+        )?;
         let api = Self { child, base_url };
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -271,14 +271,9 @@ impl BenchApi {
     fn memory_mib(&self, field: &str) -> u64 {
         memory_mib(self.child.id(), field)
     }
-}
 
-impl Drop for BenchApi {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+    async fn stop(mut self) {
+        cmd::terminate(&mut self.child, "API").await;
     }
 }
 
@@ -349,8 +344,10 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
         }
     }
     let peak_rss = server.memory_mib("VmHWM");
-    drop(probe);
-    drop(server);
+    if let Some(probe) = probe {
+        probe.stop().await;
+    }
+    server.stop().await;
 
     console::step(format!(
         "API with {} players / {} votes ({} VUs, {} per run; copy into docs/benchmarks.md)",

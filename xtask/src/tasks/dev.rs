@@ -1,7 +1,5 @@
 //! `cargo xtask dev`: the product on this machine, on its embedded defaults, until Ctrl-C.
 
-use anyhow::Context;
-
 use crate::cmd;
 use crate::console;
 use crate::env::local_stack::{LocalStack, Options};
@@ -59,7 +57,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     };
     console::step("Stopping");
     if let Some(vite) = &mut vite {
-        crate::env::local_stack::stop(vite, "Vite").await;
+        cmd::terminate(vite, "Vite").await;
     }
     stack.stop().await;
     outcome.map_err(anyhow::Error::msg)
@@ -71,12 +69,11 @@ const VITE_PORT: u16 = 5173;
 /// Vite's dev server on the web sources, proxying the API's paths to `api_url`.
 fn start_vite(api_url: &str) -> anyhow::Result<tokio::process::Child> {
     console::step("Starting Vite's dev server (npm run dev)");
-    tokio::process::Command::new("npm")
-        .args(["run", "dev"])
-        .current_dir(web::dir())
-        .env("API_URL", api_url)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("cannot start `npm run dev` in web/")
+    cmd::spawn(
+        tokio::process::Command::new("npm")
+            .args(["run", "dev"])
+            .current_dir(web::dir())
+            .env("API_URL", api_url)
+            .stdin(std::process::Stdio::null()),
+    )
 }
