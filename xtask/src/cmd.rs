@@ -116,9 +116,16 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// A `cargo` command run from the workspace root.
+/// A `cargo` command run from the workspace root, without the `CARGO_PKG_*` variables that
+/// `cargo run` set for xtask itself (they describe xtask, not what the command works on, and
+/// cargo-machete takes `CARGO_PKG_NAME` as a sign that it is itself run by `cargo run`).
 pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.current_dir(workspace_root());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("CARGO_PKG_") {
+            command.env_remove(name);
+        }
+    }
     command
 }

@@ -19,7 +19,7 @@ pub enum Task {
     /// Run the product locally: PostgreSQL, local storage and queue, the API on port 8080, the worker.
     #[command(after_help = "Example:\n  cargo xtask dev\n  cargo xtask dev --port 9090")]
     Dev(DevArgs),
-    /// Run every check: formatting, clippy, unit, conformance and end-to-end tests.
+    /// Run every check: formatting, clippy, dependencies, unit, conformance and end-to-end tests.
     #[command(
         after_help = "Example:\n  cargo xtask test\n  cargo xtask test --quick\n  \
         cargo xtask test --skip-lint conformance"

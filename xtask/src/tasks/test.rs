@@ -1,6 +1,5 @@
 //! `cargo xtask test`: every check, with every service it needs started here and stopped after.
 
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::bail;
@@ -31,15 +30,24 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
             "-D",
             "warnings",
         ]))?;
+        ensure_cargo_tool(&MACHETE)?;
+        console::step("Dependencies: every declared one is used (cargo machete)");
+        cmd::run(cargo().arg("machete"))?;
+        ensure_cargo_tool(&DENY)?;
+        console::step(
+            "Dependencies: licences, duplicates and sources (cargo deny); not advisories, whose \
+             database is on GitHub, out of this machine's reach",
+        );
+        cmd::run(cargo().args(["deny", "--offline", "check", "licenses", "bans", "sources"]))?;
         crate::tasks::deploy::synth(SynthArgs {
             stack: "rising-stars".to_owned(),
             params: Vec::new(),
             no_lint: false,
         })?;
-        timings.push(("formatting, lints, template", lap.elapsed()));
+        timings.push(("lints, deps, template", lap.elapsed()));
     }
 
-    ensure_nextest()?;
+    ensure_cargo_tool(&NEXTEST)?;
     let lap = Instant::now();
     let postgres = Postgres::ensure().await?;
     drop_stale_test_databases(&postgres).await?;
@@ -120,23 +128,54 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     outcome
 }
 
+/// A cargo subcommand the tests need, installed with `cargo install --locked` when missing.
+struct CargoTool {
+    /// The crate to install.
+    package: &'static str,
+    /// `cargo <subcommand>`.
+    subcommand: &'static str,
+    /// What it is for, for the step line.
+    purpose: &'static str,
+}
+
 /// cargo-nextest runs each test in its own process (so memory readings are per test).
-fn ensure_nextest() -> anyhow::Result<()> {
-    let installed = cargo()
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if installed {
+const NEXTEST: CargoTool = CargoTool {
+    package: "cargo-nextest",
+    subcommand: "nextest",
+    purpose: "the test runner; runs each test in its own process",
+};
+
+/// cargo-machete finds dependencies a crate declares and never uses.
+const MACHETE: CargoTool = CargoTool {
+    package: "cargo-machete",
+    subcommand: "machete",
+    purpose: "finds dependencies that are declared and never used",
+};
+
+/// cargo-deny checks licences, banned or duplicated crates, and sources (see `deny.toml`).
+const DENY: CargoTool = CargoTool {
+    package: "cargo-deny",
+    subcommand: "deny",
+    purpose: "checks the dependencies' licences, duplicates and sources",
+};
+
+fn ensure_cargo_tool(tool: &CargoTool) -> anyhow::Result<()> {
+    let installed = || {
+        cargo()
+            .args([tool.subcommand, "--version"])
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if installed() {
         return Ok(());
     }
-    console::step("Installing cargo-nextest (the test runner; runs each test in its own process)");
-    cmd::run(cargo().args(["install", "cargo-nextest", "--locked"]))?;
-    if !Command::new("cargo")
-        .args(["nextest", "--version"])
-        .status()?
-        .success()
-    {
-        bail!("cargo-nextest is still not available after installing it");
+    console::step(format!("Installing {} ({})", tool.package, tool.purpose));
+    cmd::run(cargo().args(["install", tool.package, "--locked"]))?;
+    if !installed() {
+        bail!(
+            "{} is still not available after installing it",
+            tool.package
+        );
     }
     Ok(())
 }
