@@ -57,7 +57,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     };
     cmd::step("Stopping");
     if let Some(vite) = &mut vite {
-        crate::local_stack::stop(vite, "Vite").await;
+        stop_vite(vite).await;
     }
     stack.stop().await;
     outcome.map_err(anyhow::Error::msg)
@@ -74,7 +74,19 @@ fn start_vite(api_url: &str) -> anyhow::Result<tokio::process::Child> {
         .current_dir(web::dir())
         .env("API_URL", api_url)
         .stdin(std::process::Stdio::null())
+        // Its own process group: npm does not pass a signal on to Vite, so the group is stopped.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .context("cannot start `npm run dev` in web/")
+}
+
+/// Stops npm and the Vite it started (their process group).
+async fn stop_vite(vite: &mut tokio::process::Child) {
+    if let Some(pid) = vite.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pid}")])
+            .status();
+    }
+    crate::local_stack::stop(vite, "Vite").await;
 }
