@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::{Pid, getpgid};
 
 use crate::console;
 
@@ -64,10 +64,16 @@ pub fn spawn(command: &mut tokio::process::Command) -> anyhow::Result<tokio::pro
 pub const TERMINATE_GRACE: Duration = Duration::from_secs(10);
 
 /// Stops a child the way ECS stops a task: SIGTERM, then SIGKILL after [`TERMINATE_GRACE`]; says
-/// which it took.
+/// which it took. A child that leads its own process group (started with `process_group(0)`, as
+/// `npm run dev` is) gets the SIGTERM with its whole group: npm does not pass signals on.
 pub async fn terminate(child: &mut tokio::process::Child, name: &str) {
     if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        let pid = Pid::from_raw(pid);
+        let leads_its_group = getpgid(Some(pid)).is_ok_and(|group| group == pid);
+        let _ = match leads_its_group {
+            true => killpg(pid, Signal::SIGTERM),
+            false => kill(pid, Signal::SIGTERM),
+        };
     }
     match tokio::time::timeout(TERMINATE_GRACE, child.wait()).await {
         Ok(_) => console::note(format!("{name} stopped")),

@@ -74,6 +74,9 @@ fn start_vite(api_url: &str) -> anyhow::Result<tokio::process::Child> {
             .args(["run", "dev"])
             .current_dir(web::dir())
             .env("API_URL", api_url)
-            .stdin(std::process::Stdio::null()),
+            .stdin(std::process::Stdio::null())
+            // Its own process group: npm does not pass a signal on to Vite, so `cmd::terminate`
+            // stops the whole group.
+            .process_group(0),
     )
 }

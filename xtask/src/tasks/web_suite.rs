@@ -64,7 +64,7 @@ pub async fn run(
     let browser = web::browser_tests(&stack.base_url);
     timings.push(("browser tests", lap.elapsed()));
     let lap = Instant::now();
-    let contract = contract_tests(&stack.base_url).await;
+    let contract = contract_tests(&stack).await;
     timings.push(("contract tests", lap.elapsed()));
     stack.stop().await;
     postgres.drop_database(&database).await?;
@@ -78,10 +78,18 @@ const SCHEMATHESIS: venv::Tool = venv::Tool {
     purpose: "the API contract tester",
 };
 
-/// Schemathesis with every check (see `tests/contract/schemathesis.toml`), as a signed-up player.
-async fn contract_tests(base_url: &str) -> anyhow::Result<()> {
+/// Schemathesis with every check (see `tests/contract/schemathesis.toml`), as a signed-up player,
+/// on a published video of the browser tests.
+async fn contract_tests(stack: &LocalStack) -> anyhow::Result<()> {
+    let base_url = stack.base_url.as_str();
     let program = venv::ensure(&SCHEMATHESIS)?;
     let token = player_token(base_url).await?;
+    let video: uuid::Uuid = sqlx::query_scalar(
+        "SELECT id FROM videos WHERE published_at IS NOT NULL ORDER BY uploaded_at LIMIT 1",
+    )
+    .fetch_optional(&stack.pool)
+    .await?
+    .context("the browser tests left no published video for the contract tests")?;
     console::step(format!(
         "Contract tests: Schemathesis, every check, against {base_url}/openapi.json"
     ));
@@ -95,6 +103,7 @@ async fn contract_tests(base_url: &str) -> anyhow::Result<()> {
             .args(["--generation-deterministic", "--no-color"])
             .arg(format!("{base_url}/openapi.json"))
             .env("SCHEMATHESIS_TOKEN", token)
+            .env("SCHEMATHESIS_VIDEO_ID", video.to_string())
             .current_dir(cmd::target_dir().join("xtask").join("web-suite")),
     )
 }

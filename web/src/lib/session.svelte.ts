@@ -1,0 +1,169 @@
+// Client-side session: the JWT kept in localStorage with its expiry, and the player id from its `sub` claim.
+import { goto } from '$app/navigation';
+import { untrack } from 'svelte';
+
+const KEY = 'rs.session';
+
+/** Routes that make no sense without a session: losing it there sends the person to the login page. */
+const PROTECTED = ['/mis-videos', '/subir'];
+
+interface Stored {
+	token: string;
+	/** Epoch milliseconds after which the token is no longer used. */
+	expiresAt: number;
+	/** What the header shows (the email used to log in). */
+	label: string;
+}
+
+export type DropReason = 'expired' | 'refused' | 'logout';
+
+/** The `sub` claim of a JWT, read without verifying anything (the server does that). */
+export function jwtSubject(token: string): string | null {
+	const part = token.split('.')[1];
+	if (!part) return null;
+	try {
+		const b64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
+		const json = new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+		const payload: unknown = JSON.parse(json);
+		if (payload && typeof payload === 'object' && 'sub' in payload && typeof payload.sub === 'string') {
+			return payload.sub;
+		}
+	} catch {
+		// Not a JWT we can read: no subject.
+	}
+	return null;
+}
+
+function read(): Stored | null {
+	try {
+		const raw = localStorage.getItem(KEY);
+		if (!raw) return null;
+		const v: unknown = JSON.parse(raw);
+		if (
+			v &&
+			typeof v === 'object' &&
+			'token' in v &&
+			typeof v.token === 'string' &&
+			'expiresAt' in v &&
+			typeof v.expiresAt === 'number'
+		) {
+			const label = 'label' in v && typeof v.label === 'string' ? v.label : '';
+			return { token: v.token, expiresAt: v.expiresAt, label };
+		}
+	} catch {
+		// Unreadable storage: treat as logged out.
+	}
+	return null;
+}
+
+/** Where to come back to after logging in: the current path and query. */
+export function here(): string {
+	return location.pathname + location.search;
+}
+
+/** A login URL that returns to `next` afterwards. */
+export function loginUrl(next: string = here(), reason?: 'caducada' | 'rechazada' | 'requerida'): string {
+	const q = new URLSearchParams({ next });
+	if (reason) q.set('motivo', reason);
+	return `/ingresar?${q}`;
+}
+
+/** Only same-site paths are followed after login. */
+export function safeNext(next: string | null): string {
+	if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+	if (next.startsWith('/ingresar') || next.startsWith('/registro')) return '/';
+	return next;
+}
+
+class Session {
+	#stored = $state<Stored | null>(null);
+
+	constructor() {
+		if (typeof window === 'undefined') return;
+		this.#stored = read();
+		window.addEventListener('storage', (e) => {
+			if (e.key === KEY || e.key === null) this.#sync(read());
+		});
+	}
+
+	/** Updates the reactive copy only when storage really changed (callers may run inside effects). */
+	#sync(s: Stored | null) {
+		const cur = untrack(() => this.#stored);
+		if (cur?.token === s?.token && cur?.expiresAt === s?.expiresAt && cur?.label === s?.label) return;
+		this.#stored = s;
+	}
+
+	/** True while a token is stored and its client-side expiry has not passed. */
+	get active(): boolean {
+		const s = this.#stored;
+		return s !== null && Date.now() < s.expiresAt;
+	}
+
+	get label(): string {
+		return this.active ? (this.#stored?.label ?? '') : '';
+	}
+
+	/** The logged-in player's id (the token's `sub`), or null. */
+	get playerId(): string | null {
+		const s = this.#stored;
+		return s && this.active ? jwtSubject(s.token) : null;
+	}
+
+	/** The token to send, re-read from storage (another tab or a test may have replaced it); null once expired. */
+	token(): string | null {
+		const s = read();
+		this.#sync(s);
+		return s && Date.now() < s.expiresAt ? s.token : null;
+	}
+
+	start(token: string, expiresInSeconds: number, label: string) {
+		const s: Stored = { token, expiresAt: Date.now() + expiresInSeconds * 1000, label };
+		localStorage.setItem(KEY, JSON.stringify(s));
+		this.#sync(s);
+	}
+
+	/** For route guards: the state of the stored session, forgetting an expired token without navigating. */
+	check(): 'active' | 'expired' | 'none' {
+		const s = read();
+		if (!s) {
+			this.#sync(null);
+			return 'none';
+		}
+		if (Date.now() >= s.expiresAt) {
+			localStorage.removeItem(KEY);
+			this.#sync(null);
+			return 'expired';
+		}
+		this.#sync(s);
+		return 'active';
+	}
+
+	/**
+	 * Re-reads storage and the clock; if a stored token has expired, drops it (see `drop`).
+	 * Returns false when the session ended this way.
+	 */
+	tick(): boolean {
+		const s = read();
+		if (s && Date.now() >= s.expiresAt) {
+			this.drop('expired');
+			return false;
+		}
+		this.#sync(s);
+		return true;
+	}
+
+	/**
+	 * Forgets the token. On a page that needs a session, expiry or refusal sends the person to the
+	 * login page, which brings them back here afterwards.
+	 */
+	drop(reason: DropReason) {
+		localStorage.removeItem(KEY);
+		this.#sync(null);
+		if (reason === 'logout') return;
+		if (PROTECTED.some((p) => location.pathname === p || location.pathname.startsWith(p + '/'))) {
+			void goto(loginUrl(here(), reason === 'expired' ? 'caducada' : 'rechazada'), { replaceState: true });
+		}
+	}
+}
+
+export const session = new Session();

@@ -1,0 +1,130 @@
+// Video upload over XMLHttpRequest (fetch reports no upload progress), typed from the generated API paths.
+import type { paths } from '$lib/api/schema';
+import { session } from '$lib/session.svelte';
+import { problemOf, type ProblemInfo } from '$lib/problem';
+import { t } from '$lib/i18n';
+
+const UPLOAD_PATH = '/api/videos/upload' satisfies keyof paths;
+type Upload = paths[typeof UPLOAD_PATH]['post'];
+/** The body of a response whatever its JSON media type is named. */
+type BodyOf<R> = R extends { content: infer C } ? C[keyof C] : never;
+export type UploadAccepted = BodyOf<Upload['responses'][201]>;
+type UploadForm = Upload['requestBody']['content']['multipart/form-data'];
+
+/** A field name of the multipart form, checked against the document. */
+const field = <K extends keyof UploadForm & string>(k: K): K => k;
+
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+export const MIN_SECONDS = 20;
+export const MAX_SECONDS = 60;
+export const MIN_SHORT_SIDE = 1080;
+
+export interface Progress {
+	loaded: number;
+	total: number;
+	/** Bytes per second over the last couple of seconds. */
+	rate: number;
+}
+
+export type UploadResult =
+	| { ok: true; accepted: UploadAccepted }
+	| { ok: false; aborted: true }
+	| { ok: false; aborted: false; problem: ProblemInfo };
+
+export interface UploadHandle {
+	done: Promise<UploadResult>;
+	abort: () => void;
+}
+
+export function uploadVideo(
+	file: File,
+	title: string,
+	publish: boolean,
+	onProgress: (p: Progress) => void
+): UploadHandle {
+	const xhr = new XMLHttpRequest();
+	const done = new Promise<UploadResult>((resolve) => {
+		const token = session.tick() ? session.token() : null;
+		if (!token) {
+			session.drop('expired');
+			resolve({ ok: false, aborted: true });
+			return;
+		}
+		const form = new FormData();
+		form.append(field('title'), title);
+		form.append(field('publish'), String(publish));
+		form.append(field('video_file'), file, file.name);
+
+		// Rate over a sliding window of recent samples.
+		const samples: { at: number; loaded: number }[] = [{ at: performance.now(), loaded: 0 }];
+		xhr.upload.onprogress = (e) => {
+			const now = performance.now();
+			samples.push({ at: now, loaded: e.loaded });
+			while (samples.length > 2 && now - samples[0].at > 2000) samples.shift();
+			const first = samples[0];
+			const dt = (now - first.at) / 1000;
+			const rate = dt > 0 ? (e.loaded - first.loaded) / dt : 0;
+			onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size, rate });
+		};
+		xhr.onload = () => {
+			let body: unknown = null;
+			try {
+				body = JSON.parse(xhr.responseText);
+			} catch {
+				body = null;
+			}
+			if (xhr.status === 201 && body) {
+				resolve({ ok: true, accepted: body as UploadAccepted });
+				return;
+			}
+			if (xhr.status === 401) session.drop('refused');
+			const headers = new Headers();
+			const retry = xhr.getResponseHeader('Retry-After');
+			if (retry) headers.set('Retry-After', retry);
+			resolve({ ok: false, aborted: false, problem: problemOf(body, { status: xhr.status, headers }) });
+		};
+		xhr.onerror = () =>
+			resolve({ ok: false, aborted: false, problem: { status: 0, code: 'network', detail: t.app.networkError } });
+		xhr.onabort = () => resolve({ ok: false, aborted: true });
+		xhr.open('POST', UPLOAD_PATH);
+		xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+		xhr.setRequestHeader('Accept', 'application/json');
+		xhr.send(form);
+	});
+	return { done, abort: () => xhr.abort() };
+}
+
+export interface VideoMeta {
+	duration: number;
+	width: number;
+	height: number;
+}
+
+/**
+ * Reads duration and frame size from the file itself with a detached <video> element.
+ * Resolves null when the browser cannot read it (the server then decides).
+ */
+export function readVideoMeta(file: File, timeoutMs = 15000): Promise<VideoMeta | null> {
+	return new Promise((resolve) => {
+		const url = URL.createObjectURL(file);
+		const video = document.createElement('video');
+		video.preload = 'metadata';
+		video.muted = true;
+		let settled = false;
+		const finish = (meta: VideoMeta | null) => {
+			if (settled) return;
+			settled = true;
+			clearTimeout(timer);
+			video.removeAttribute('src');
+			video.load();
+			URL.revokeObjectURL(url);
+			resolve(meta);
+		};
+		const timer = setTimeout(() => finish(null), timeoutMs);
+		video.addEventListener('loadedmetadata', () =>
+			finish({ duration: video.duration, width: video.videoWidth, height: video.videoHeight })
+		);
+		video.addEventListener('error', () => finish(null));
+		video.src = url;
+	});
+}

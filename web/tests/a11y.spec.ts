@@ -1,0 +1,73 @@
+// (d) axe-core (WCAG 2 A and AA) on every page at 375 px and 1280 px: no serious or critical violation,
+// and no horizontal scrolling.
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+import { loadWorld, openLoggedIn, watchConsole } from './helpers';
+
+async function audit(page: Page, name: string) {
+	const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
+	const bad = result.violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} → ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+	expect(bad, bad.join('\n')).toEqual([]);
+	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+	expect(overflow, `${name} scrolls horizontally`).toBeLessThanOrEqual(0);
+}
+
+for (const width of [375, 1280]) {
+	test.describe(`at ${width} px`, () => {
+		test.use({ viewport: { width, height: 900 } });
+
+		test('public pages', async ({ page }) => {
+			const w = loadWorld();
+			const problems = watchConsole(page);
+			await page.goto('/');
+			await expect(page.locator('ul.grid li').first()).toBeVisible();
+			await audit(page, 'showcase');
+
+			await page.goto(`/?ciudad=${encodeURIComponent(w.city)}`);
+			await expect(page.getByText(/1 video publicado en/)).toBeVisible();
+			await audit(page, 'showcase filtered');
+
+			await page.goto(`/videos/${w.videoId}`);
+			await expect(page.getByRole('heading', { level: 1, name: w.videoTitle })).toBeVisible();
+			await audit(page, 'video');
+
+			await page.goto('/rankings');
+			await expect(page.getByRole('table')).toBeVisible();
+			await audit(page, 'rankings');
+
+			await page.goto('/registro');
+			await page.getByRole('button', { name: 'Crear cuenta' }).click();
+			await expect(page.locator('#signup-email-error')).toBeVisible();
+			await audit(page, 'signup with errors');
+
+			await page.goto('/ingresar');
+			await audit(page, 'login');
+
+			await page.goto('/no-existe');
+			await audit(page, 'not found');
+			expect(problems).toEqual([]);
+		});
+
+		test('pages behind the login', async ({ page, request }) => {
+			const w = loadWorld();
+			const problems = watchConsole(page);
+			await openLoggedIn(page, request, w.owner.email, '/mis-videos');
+			await expect(page.locator('li.item', { hasText: w.videoTitle })).toBeVisible();
+			await audit(page, 'my videos');
+
+			await page.goto(`/videos/${w.videoId}`);
+			await expect(page.getByRole('button', { name: 'Es tu video' })).toBeVisible();
+			await audit(page, 'own video');
+
+			await page.goto(`/rankings?ciudad=${encodeURIComponent(w.city)}`);
+			await expect(page.locator('tr.mine')).toBeVisible();
+			await audit(page, 'rankings with own row');
+
+			await page.goto('/subir');
+			await audit(page, 'upload');
+			expect(problems).toEqual([]);
+		});
+	});
+}

@@ -1,0 +1,147 @@
+// Shared helpers of the browser tests: fixture paths, people and videos made through the API, the run's world.
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const RESULTS = new URL('../test-results/', import.meta.url).pathname;
+export const FIXTURES = join(RESULTS, 'fixtures');
+export const SCREENSHOTS = join(RESULTS, 'screenshots');
+const WORLD = join(RESULTS, 'world.json');
+
+export const fixture = (name: string) => join(FIXTURES, name);
+
+export const PASSWORD = 'Canasta-2024!';
+
+/** A token unique to this moment, for emails and cities that must not clash with earlier runs. */
+export const uniq = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+export interface Person {
+	first_name: string;
+	last_name: string;
+	email: string;
+	city: string;
+	country: string;
+	id?: string;
+}
+
+export function person(first: string, city: string): Person {
+	return {
+		first_name: first,
+		last_name: `Prueba ${uniq()}`,
+		email: `e2e-${first.toLowerCase()}-${uniq()}@example.com`,
+		city,
+		country: 'Colombia'
+	};
+}
+
+/** Retries a request while the API restarts (connection refused or 502/503 for a few seconds). */
+async function retrying<T>(fn: () => Promise<T>, tries = 15): Promise<T> {
+	for (let i = 0; ; i++) {
+		try {
+			return await fn();
+		} catch (e) {
+			if (i >= tries) throw e;
+			await new Promise((r) => setTimeout(r, 2000));
+		}
+	}
+}
+
+export async function signupApi(request: APIRequestContext, p: Person): Promise<Person> {
+	const res = await retrying(() =>
+		request.post('/api/auth/signup', {
+			data: { ...p, password1: PASSWORD, password2: PASSWORD }
+		})
+	);
+	expect(res.status(), await res.text()).toBe(201);
+	const body = await res.json();
+	return { ...p, id: body.id };
+}
+
+export async function loginApi(request: APIRequestContext, email: string): Promise<{ token: string; expiresIn: number }> {
+	const res = await retrying(() => request.post('/api/auth/login', { data: { email, password: PASSWORD } }));
+	expect(res.status(), await res.text()).toBe(200);
+	const body = await res.json();
+	return { token: body.access_token, expiresIn: body.expires_in };
+}
+
+export async function uploadApi(
+	request: APIRequestContext,
+	token: string,
+	file: string,
+	title: string,
+	publish: boolean
+): Promise<string> {
+	const res = await retrying(() =>
+		request.post('/api/videos/upload', {
+			headers: { Authorization: `Bearer ${token}` },
+			multipart: {
+				title,
+				publish: String(publish),
+				video_file: { name: 'clip.mp4', mimeType: 'video/mp4', buffer: readFileSync(file) }
+			},
+			timeout: 120_000
+		})
+	);
+	expect(res.status(), await res.text()).toBe(201);
+	return (await res.json()).video_id;
+}
+
+/** Polls the owner's view of a video until the worker is done with it. */
+export async function waitProcessed(request: APIRequestContext, token: string, videoId: string, timeoutMs = 240_000) {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const res = await request
+			.get(`/api/videos/${videoId}`, { headers: { Authorization: `Bearer ${token}` } })
+			.catch(() => null);
+		if (res?.ok()) {
+			const v = await res.json();
+			if (v.status === 'processed') return v;
+			if (v.status === 'failed') throw new Error(`video ${videoId} failed: ${v.error}`);
+		}
+		if (Date.now() > deadline) throw new Error(`video ${videoId} not processed within ${timeoutMs / 1000} s`);
+		await new Promise((r) => setTimeout(r, 2000));
+	}
+}
+
+/** Puts a session into the page's storage the way the login page does, then opens `path`. */
+export async function openLoggedIn(page: Page, request: APIRequestContext, email: string, path: string) {
+	const { token, expiresIn } = await loginApi(request, email);
+	await page.goto('/ingresar');
+	await page.evaluate(
+		([token, expiresIn, email]) =>
+			localStorage.setItem(
+				'rs.session',
+				JSON.stringify({ token, expiresAt: Date.now() + Number(expiresIn) * 1000, label: email })
+			),
+		[token, String(expiresIn), email]
+	);
+	await page.goto(path);
+}
+
+/** Logs in through the login form (the page must show it). */
+export async function loginThroughForm(page: Page, email: string, password = PASSWORD) {
+	await page.getByLabel('Correo electrónico').fill(email);
+	await page.getByLabel('Contraseña', { exact: true }).fill(password);
+	await page.getByRole('button', { name: 'Ingresar', exact: true }).click();
+}
+
+export interface World {
+	city: string;
+	owner: Person;
+	voter: Person;
+	videoId: string;
+	videoTitle: string;
+}
+
+export const saveWorld = (w: World) => writeFileSync(WORLD, JSON.stringify(w, null, 2));
+export const loadWorld = (): World => JSON.parse(readFileSync(WORLD, 'utf8'));
+
+/** Collects CSP violations and page errors so a spec can assert there were none. */
+export function watchConsole(page: Page): string[] {
+	const problems: string[] = [];
+	page.on('console', (m) => {
+		if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) problems.push(m.text());
+	});
+	page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+	return problems;
+}

@@ -1,0 +1,96 @@
+// (e) Keyboard: Tab reaches the skip link, the navigation and the main controls, each with a visible focus.
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import { PASSWORD, loadWorld, openLoggedIn } from './helpers';
+
+/** Presses Tab until `target` (a CSS selector or a locator) has the focus; fails after `max` presses. */
+async function tabTo(page: Page, target: string | Locator, max = 25) {
+	const locator = typeof target === 'string' ? page.locator(target) : target;
+	await locator.first().waitFor(); // the page renders after its data arrives
+	for (let i = 0; i < max; i++) {
+		await page.keyboard.press('Tab');
+		const focused = await locator
+			.evaluateAll((els) => els.some((el) => el === document.activeElement))
+			.catch(() => false);
+		if (focused) {
+			await expectVisibleFocus(page, String(target));
+			return;
+		}
+	}
+	throw new Error(`Tab never reached ${String(target)}`);
+}
+
+async function expectVisibleFocus(page: Page, what: string) {
+	const ring = await page.evaluate(() => {
+		const el = document.activeElement as HTMLElement;
+		const s = getComputedStyle(el);
+		const r = el.getBoundingClientRect();
+		return {
+			outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2,
+			visible: r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight,
+			focusVisible: el.matches(':focus-visible')
+		};
+	});
+	expect(ring, `focus ring on ${what}`).toEqual({ outline: true, visible: true, focusVisible: true });
+}
+
+for (const width of [375, 1280]) {
+	test(`Tab reaches skip link, navigation and the showcase controls at ${width} px`, async ({ page }) => {
+		await page.setViewportSize({ width, height: 900 });
+		await page.goto('/');
+		await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+		await tabTo(page, 'a.skip-link', 1);
+		for (const name of ['Vitrina', 'Rankings', 'Mis videos', 'Subir video', 'Ingresar', 'Registrarse']) {
+			await tabTo(page, page.getByRole('navigation', { name: 'Principal' }).getByRole('link', { name, exact: true }), 3);
+		}
+		await tabTo(page, '#city-filter', 3);
+		await tabTo(page, 'form[role=search] button[type=submit]', 2);
+
+		// The skip link moves focus to the main content.
+		await page.goto('/rankings');
+		await expect(page.getByRole('table')).toBeVisible();
+		await tabTo(page, 'a.skip-link', 1);
+		await page.keyboard.press('Enter');
+		await expect(page.locator('main#contenido')).toBeFocused();
+		await tabTo(page, 'a.scope-link', 3);
+		await tabTo(page, '#ranking-city', 3);
+	});
+}
+
+test('the login form works from the keyboard alone and comes back to the video to vote', async ({ page }) => {
+	const w = loadWorld();
+	await page.goto(`/videos/${w.videoId}`);
+	await tabTo(page, page.getByRole('link', { name: 'Inicia sesión para votar' }));
+	await page.keyboard.press('Enter');
+	await expect(page).toHaveURL(/\/ingresar\?next=/);
+	await tabTo(page, '#login-email');
+	await page.keyboard.type(w.owner.email);
+	await tabTo(page, '#login-password', 1);
+	await page.keyboard.type(PASSWORD);
+	await page.keyboard.press('Enter');
+	await expect(page).toHaveURL(new RegExp(`/videos/${w.videoId}$`));
+	await expect(page.getByRole('button', { name: 'Es tu video' })).toBeDisabled();
+});
+
+test('the upload and my-videos controls are reachable, the delete dialog closes with Escape', async ({ page, request }) => {
+	const w = loadWorld();
+	await openLoggedIn(page, request, w.owner.email, '/subir');
+	await expect(page.getByRole('heading', { level: 1, name: 'Subir video' })).toBeVisible();
+	await tabTo(page, '#video-file');
+	await tabTo(page, '#video-title', 2);
+	await tabTo(page, 'input[name=publish]', 2);
+	await tabTo(page, 'button[type=submit]', 3);
+
+	await page.goto('/mis-videos');
+	await expect(page.locator('li.item').first()).toBeVisible();
+	await tabTo(page, 'main a.btn[href="/subir"]');
+	const deletable = page.locator('li.item button', { hasText: 'Eliminar' });
+	if ((await deletable.count()) > 0) {
+		await tabTo(page, 'li.item button.btn-secondary', 40);
+		await page.keyboard.press('Enter');
+		const dialog = page.getByRole('dialog');
+		await expect(dialog).toBeVisible();
+		await expect(dialog.getByRole('button', { name: 'Cancelar' })).toBeFocused();
+		await page.keyboard.press('Escape');
+		await expect(dialog).toBeHidden();
+	}
+});
