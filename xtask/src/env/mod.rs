@@ -3,6 +3,7 @@
 //! the web app's build, and the product itself as child processes.
 
 pub mod apt;
+#[path = "product.rs"]
 pub mod local_stack;
 pub mod moto;
 pub mod postgres;
