@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 use testkit::media::Clip;
 use tokio::time::Instant;
 
-use crate::local_stack;
+use crate::local_backends;
 
 /// Polls `/health` every 50 ms until stopped; returns the slowest answer (an error if any failed).
 struct HealthWatch {
@@ -64,8 +64,8 @@ fn endless_header_body() -> reqwest::Body {
 
 #[tokio::test]
 async fn ten_parallel_endless_part_headers_are_refused_with_memory_bounded() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("headers@example.com", "Ana", "Cali").await?;
     let health = HealthWatch::start(&api);
@@ -98,9 +98,9 @@ async fn ten_parallel_endless_part_headers_are_refused_with_memory_bounded() -> 
     );
     let (videos, files): (i64, usize) = (
         sqlx::query_scalar("SELECT count(*) FROM videos")
-            .fetch_one(&stack.database.pool)
+            .fetch_one(&backends.database.pool)
             .await?,
-        std::fs::read_dir(stack.uploads.path())?.count(),
+        std::fs::read_dir(backends.uploads.path())?.count(),
     );
     assert_eq!((videos, files), (0, 0));
     Ok(())
@@ -108,8 +108,8 @@ async fn ten_parallel_endless_part_headers_are_refused_with_memory_bounded() -> 
 
 #[tokio::test]
 async fn uploads_past_the_concurrency_cap_are_refused_at_once() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let mut env = stack.env.clone();
+    let backends = local_backends().await?;
+    let mut env = backends.env.clone();
     env.insert("UPLOAD_MAX_CONCURRENT".into(), "2".into());
     let api = RunningApi::start(&env).await?;
     let client = Client::new(&api.base_url);
@@ -176,8 +176,8 @@ fn tokio_stream_of(
 #[tokio::test]
 async fn a_file_of_millions_of_tiny_boxes_is_refused_without_stalling_the_service()
 -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("boxes@example.com", "Ana", "Cali").await?;
     // An `ftyp`, then 100 MB of 8-byte `free` boxes: twelve million boxes.
@@ -245,8 +245,8 @@ fn with_absurd_durations(clip: &std::path::Path) -> anyhow::Result<tempfile::Nam
 
 #[tokio::test]
 async fn a_crafted_duration_is_a_400_not_a_dropped_connection() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("crafted@example.com", "Ana", "Cali").await?;
     let crafted = with_absurd_durations(&Clip::h264(1920, 1080, 21.0).path()?)?;
@@ -270,8 +270,8 @@ async fn a_crafted_duration_is_a_400_not_a_dropped_connection() -> anyhow::Resul
 
 #[tokio::test]
 async fn a_hundred_parallel_wrong_logins_reach_the_hash_at_most_the_limit() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     client.player("target@example.com", "Ana", "Cali").await?;
     let wrong = types::LoginRequest {
@@ -291,8 +291,8 @@ async fn a_hundred_parallel_wrong_logins_reach_the_hash_at_most_the_limit() -> a
 
 #[tokio::test]
 async fn a_signup_flood_is_refused_quickly_and_a_normal_login_still_works() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let mut env = stack.env.clone();
+    let backends = local_backends().await?;
+    let mut env = backends.env.clone();
     env.insert("PASSWORD_HASH_THREADS".into(), "1".into());
     env.insert("PASSWORD_HASH_QUEUE".into(), "4".into());
     let api = RunningApi::start(&env).await?;
@@ -343,8 +343,8 @@ async fn a_signup_flood_is_refused_quickly_and_a_normal_login_still_works() -> a
 
 #[tokio::test]
 async fn an_early_refusal_reaches_a_node_client_still_sending() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     // Node's http client writes the whole body and reports EPIPE/ECONNRESET, not the answer, when
     // the server closes the connection while it is still sending.
     let script = r#"

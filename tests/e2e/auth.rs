@@ -4,7 +4,7 @@ use end_to_end::{Client, PASSWORD, RawBody, RunningApi, signup_request, types};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::local_stack;
+use crate::local_backends;
 
 fn signup_body(email: &str) -> types::SignupRequest {
     types::SignupRequest {
@@ -27,8 +27,8 @@ fn login_body(email: &str, password: &str) -> types::LoginRequest {
 
 #[tokio::test]
 async fn signup_stores_a_lower_cased_email_and_an_argon2id_hash() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let created = client
         .signup(&signup_body("  Ana.Perez@Example.COM "))
@@ -51,7 +51,7 @@ async fn signup_stores_a_lower_cased_email_and_an_argon2id_hash() -> anyhow::Res
         .await?;
     assert_eq!(slash.status, 201, "{slash:?}");
     let (email, hash): (String, String) = sqlx::query_as("SELECT email, password_hash FROM users")
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
     assert_eq!(email, "ana.perez@example.com");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
@@ -61,8 +61,8 @@ async fn signup_stores_a_lower_cased_email_and_an_argon2id_hash() -> anyhow::Res
 
 #[tokio::test]
 async fn signup_refuses_bad_input_and_changes_nothing() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let long = "x".repeat(101);
     let cases: Vec<(serde_json::Value, &str, Option<&str>)> = vec![
@@ -158,7 +158,7 @@ async fn signup_refuses_bad_input_and_changes_nothing() -> anyhow::Result<()> {
         .await?;
     assert_eq!(malformed.status, 400);
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
     assert_eq!(users, 0);
     Ok(())
@@ -166,8 +166,8 @@ async fn signup_refuses_bad_input_and_changes_nothing() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn sql_html_and_unicode_are_stored_as_plain_text() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let body = types::SignupRequest {
         first_name: "Robert'); DROP TABLE users;--".to_owned(),
@@ -181,7 +181,7 @@ async fn sql_html_and_unicode_are_stored_as_plain_text() -> anyhow::Result<()> {
     assert_eq!(created.last_name, "<script>alert(1)</script>");
     assert_eq!(created.city, "Medellín 🏀");
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
     assert_eq!(users, 1);
     Ok(())
@@ -189,8 +189,8 @@ async fn sql_html_and_unicode_are_stored_as_plain_text() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_duplicate_email_in_any_case_is_refused() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     client.signup(&signup_body("dup@example.com")).await?.ok()?;
     let again = client.signup(&signup_body("DUP@Example.com")).await?;
@@ -201,8 +201,8 @@ async fn a_duplicate_email_in_any_case_is_refused() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn two_concurrent_signups_with_one_email_make_one_account() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let body = signup_body("race@example.com");
     let (first, second) = tokio::join!(client.signup(&body), client.signup(&body));
@@ -210,7 +210,7 @@ async fn two_concurrent_signups_with_one_email_make_one_account() -> anyhow::Res
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 400]);
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
     assert_eq!(users, 1);
     Ok(())
@@ -218,8 +218,8 @@ async fn two_concurrent_signups_with_one_email_make_one_account() -> anyhow::Res
 
 #[tokio::test]
 async fn login_returns_a_bearer_token_and_refuses_wrong_credentials_alike() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     client.player("login@example.com", "Ana", "Cali").await?;
     let token = client
@@ -244,8 +244,8 @@ async fn login_returns_a_bearer_token_and_refuses_wrong_credentials_alike() -> a
 
 #[tokio::test]
 async fn repeated_failed_logins_are_throttled_with_retry_after() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     client.player("target@example.com", "Ana", "Cali").await?;
     let wrong = login_body("target@example.com", "wrong-password");
@@ -266,8 +266,8 @@ async fn repeated_failed_logins_are_throttled_with_retry_after() -> anyhow::Resu
 
 #[tokio::test]
 async fn every_kind_of_bad_token_gets_401_with_www_authenticate() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("tokens@example.com", "Ana", "Cali").await?;
     let parts: Vec<&str> = player.token.split('.').collect();
@@ -275,7 +275,7 @@ async fn every_kind_of_bad_token_gets_401_with_www_authenticate() -> anyhow::Res
     // {"alg":"none","typ":"JWT"} with the real claims and no signature.
     let alg_none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", parts[1]);
     // Signed with the right key but expired: made with a one-second lifetime API.
-    let mut short_env = stack.env.clone();
+    let mut short_env = backends.env.clone();
     short_env.insert("TOKEN_LIFETIME_SECONDS".into(), "1".into());
     let short_api = RunningApi::start(&short_env).await?;
     let expired = Client::new(&short_api.base_url)

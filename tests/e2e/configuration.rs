@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use end_to_end::run_to_exit;
 
-use crate::local_stack;
+use crate::local_backends;
 
 async fn refuses(overrides: &[(&str, &str)], variable: &str) -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let mut env: HashMap<String, String> = stack.env.clone();
+    let backends = local_backends().await?;
+    let mut env: HashMap<String, String> = backends.env.clone();
     for (name, value) in overrides {
         env.insert((*name).to_owned(), (*value).to_owned());
     }

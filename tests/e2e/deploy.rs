@@ -150,7 +150,7 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
 
     // The load-test sampler reads the emulated ECS and SQS APIs: a desired count changed through
     // the ECS API during a run shows in the timeline as a scale-out (moto scales nothing itself).
-    let local = crate::local_stack().await?;
+    let local = crate::local_backends().await?;
     let api = end_to_end::RunningApi::start(&local.env).await?;
     let (cluster, web) = (output("ClusterName")?, output("WebServiceName")?);
     let scale_out = {

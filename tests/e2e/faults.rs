@@ -9,7 +9,7 @@ use end_to_end::{Client, RunningApi, RunningWorker, wait_for_status};
 use testkit::media::Clip;
 use tokio::time::Instant;
 
-use crate::{LocalStack, behind_a_pausable_proxy, files_under, local_stack};
+use crate::{LocalBackends, behind_a_pausable_proxy, files_under, local_backends};
 
 /// Polls `check` every 50 ms until it answers `Some`, or fails after `limit`.
 async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> anyhow::Result<T>
@@ -28,11 +28,14 @@ where
 }
 
 /// The video's status and the attempts its workers made.
-async fn status_and_attempts(stack: &LocalStack, video: &str) -> anyhow::Result<(String, i32)> {
+async fn status_and_attempts(
+    backends: &LocalBackends,
+    video: &str,
+) -> anyhow::Result<(String, i32)> {
     Ok(
         sqlx::query_as("SELECT status, attempts FROM videos WHERE id = $1::uuid")
             .bind(video)
-            .fetch_one(&stack.database.pool)
+            .fetch_one(&backends.database.pool)
             .await?,
     )
 }
@@ -40,8 +43,8 @@ async fn status_and_attempts(stack: &LocalStack, video: &str) -> anyhow::Result<
 #[tokio::test]
 async fn a_worker_killed_on_every_attempt_leaves_the_video_failed_with_a_reason()
 -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("unlucky@example.com", "Ana", "Cali").await?;
     let clip = Clip::h264(1920, 1080, 21.0).path()?;
@@ -49,7 +52,7 @@ async fn a_worker_killed_on_every_attempt_leaves_the_video_failed_with_a_reason(
         .upload_clip(&player.token, &clip, "Sin suerte", true)
         .await?;
 
-    let mut env: HashMap<String, String> = stack.env.clone();
+    let mut env: HashMap<String, String> = backends.env.clone();
     // Short leases so the test runs in seconds; a slow preset so every kill lands mid-render.
     env.insert("WORKER_VISIBILITY_TIMEOUT_SECONDS".into(), "3".into());
     env.insert("WORKER_SWEEP_INTERVAL_SECONDS".into(), "1".into());
@@ -61,7 +64,7 @@ async fn a_worker_killed_on_every_attempt_leaves_the_video_failed_with_a_reason(
             "the worker claims the video",
             Duration::from_secs(60),
             || async {
-                let (status, attempts) = status_and_attempts(&stack, &video).await?;
+                let (status, attempts) = status_and_attempts(&backends, &video).await?;
                 Ok((status == "processing" && attempts == attempt).then_some(()))
             },
         )
@@ -91,16 +94,16 @@ async fn a_worker_killed_on_every_attempt_leaves_the_video_failed_with_a_reason(
         "{:?}",
         began.elapsed()
     );
-    assert_eq!(status_and_attempts(&stack, &video).await?.1, 3);
+    assert_eq!(status_and_attempts(&backends, &video).await?.1, 3);
     Ok(())
 }
 
 #[tokio::test]
 async fn a_file_stored_by_an_api_killed_before_its_commit_is_reconciled_away() -> anyhow::Result<()>
 {
-    let stack = local_stack().await?;
+    let backends = local_backends().await?;
     // The first API reaches PostgreSQL through a proxy, so its commit can be held back.
-    let (proxy, proxied) = behind_a_pausable_proxy(&stack).await?;
+    let (proxy, proxied) = behind_a_pausable_proxy(&backends).await?;
     let mut doomed = RunningApi::start(&proxied).await?;
     let client = Client::new(&doomed.base_url);
     let player = client.player("crash@example.com", "Ana", "Cali").await?;
@@ -111,7 +114,7 @@ async fn a_file_stored_by_an_api_killed_before_its_commit_is_reconciled_away() -
         let (client, token, clip) = (client.clone(), player.token.clone(), clip.clone());
         tokio::spawn(async move { client.upload_clip(&token, &clip, "Perdido", true).await })
     };
-    let storage = stack.storage.path().to_owned();
+    let storage = backends.storage.path().to_owned();
     let orphan = eventually(
         "the original is stored",
         Duration::from_secs(60),
@@ -126,13 +129,13 @@ async fn a_file_stored_by_an_api_killed_before_its_commit_is_reconciled_away() -
     let _ = upload.await;
     proxy.resume();
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM videos")
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
     assert_eq!(rows, 0, "the video was never recorded");
     assert!(orphan.is_file(), "the file was stored");
 
     // A video that made it, to show the reconciler keeps what rows own.
-    let api = RunningApi::start(&stack.env).await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let kept = client
         .upload_clip(&player.token, &clip, "Guardado", false)
@@ -140,7 +143,7 @@ async fn a_file_stored_by_an_api_killed_before_its_commit_is_reconciled_away() -
     let kept_original = storage.join("videos").join(&kept).join("original.mp4");
     assert!(kept_original.is_file());
 
-    let mut env = stack.env.clone();
+    let mut env = backends.env.clone();
     env.insert("WORKER_RECONCILE_INTERVAL_SECONDS".into(), "1".into());
     env.insert("WORKER_ORPHAN_GRACE_SECONDS".into(), "0".into());
     env.insert("WORKER_X264_PRESET".into(), "ultrafast".into());

@@ -7,15 +7,15 @@ use serde_json::Value;
 use showcase::config::Secret;
 use showcase::storage::{LocalStorage, Storage, StorageKey};
 
-use crate::{SIGNING_SECRET, local_stack};
+use crate::{SIGNING_SECRET, local_backends};
 
 #[tokio::test]
 async fn signed_links_serve_files_and_refuse_tampering_and_expiry() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     // The same directory and secret as the API: what the app or worker would have stored.
     let storage = LocalStorage::new(
-        stack.storage.path(),
+        backends.storage.path(),
         api.base_url.parse()?,
         Secret::new(SIGNING_SECRET),
     )

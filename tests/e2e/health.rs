@@ -3,12 +3,12 @@
 use end_to_end::{Client, RunningApi};
 use reqwest::Method;
 
-use crate::{aws_env, aws_stack_env, local_stack};
+use crate::{aws_env, local_backends, s3_and_sqs_env};
 
 #[tokio::test]
 async fn health_answers_with_and_without_a_trailing_slash() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let health = client.health().await?.ok()?;
     assert_eq!(health.status, "healthy");
@@ -21,8 +21,8 @@ async fn health_answers_with_and_without_a_trailing_slash() -> anyhow::Result<()
 
 #[tokio::test]
 async fn ready_on_local_backends() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let ready = Client::new(&api.base_url).ready().await?.ok()?;
     let checks = ready.checks;
     assert_eq!(
@@ -38,8 +38,8 @@ async fn ready_on_local_backends() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn ready_on_s3_and_sqs() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let env = aws_stack_env(&stack).await?;
+    let backends = local_backends().await?;
+    let env = s3_and_sqs_env(&backends).await?;
     let api = RunningApi::start(&env).await?;
     assert_eq!(Client::new(&api.base_url).ready().await?.status, 200);
     Ok(())
@@ -47,8 +47,8 @@ async fn ready_on_s3_and_sqs() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn not_ready_names_the_storage_that_does_not_answer() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let mut env = stack.env.clone();
+    let backends = local_backends().await?;
+    let mut env = backends.env.clone();
     env.extend(aws_env());
     env.insert(
         "STORAGE_URL".into(),

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use testkit::TestDatabase;
 
 /// The environment of an API on local backends: its own database and storage directory.
-pub struct LocalStack {
+pub struct LocalBackends {
     pub database: TestDatabase,
     pub storage: tempfile::TempDir,
     pub uploads: tempfile::TempDir,
@@ -31,7 +31,7 @@ pub struct LocalStack {
 
 pub const SIGNING_SECRET: &str = "end-to-end-signing-secret-0123456789";
 
-pub async fn local_stack() -> anyhow::Result<LocalStack> {
+pub async fn local_backends() -> anyhow::Result<LocalBackends> {
     let database = TestDatabase::new().await?;
     let storage = tempfile::tempdir()?;
     let uploads = tempfile::tempdir()?;
@@ -48,7 +48,7 @@ pub async fn local_stack() -> anyhow::Result<LocalStack> {
         ("QUEUE_URL".to_owned(), "postgres".to_owned()),
         ("URL_SIGNING_SECRET".to_owned(), SIGNING_SECRET.to_owned()),
     ]);
-    Ok(LocalStack {
+    Ok(LocalBackends {
         database,
         storage,
         uploads,
@@ -70,13 +70,13 @@ pub fn aws_env() -> HashMap<String, String> {
     .collect()
 }
 
-/// `stack`'s environment moved to S3 and SQS in the emulator: a fresh bucket and a fresh queue
+/// The backends' environment moved to S3 and SQS in the emulator: a fresh bucket and a fresh queue
 /// with a dead-letter queue after three receives.
-pub async fn aws_stack_env(stack: &LocalStack) -> anyhow::Result<HashMap<String, String>> {
+pub async fn s3_and_sqs_env(backends: &LocalBackends) -> anyhow::Result<HashMap<String, String>> {
     let aws = testkit::aws_config().await?;
     let bucket = testkit::s3_bucket(&aws).await?;
     let queue = testkit::sqs_queue_with_dead_letter(&aws, 3).await?;
-    let mut env = stack.env.clone();
+    let mut env = backends.env.clone();
     env.extend(aws_env());
     env.insert("STORAGE_URL".into(), format!("s3://{bucket}/media"));
     env.insert("S3_FORCE_PATH_STYLE".into(), "true".into());
@@ -84,12 +84,12 @@ pub async fn aws_stack_env(stack: &LocalStack) -> anyhow::Result<HashMap<String,
     Ok(env)
 }
 
-/// `stack`'s environment with the database reached through a proxy the test can silence (the
+/// The backends' environment with the database reached through a proxy the test can silence (the
 /// connections then look half-open), and that proxy.
 pub async fn behind_a_pausable_proxy(
-    stack: &LocalStack,
+    backends: &LocalBackends,
 ) -> anyhow::Result<(testkit::proxy::PausableProxy, HashMap<String, String>)> {
-    let mut url = url::Url::parse(&stack.database.url)?;
+    let mut url = url::Url::parse(&backends.database.url)?;
     let upstream = url
         .socket_addrs(|| Some(5432))?
         .into_iter()
@@ -99,7 +99,7 @@ pub async fn behind_a_pausable_proxy(
     url.set_host(Some("127.0.0.1"))?;
     url.set_port(Some(proxy.address().port()))
         .map_err(|()| anyhow::anyhow!("cannot set the port"))?;
-    let mut env = stack.env.clone();
+    let mut env = backends.env.clone();
     env.insert("DATABASE_URL".into(), url.to_string());
     Ok((proxy, env))
 }
@@ -119,9 +119,9 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Marks a video processed with stored clip and poster files, as the worker would.
-pub async fn mark_processed(stack: &LocalStack, video_id: &str) -> anyhow::Result<()> {
+pub async fn mark_processed(backends: &LocalBackends, video_id: &str) -> anyhow::Result<()> {
     for (name, bytes) in [("processed.mp4", 2000), ("poster.jpg", 500)] {
-        let dir = stack.storage.path().join("videos").join(video_id);
+        let dir = backends.storage.path().join("videos").join(video_id);
         std::fs::create_dir_all(&dir)?;
         std::fs::copy(testkit::random_file(bytes, 7)?.path(), dir.join(name))?;
     }
@@ -132,7 +132,7 @@ pub async fn mark_processed(stack: &LocalStack, video_id: &str) -> anyhow::Resul
          WHERE id = $1::uuid",
     )
     .bind(video_id)
-    .execute(&stack.database.pool)
+    .execute(&backends.database.pool)
     .await?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use end_to_end::{Client, RunningApi, RunningWorker, ffprobe, wait_for_status};
 use testkit::media::Clip;
 
-use crate::{aws_stack_env, local_stack};
+use crate::{local_backends, s3_and_sqs_env};
 
 const PROCESSING_LIMIT: Duration = Duration::from_secs(240);
 
@@ -76,21 +76,21 @@ async fn upload_and_process(env: HashMap<String, String>) -> anyhow::Result<()> 
 
 #[tokio::test]
 async fn an_upload_becomes_a_showcase_clip_on_local_backends() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    upload_and_process(stack.env.clone()).await
+    let backends = local_backends().await?;
+    upload_and_process(backends.env.clone()).await
 }
 
 #[tokio::test]
 async fn an_upload_becomes_a_showcase_clip_on_s3_and_sqs() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let env = aws_stack_env(&stack).await?;
+    let backends = local_backends().await?;
+    let env = s3_and_sqs_env(&backends).await?;
     upload_and_process(env).await
 }
 
 /// A job being processed right now: the API and one worker (with `overrides`) on local backends,
 /// one uploaded clip of `seconds`, and the worker already past its claim.
 struct JobInProgress {
-    stack: crate::LocalStack,
+    backends: crate::LocalBackends,
     _api: RunningApi,
     client: Client,
     token: String,
@@ -103,9 +103,9 @@ async fn job_in_progress(
     overrides: &[(&str, &str)],
     seconds: f64,
 ) -> anyhow::Result<JobInProgress> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
-    let mut env = worker_env(&stack.env);
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
+    let mut env = worker_env(&backends.env);
     for (name, value) in overrides {
         env.insert((*name).to_owned(), (*value).to_owned());
     }
@@ -129,7 +129,7 @@ async fn job_in_progress(
     )
     .await?;
     Ok(JobInProgress {
-        stack,
+        backends,
         _api: api,
         client,
         token: player.token,
@@ -150,7 +150,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
         45.0,
     )
     .await?;
-    let (stack, client, video) = (&job.stack, &job.client, &job.video);
+    let (backends, client, video) = (&job.backends, &job.client, &job.video);
     let mut first = job.worker;
     tokio::time::sleep(Duration::from_millis(500)).await;
     first.signal("KILL")?;
@@ -163,7 +163,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
         "SELECT count(*) FILTER (WHERE visible_at <= now()), count(*) FILTER (WHERE visible_at > now())
          FROM queue_messages",
     )
-    .fetch_one(&stack.database.pool)
+    .fetch_one(&backends.database.pool)
     .await?;
     assert_eq!(in_flight, 1, "the job is still invisible, not lost");
 
@@ -181,7 +181,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
     let mut remaining: i64 = -1;
     for _ in 0..100 {
         remaining = sqlx::query_scalar("SELECT count(*) FROM queue_messages")
-            .fetch_one(&stack.database.pool)
+            .fetch_one(&backends.database.pool)
             .await?;
         if remaining == 0 {
             break;
@@ -202,13 +202,13 @@ async fn sigterm_stops_taking_work_and_releases_an_unfinished_job() -> anyhow::R
         45.0,
     )
     .await?;
-    let (stack, mut worker) = (&job.stack, job.worker);
+    let (backends, mut worker) = (&job.backends, job.worker);
     worker.signal("TERM")?;
     assert_eq!(worker.wait(Duration::from_secs(30)).await?, Some(0));
     let (visible, received): (i64, i32) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE visible_at <= now()), max(receive_count) FROM queue_messages",
     )
-    .fetch_one(&stack.database.pool)
+    .fetch_one(&backends.database.pool)
     .await?;
     assert_eq!(
         (visible, received),
@@ -221,14 +221,14 @@ async fn sigterm_stops_taking_work_and_releases_an_unfinished_job() -> anyhow::R
 #[tokio::test]
 async fn sigterm_lets_a_running_job_finish_within_the_grace_period() -> anyhow::Result<()> {
     let job = job_in_progress(&[("WORKER_SHUTDOWN_GRACE_SECONDS", "120")], 21.0).await?;
-    let (stack, client, video) = (&job.stack, &job.client, &job.video);
+    let (backends, client, video) = (&job.backends, &job.client, &job.video);
     let mut worker = job.worker;
     worker.signal("TERM")?;
     assert_eq!(worker.wait(PROCESSING_LIMIT).await?, Some(0));
     let detail = client.get_video(Some(&job.token), video).await?.ok()?;
     assert_eq!(detail.status, "processed", "finished before exiting");
     let remaining: i64 = sqlx::query_scalar("SELECT count(*) FROM queue_messages")
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
     assert_eq!(remaining, 0);
     Ok(())

@@ -4,11 +4,11 @@ use end_to_end::{Client, Player, Reply, RunningApi, types};
 use reqwest::Method;
 use testkit::media::Clip;
 
-use crate::{LocalStack, local_stack, mark_processed};
+use crate::{LocalBackends, local_backends, mark_processed};
 
 /// Uploads, "processes" and publishes a video for `player`; returns its id.
 pub async fn published_video(
-    stack: &LocalStack,
+    backends: &LocalBackends,
     client: &Client,
     player: &Player,
 ) -> anyhow::Result<String> {
@@ -16,7 +16,7 @@ pub async fn published_video(
     let video = client
         .upload_clip(&player.token, &clip, "Triple", false)
         .await?;
-    mark_processed(stack, &video).await?;
+    mark_processed(backends, &video).await?;
     client
         .publish_video(Some(&player.token), &video)
         .await?
@@ -42,12 +42,12 @@ fn positions(ranked: &[types::RankedPlayer]) -> Vec<(i64, &str, i64)> {
 
 #[tokio::test]
 async fn votes_count_once_never_for_oneself_and_only_for_published_videos() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let owner = client.player("owner@example.com", "Ana", "Cali").await?;
     let fan = client.player("fan@example.com", "Luis", "Cali").await?;
-    let video = published_video(&stack, &client, &owner).await?;
+    let video = published_video(&backends, &client, &owner).await?;
     let state = |player: &end_to_end::Player| {
         let token = player.token.clone();
         let client = &client;
@@ -122,12 +122,12 @@ async fn votes_count_once_never_for_oneself_and_only_for_published_videos() -> a
 
 #[tokio::test]
 async fn fifty_concurrent_identical_votes_count_once() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let owner = client.player("star@example.com", "Ana", "Cali").await?;
     let fan = client.player("eager@example.com", "Luis", "Cali").await?;
-    let video = published_video(&stack, &client, &owner).await?;
+    let video = published_video(&backends, &client, &owner).await?;
 
     let attempts = (0..50).map(|_| vote(&client, &fan, &video));
     let answers = futures_util::future::join_all(attempts).await;
@@ -144,7 +144,7 @@ async fn fifty_concurrent_identical_votes_count_once() -> anyhow::Result<()> {
     let (video_votes, player_votes): (i32, i64) = sqlx::query_as(
         "SELECT v.votes, p.votes FROM videos v JOIN player_scores p ON p.player_id = v.owner_id",
     )
-    .fetch_one(&stack.database.pool)
+    .fetch_one(&backends.database.pool)
     .await?;
     assert_eq!((video_votes, player_votes), (1, 1));
     Ok(())
@@ -152,8 +152,8 @@ async fn fifty_concurrent_identical_votes_count_once() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn rankings_share_positions_on_ties_and_filter_by_city() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     // Four players; votes: Ana 2, Beto 1, Caro 1 (reached after Beto), Dani 0.
     let ana = client.player("ana@example.com", "Ana", "Bogotá").await?;
@@ -165,10 +165,10 @@ async fn rankings_share_positions_on_ties_and_filter_by_city() -> anyhow::Result
         client.player("f2@example.com", "F2", "X").await?,
     ];
     let videos = [
-        published_video(&stack, &client, &ana).await?,
-        published_video(&stack, &client, &beto).await?,
-        published_video(&stack, &client, &caro).await?,
-        published_video(&stack, &client, &dani).await?,
+        published_video(&backends, &client, &ana).await?,
+        published_video(&backends, &client, &beto).await?,
+        published_video(&backends, &client, &caro).await?,
+        published_video(&backends, &client, &dani).await?,
     ];
     assert_eq!(vote(&client, &fans[0], &videos[0]).await?.status, 200);
     assert_eq!(vote(&client, &fans[1], &videos[0]).await?.status, 200);
@@ -213,13 +213,13 @@ async fn rankings_share_positions_on_ties_and_filter_by_city() -> anyhow::Result
 
 #[tokio::test]
 async fn a_vote_through_one_instance_shows_in_the_rankings_of_another() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let first = RunningApi::start(&stack.env).await?;
-    let second = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let first = RunningApi::start(&backends.env).await?;
+    let second = RunningApi::start(&backends.env).await?;
     let (voting, reading) = (Client::new(&first.base_url), Client::new(&second.base_url));
     let owner = voting.player("cached@example.com", "Ana", "Cali").await?;
     let fan = voting.player("fan@example.com", "Luis", "Cali").await?;
-    let video = published_video(&stack, &voting, &owner).await?;
+    let video = published_video(&backends, &voting, &owner).await?;
     let votes_seen = || async {
         let ranked = reading
             .rankings(Some("cali"), None, None, None, None)
@@ -252,13 +252,13 @@ async fn a_vote_through_one_instance_shows_in_the_rankings_of_another() -> anyho
 
 #[tokio::test]
 async fn public_videos_are_listed_newest_first_with_totals() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let ana = client.player("ana@example.com", "Ana", "Medellín").await?;
     let beto = client.player("beto@example.com", "Beto", "Cali").await?;
-    let first = published_video(&stack, &client, &ana).await?;
-    let second = published_video(&stack, &client, &beto).await?;
+    let first = published_video(&backends, &client, &ana).await?;
+    let second = published_video(&backends, &client, &beto).await?;
 
     let listed = client.list_public_videos(None, None, None).await?;
     assert_eq!(listed.header("x-total-count"), Some("2"));
@@ -285,8 +285,8 @@ async fn public_videos_are_listed_newest_first_with_totals() -> anyhow::Result<(
 
 #[tokio::test]
 async fn invalid_listing_parameters_are_400_naming_the_parameter() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     for (path, field) in [
         ("/api/public/videos?limit=0", "limit"),

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use tokio::time::Instant;
 
 use crate::public::{published_video, vote};
-use crate::{LocalStack, behind_a_pausable_proxy, local_stack};
+use crate::{LocalBackends, behind_a_pausable_proxy, local_backends};
 
 /// `MAX_STALENESS` of app/src/rankings: every accepted vote is in every page served this long
 /// after its answer.
@@ -25,7 +25,7 @@ fn ranked(rows: Vec<types::RankedPlayer>) -> Ranked {
 
 /// The ranking as a fresh `SELECT` sees it now: ties share the position of their first.
 async fn ranking_from_the_database(
-    stack: &LocalStack,
+    backends: &LocalBackends,
     city: Option<&str>,
 ) -> anyhow::Result<Ranked> {
     Ok(sqlx::query_as(
@@ -35,7 +35,7 @@ async fn ranking_from_the_database(
          ORDER BY p.votes DESC, p.reached_at, p.player_id",
     )
     .bind(city)
-    .fetch_all(&stack.database.pool)
+    .fetch_all(&backends.database.pool)
     .await?)
 }
 
@@ -50,7 +50,7 @@ async fn ranking_of(client: &Client, city: Option<&str>) -> anyhow::Result<Ranke
 
 /// Players named `<prefix>0…` with one published video each, and fans; cities cycle over `cities`.
 async fn players_and_fans(
-    stack: &LocalStack,
+    backends: &LocalBackends,
     client: &Client,
     prefix: &str,
     cities: &[&str],
@@ -64,7 +64,7 @@ async fn players_and_fans(
         let player = client
             .player(&email, &format!("{prefix}{index}"), city)
             .await?;
-        let video = published_video(stack, client, &player).await?;
+        let video = published_video(backends, client, &player).await?;
         owners.push((player, video));
     }
     let signups = (0..fans).map(|index| async move {
@@ -81,12 +81,19 @@ async fn players_and_fans(
 #[tokio::test]
 async fn a_burst_of_votes_through_two_instances_leaves_exact_totals_and_shared_positions()
 -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let first = RunningApi::start(&stack.env).await?;
-    let second = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let first = RunningApi::start(&backends.env).await?;
+    let second = RunningApi::start(&backends.env).await?;
     let instances = [Client::new(&first.base_url), Client::new(&second.base_url)];
-    let (owners, fans) =
-        players_and_fans(&stack, &instances[0], "Burst", &["Cali", "Bogotá"], 6, 10).await?;
+    let (owners, fans) = players_and_fans(
+        &backends,
+        &instances[0],
+        "Burst",
+        &["Cali", "Bogotá"],
+        6,
+        10,
+    )
+    .await?;
     let filters = [None, Some("Cali"), Some("Bogotá")];
     // Both instances hold every page before the burst.
     for client in &instances {
@@ -125,7 +132,7 @@ async fn a_burst_of_votes_through_two_instances_leaves_exact_totals_and_shared_p
              FROM videos v JOIN player_scores p ON p.player_id = v.owner_id WHERE v.id = $1::uuid",
         )
         .bind(video)
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
         let expected = accepted[index];
         assert_eq!(
@@ -137,7 +144,7 @@ async fn a_burst_of_votes_through_two_instances_leaves_exact_totals_and_shared_p
     // After the bound both instances serve exactly what the database holds.
     tokio::time::sleep_until(last_answer + BOUND).await;
     for city in filters {
-        let truth = ranking_from_the_database(&stack, city).await?;
+        let truth = ranking_from_the_database(&backends, city).await?;
         assert!(
             truth.windows(2).any(|pair| pair[0].0 == pair[1].0),
             "the data has ties"
@@ -152,14 +159,14 @@ async fn a_burst_of_votes_through_two_instances_leaves_exact_totals_and_shared_p
 #[tokio::test]
 async fn under_a_vote_stream_another_instance_shows_each_vote_within_the_bound()
 -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let voting = RunningApi::start(&stack.env).await?;
-    let reading = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let voting = RunningApi::start(&backends.env).await?;
+    let reading = RunningApi::start(&backends.env).await?;
     let (voting, reading) = (
         Client::new(&voting.base_url),
         Client::new(&reading.base_url),
     );
-    let (owners, fans) = players_and_fans(&stack, &voting, "Stream", &["Cali"], 4, 14).await?;
+    let (owners, fans) = players_and_fans(&backends, &voting, "Stream", &["Cali"], 4, 14).await?;
     let (probes, stream) = fans.split_at(2);
 
     // The stream: every other fan votes for every video, through the voting instance, paced.
@@ -221,27 +228,27 @@ async fn under_a_vote_stream_another_instance_shows_each_vote_within_the_bound()
 
 /// One player with a published video in Cali and one fan, on `api`.
 async fn one_player_and_a_fan(
-    stack: &LocalStack,
+    backends: &LocalBackends,
     client: &Client,
 ) -> anyhow::Result<(String, Player)> {
-    let (owners, mut fans) = players_and_fans(stack, client, "Solo", &["Cali"], 1, 1).await?;
+    let (owners, mut fans) = players_and_fans(backends, client, "Solo", &["Cali"], 1, 1).await?;
     let fan = fans.pop().ok_or_else(|| anyhow::anyhow!("no fan"))?;
     Ok((owners[0].1.clone(), fan))
 }
 
 #[tokio::test]
 async fn rankings_refresh_after_the_database_drops_every_connection() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
-    let (video, fan) = one_player_and_a_fan(&stack, &client).await?;
+    let (video, fan) = one_player_and_a_fan(&backends, &client).await?;
     assert_eq!(ranking_of(&client, Some("Cali")).await?[0].2, 0);
 
     let terminated: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
     )
-    .fetch_all(&stack.database.pool)
+    .fetch_all(&backends.database.pool)
     .await?;
     assert!(!terminated.is_empty(), "the API had connections to drop");
 
@@ -255,18 +262,18 @@ async fn rankings_refresh_after_the_database_drops_every_connection() -> anyhow:
 
 #[tokio::test]
 async fn a_silent_database_connection_never_serves_a_page_past_the_bound() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
+    let backends = local_backends().await?;
     // The API reaches PostgreSQL only through a proxy that can fall silent.
-    let (proxy, env) = behind_a_pausable_proxy(&stack).await?;
+    let (proxy, env) = behind_a_pausable_proxy(&backends).await?;
     let api = RunningApi::start(&env).await?;
     let client = Client::new(&api.base_url);
-    one_player_and_a_fan(&stack, &client).await?;
+    one_player_and_a_fan(&backends, &client).await?;
     assert_eq!(ranking_of(&client, Some("Cali")).await?[0].2, 0);
 
     // Silence, and the scores change behind the API's back.
     proxy.pause();
     sqlx::query("UPDATE player_scores SET votes = votes + 5")
-        .execute(&stack.database.pool)
+        .execute(&backends.database.pool)
         .await?;
     tokio::time::sleep(BOUND).await;
     let refused = client

@@ -5,11 +5,11 @@ use std::io::Write;
 use end_to_end::{Client, RawBody, RunningApi, forms};
 use testkit::media::{self, Clip};
 
-use crate::{LocalStack, files_under, local_stack};
+use crate::{LocalBackends, files_under, local_backends};
 
 /// Rows, queued jobs and stored files: all must stay at zero after a refused upload.
-async fn stored_anything(stack: &LocalStack) -> anyhow::Result<(i64, i64, i64, usize)> {
-    let pool = &stack.database.pool;
+async fn stored_anything(backends: &LocalBackends) -> anyhow::Result<(i64, i64, i64, usize)> {
+    let pool = &backends.database.pool;
     let videos: i64 = sqlx::query_scalar("SELECT count(*) FROM videos")
         .fetch_one(pool)
         .await?;
@@ -23,7 +23,7 @@ async fn stored_anything(stack: &LocalStack) -> anyhow::Result<(i64, i64, i64, u
         videos,
         outbox,
         queued,
-        files_under(stack.storage.path()).len(),
+        files_under(backends.storage.path()).len(),
     ))
 }
 
@@ -33,8 +33,8 @@ fn valid_clip() -> anyhow::Result<std::path::PathBuf> {
 
 #[tokio::test]
 async fn an_accepted_upload_is_stored_recorded_and_queued() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("up@example.com", "Ana", "Cali").await?;
     let answer = client
@@ -63,19 +63,19 @@ async fn an_accepted_upload_is_stored_recorded_and_queued() -> anyhow::Result<()
         "SELECT status, published_at IS NOT NULL, width, height, video_codec FROM videos WHERE id = $1::uuid",
     )
     .bind(&video_id)
-    .fetch_one(&stack.database.pool)
+    .fetch_one(&backends.database.pool)
     .await?;
     assert_eq!(
         (status.as_str(), published, width, height, codec.as_str()),
         ("uploaded", false, 1920, 1080, "h264")
     );
     let body: String = sqlx::query_scalar("SELECT body FROM queue_messages")
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
     let job: serde_json::Value = serde_json::from_str(&body)?;
     assert_eq!(job["video_id"], video_id.as_str());
     assert_eq!(job["task_id"], task_id.as_str());
-    let (_, outbox, _, files) = stored_anything(&stack).await?;
+    let (_, outbox, _, files) = stored_anything(&backends).await?;
     assert_eq!(
         (outbox, files),
         (0, 1),
@@ -96,8 +96,8 @@ async fn an_accepted_upload_is_stored_recorded_and_queued() -> anyhow::Result<()
 
 #[tokio::test]
 async fn the_file_field_alias_and_publish_false_are_accepted() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("alias@example.com", "Ana", "Cali").await?;
     let answer = client
@@ -110,7 +110,7 @@ async fn the_file_field_alias_and_publish_false_are_accepted() -> anyhow::Result
         .await?;
     assert_eq!(answer.status, 201, "{answer:?}");
     let requested: bool = sqlx::query_scalar("SELECT publish_requested FROM videos")
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
     assert!(!requested);
     Ok(())
@@ -118,8 +118,8 @@ async fn the_file_field_alias_and_publish_false_are_accepted() -> anyhow::Result
 
 #[tokio::test]
 async fn h265_input_is_accepted() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("hevc@example.com", "Ana", "Cali").await?;
     let clip = Clip {
@@ -141,8 +141,8 @@ async fn h265_input_is_accepted() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn bad_uploads_are_refused_and_leave_nothing_behind() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("bad@example.com", "Ana", "Cali").await?;
     let dir = tempfile::tempdir()?;
@@ -267,7 +267,7 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() -> anyhow::Result<()
             "{case}"
         );
         assert_eq!(
-            stored_anything(&stack).await?,
+            stored_anything(&backends).await?,
             (0, 0, 0, 0),
             "{case} left something behind"
         );
@@ -286,9 +286,9 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() -> anyhow::Result<()
         .upload_video(None, forms::UploadVideo::new().title("x"))
         .await?;
     assert_eq!(anonymous.status, 401);
-    assert_eq!(stored_anything(&stack).await?, (0, 0, 0, 0));
+    assert_eq!(stored_anything(&backends).await?, (0, 0, 0, 0));
     assert_eq!(
-        files_under(stack.uploads.path()).len(),
+        files_under(backends.uploads.path()).len(),
         0,
         "no upload left in UPLOAD_DIR"
     );
@@ -298,8 +298,8 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() -> anyhow::Result<()
 #[tokio::test]
 async fn an_upload_over_100_mb_is_refused_while_streaming() -> anyhow::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("big@example.com", "Ana", "Cali").await?;
 
@@ -358,9 +358,9 @@ async fn an_upload_over_100_mb_is_refused_while_streaming() -> anyhow::Result<()
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("file_too_large"), "{text}");
     let _ = writer_task.await;
-    assert_eq!(stored_anything(&stack).await?, (0, 0, 0, 0));
+    assert_eq!(stored_anything(&backends).await?, (0, 0, 0, 0));
     assert_eq!(
-        files_under(stack.uploads.path()).len(),
+        files_under(backends.uploads.path()).len(),
         0,
         "no partial upload left behind"
     );

@@ -3,7 +3,7 @@
 use end_to_end::{Client, RunningApi};
 use testkit::media::Clip;
 
-use crate::{local_stack, mark_processed};
+use crate::{local_backends, mark_processed};
 
 async fn upload(client: &Client, token: &str, publish: bool) -> anyhow::Result<String> {
     let clip = Clip::h264(1920, 1080, 21.0).path()?;
@@ -12,8 +12,8 @@ async fn upload(client: &Client, token: &str, publish: bool) -> anyhow::Result<S
 
 #[tokio::test]
 async fn detail_links_download_the_stored_files() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let owner = client.player("detail@example.com", "Ana", "Cali").await?;
     let video = upload(&client, &owner.token, false).await?;
@@ -29,7 +29,7 @@ async fn detail_links_download_the_stored_files() -> anyhow::Result<()> {
         std::fs::metadata(Clip::h264(1920, 1080, 21.0).path()?)?.len()
     );
 
-    mark_processed(&stack, &video).await?;
+    mark_processed(&backends, &video).await?;
     let detail = client.get_video(Some(&owner.token), &video).await?.ok()?;
     assert_eq!(detail.status, "processed");
     for (link, url) in [
@@ -48,8 +48,8 @@ async fn detail_links_download_the_stored_files() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn another_players_video_is_forbidden_and_unknown_ids_are_not_found() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let owner = client.player("owner@example.com", "Ana", "Cali").await?;
     let other = client.player("other@example.com", "Luis", "Cali").await?;
@@ -79,8 +79,8 @@ async fn another_players_video_is_forbidden_and_unknown_ids_are_not_found() -> a
 
 #[tokio::test]
 async fn publish_needs_a_processed_unpublished_video() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let owner = client.player("pub@example.com", "Ana", "Cali").await?;
     let video = upload(&client, &owner.token, false).await?;
@@ -88,7 +88,7 @@ async fn publish_needs_a_processed_unpublished_video() -> anyhow::Result<()> {
 
     let early = client.publish_video(token, &video).await?;
     assert_eq!((early.status, early.code()), (400, "not_processed"));
-    mark_processed(&stack, &video).await?;
+    mark_processed(&backends, &video).await?;
     let ok = client.publish_video(token, &video).await?.ok()?;
     assert_eq!(ok.video_id, video);
     let again = client.publish_video(token, &video).await?;
@@ -106,12 +106,12 @@ async fn publish_needs_a_processed_unpublished_video() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn delete_removes_row_files_and_job_but_not_once_published() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let owner = client.player("del@example.com", "Ana", "Cali").await?;
     let video = upload(&client, &owner.token, false).await?;
-    mark_processed(&stack, &video).await?;
+    mark_processed(&backends, &video).await?;
 
     let deleted = client.delete_video(Some(&owner.token), &video).await?;
     assert_eq!(deleted.status, 200, "{deleted:?}");
@@ -121,11 +121,11 @@ async fn delete_removes_row_files_and_job_but_not_once_published() -> anyhow::Re
     );
     assert_eq!(deleted.body["video_id"], video.as_str());
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM videos")
-        .fetch_one(&stack.database.pool)
+        .fetch_one(&backends.database.pool)
         .await?;
     assert_eq!(rows, 0);
     assert!(
-        !stack
+        !backends
             .storage
             .path()
             .join("videos")
@@ -134,7 +134,7 @@ async fn delete_removes_row_files_and_job_but_not_once_published() -> anyhow::Re
             .exists()
     );
     assert!(
-        !stack
+        !backends
             .storage
             .path()
             .join("videos")
@@ -143,7 +143,7 @@ async fn delete_removes_row_files_and_job_but_not_once_published() -> anyhow::Re
             .exists()
     );
     assert!(
-        !stack
+        !backends
             .storage
             .path()
             .join("videos")
@@ -157,7 +157,7 @@ async fn delete_removes_row_files_and_job_but_not_once_published() -> anyhow::Re
     );
 
     let published = upload(&client, &owner.token, false).await?;
-    mark_processed(&stack, &published).await?;
+    mark_processed(&backends, &published).await?;
     assert_eq!(
         client
             .publish_video(Some(&owner.token), &published)

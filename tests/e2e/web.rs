@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use end_to_end::{RunningApi, run_to_exit};
 use reqwest::header;
 
-use crate::local_stack;
+use crate::local_backends;
 
 /// A build laid out as SvelteKit's static adapter lays it out.
 fn fake_build() -> anyhow::Result<tempfile::TempDir> {
@@ -26,9 +26,9 @@ fn fake_build() -> anyhow::Result<tempfile::TempDir> {
 }
 
 async fn api_with_build() -> anyhow::Result<(RunningApi, tempfile::TempDir)> {
-    let stack = local_stack().await?;
+    let backends = local_backends().await?;
     let build = fake_build()?;
-    let mut env: HashMap<String, String> = stack.env.clone();
+    let mut env: HashMap<String, String> = backends.env.clone();
     env.insert("WEB_DIR".to_owned(), build.path().display().to_string());
     Ok((RunningApi::start(&env).await?, build))
 }
@@ -121,8 +121,8 @@ async fn missing_files_and_other_routes_are_not_the_web_app() -> anyhow::Result<
 
 #[tokio::test]
 async fn the_served_document_is_the_committed_one() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
-    let api = RunningApi::start(&stack.env).await?;
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
     let served: serde_json::Value = reqwest::get(api.url("/openapi.json")).await?.json().await?;
     let committed: serde_json::Value =
         serde_json::from_str(include_str!("../../docs/openapi.json"))?;
@@ -132,9 +132,9 @@ async fn the_served_document_is_the_committed_one() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_web_dir_without_a_build_is_refused_at_start() -> anyhow::Result<()> {
-    let stack = local_stack().await?;
+    let backends = local_backends().await?;
     let empty = tempfile::tempdir()?;
-    let mut env: HashMap<String, String> = stack.env.clone();
+    let mut env: HashMap<String, String> = backends.env.clone();
     env.insert("WEB_DIR".to_owned(), empty.path().display().to_string());
     let (code, stderr) = run_to_exit("rising-stars-api", &env).await?;
     assert_eq!(code, Some(2), "{stderr}");

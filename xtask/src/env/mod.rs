@@ -3,10 +3,9 @@
 //! the web app's build, and the product itself as child processes.
 
 pub mod apt;
-#[path = "product.rs"]
-pub mod local_stack;
 pub mod moto;
 pub mod postgres;
+pub mod product;
 pub mod registry_server;
 pub mod venv;
 pub mod web;

@@ -13,7 +13,7 @@ use crate::cmd::{self, cargo};
 use crate::console;
 use crate::env::postgres::Postgres;
 
-/// How to run the stack.
+/// How to run the product.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub port: u16,
@@ -33,20 +33,21 @@ pub struct Options {
     pub log_dir: Option<PathBuf>,
 }
 
-/// A running stack; the processes are stopped by [`LocalStack::stop`] (or killed when dropped).
+/// The product running here; the processes are stopped by [`Product::stop`] (or killed when
+/// dropped).
 #[derive(Debug)]
-pub struct LocalStack {
+pub struct Product {
     pub base_url: String,
     pub database_url: String,
-    /// A pool on the stack's (migrated) database.
+    /// A pool on the product's (migrated) database.
     pub pool: sqlx::PgPool,
-    /// Held so that a private cluster started for the stack runs as long as the stack.
+    /// Held so that a private cluster started for the product runs as long as the product.
     _postgres: Postgres,
     pub api: Option<Child>,
     pub worker: Child,
 }
 
-impl LocalStack {
+impl Product {
     pub async fn start(options: &Options) -> anyhow::Result<Self> {
         crate::env::apt::ensure(crate::env::apt::BUILD)?;
         let postgres = Postgres::ensure().await?;

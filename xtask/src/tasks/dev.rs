@@ -2,7 +2,7 @@
 
 use crate::cmd;
 use crate::console;
-use crate::env::local_stack::{LocalStack, Options};
+use crate::env::product::{Options, Product};
 use crate::env::web;
 use crate::flags::DevArgs;
 
@@ -11,7 +11,7 @@ const DATABASE: &str = "rising_stars";
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let web_build = web::ensure_built()?;
-    let mut stack = LocalStack::start(&Options {
+    let mut product = Product::start(&Options {
         port: args.port,
         database: DATABASE.to_owned(),
         storage: None,
@@ -24,7 +24,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         log_dir: None,
     })
     .await?;
-    let base_url = stack.base_url.clone();
+    let base_url = product.base_url.clone();
     let mut vite = match args.web {
         true => Some(start_vite(&base_url)?),
         false => None,
@@ -43,15 +43,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         "Storage:      {}",
         cmd::workspace_root().join("target/dev/storage").display()
     ));
-    console::note(format!("Database:     {}", stack.database_url));
+    console::note(format!("Database:     {}", product.database_url));
     console::note("Queue:        PostgreSQL table queue_messages; one worker processing jobs");
     console::note("Press Ctrl-C to stop.");
 
-    let outcome = match &mut stack.api {
+    let outcome = match &mut product.api {
         Some(api) => tokio::select! {
             _ = tokio::signal::ctrl_c() => Ok(()),
             status = api.wait() => Err(format!("the API stopped on its own ({})", status?)),
-            status = stack.worker.wait() => Err(format!("the worker stopped on its own ({})", status?)),
+            status = product.worker.wait() => Err(format!("the worker stopped on its own ({})", status?)),
         },
         None => Ok(()),
     };
@@ -59,7 +59,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     if let Some(vite) = &mut vite {
         cmd::terminate(vite, "Vite").await;
     }
-    stack.stop().await;
+    product.stop().await;
     outcome.map_err(anyhow::Error::msg)
 }
 

@@ -8,8 +8,8 @@ use anyhow::Context;
 
 use crate::cmd;
 use crate::console;
-use crate::env::local_stack::{LocalStack, Options};
 use crate::env::postgres::Postgres;
+use crate::env::product::{Options, Product};
 use crate::env::{venv, web};
 
 /// The stack's database: one per run (two checkouts may test at once), dropped after it.
@@ -40,7 +40,7 @@ pub async fn run(
     let logs = runs.join("logs");
     std::fs::create_dir_all(&storage)?;
     std::fs::create_dir_all(&logs)?;
-    let stack = LocalStack::start(&Options {
+    let product = Product::start(&Options {
         port: cmd::free_port()?,
         database: database.clone(),
         storage: Some(storage),
@@ -61,12 +61,12 @@ pub async fn run(
     })
     .await?;
     console::note(format!("stack logs: {}", logs.display()));
-    let browser = web::browser_tests(&stack.base_url);
+    let browser = web::browser_tests(&product.base_url);
     timings.push(("browser tests", lap.elapsed()));
     let lap = Instant::now();
-    let contract = contract_tests(&stack).await;
+    let contract = contract_tests(&product).await;
     timings.push(("contract tests", lap.elapsed()));
-    stack.stop().await;
+    product.stop().await;
     postgres.drop_database(&database).await?;
     browser.and(contract)
 }
@@ -80,14 +80,14 @@ const SCHEMATHESIS: venv::Tool = venv::Tool {
 
 /// Schemathesis with every check (see `tests/contract/schemathesis.toml`), as a signed-up player,
 /// on a published video of the browser tests.
-async fn contract_tests(stack: &LocalStack) -> anyhow::Result<()> {
-    let base_url = stack.base_url.as_str();
+async fn contract_tests(product: &Product) -> anyhow::Result<()> {
+    let base_url = product.base_url.as_str();
     let program = venv::ensure(&SCHEMATHESIS)?;
     let token = player_token(base_url).await?;
     let video: uuid::Uuid = sqlx::query_scalar(
         "SELECT id FROM videos WHERE published_at IS NOT NULL ORDER BY uploaded_at LIMIT 1",
     )
-    .fetch_optional(&stack.pool)
+    .fetch_optional(&product.pool)
     .await?
     .context("the browser tests left no published video for the contract tests")?;
     console::step(format!(
