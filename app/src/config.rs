@@ -1,4 +1,4 @@
-//! The API's settings: the shared ones (see `showcase::config`) plus its own.
+//! The API's settings: the shared ones (see `platform::config`) plus its own.
 //!
 //! Variables read here:
 //! - `LISTEN_ADDR`: address and port to serve on (default `127.0.0.1:8080` in dev,
@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use showcase::config::{
+use platform::config::{
     ConfigError, DatabaseSettings, QueueSettings, RunMode, Secret, StorageSettings, flag_or,
     parse_or, seconds_or, var,
 };

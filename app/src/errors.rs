@@ -73,8 +73,8 @@ macro_rules! internal_causes {
             }
         }
 
-        impl From<showcase::storage::StorageError> for $error {
-            fn from(error: showcase::storage::StorageError) -> Self {
+        impl From<platform::storage::StorageError> for $error {
+            fn from(error: platform::storage::StorageError) -> Self {
                 Self::internal(format_args!("{error}: {:?}", std::error::Error::source(&error)))
             }
         }

@@ -5,7 +5,7 @@ use app::startup::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    showcase::telemetry::init();
+    platform::telemetry::init();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(error) => {

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use showcase::job::ProcessVideo;
-use showcase::queue::JobQueue;
+use platform::job::ProcessVideo;
+use platform::queue::JobQueue;
 use sqlx::PgPool;
 use uuid::Uuid;
 

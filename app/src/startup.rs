@@ -58,11 +58,11 @@ pub fn openapi_json() -> String {
 impl Application {
     /// Connects to the database (applying migrations), storage and queue, and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let showcase::backends::Backends {
+        let platform::backends::Backends {
             pool,
             storage,
             queue,
-        } = showcase::backends::connect(&settings.database, &settings.storage, &settings.queue)
+        } = platform::backends::connect(&settings.database, &settings.storage, &settings.queue)
             .await?;
         tokio::fs::create_dir_all(&settings.upload_dir)
             .await
@@ -173,7 +173,7 @@ impl Application {
 const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(130);
 
 async fn shutdown_signal() {
-    showcase::backends::shutdown_signal().await;
+    platform::backends::shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
 }
 

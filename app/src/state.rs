@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use showcase::queue::JobQueue;
-use showcase::storage::Storage;
+use platform::queue::JobQueue;
+use platform::storage::Storage;
 use sqlx::PgPool;
 
 use crate::auth::password::PasswordHashing;

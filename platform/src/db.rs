@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::DatabaseSettings;
 
-/// Every migration in `showcase/migrations`, applied by the app at start-up.
+/// Every migration in `platform/migrations`, applied by the app at start-up.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Opens a pool. Acquiring a connection gives up after a few seconds, so that readiness checks and

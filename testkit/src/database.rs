@@ -105,7 +105,7 @@ fn database_url(name: &str) -> anyhow::Result<String> {
 
 /// The migrated template for the current migrations, created once across all test processes.
 async fn ensure_template() -> anyhow::Result<String> {
-    let fingerprint = showcase::db::migrations_fingerprint();
+    let fingerprint = platform::db::migrations_fingerprint();
     let template = format!("rs_template_{fingerprint}");
     let mut admin = admin_connection().await?;
     sqlx::query("SELECT pg_advisory_lock($1)")
@@ -141,7 +141,7 @@ async fn create_template_if_missing(
         .max_connections(1)
         .connect(&database_url(&building)?)
         .await?;
-    showcase::db::migrate(&pool).await?;
+    platform::db::migrate(&pool).await?;
     pool.close().await;
     admin
         .execute(AssertSqlSafe(format!(

@@ -3,9 +3,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use end_to_end::RunningApi;
+use platform::config::Secret;
+use platform::storage::{LocalStorage, Storage, StorageKey};
 use serde_json::Value;
-use showcase::config::Secret;
-use showcase::storage::{LocalStorage, Storage, StorageKey};
 
 use crate::{SIGNING_SECRET, local_backends};
 

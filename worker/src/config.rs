@@ -1,4 +1,4 @@
-//! The worker's settings: the shared ones (see `showcase::config`) plus its own.
+//! The worker's settings: the shared ones (see `platform::config`) plus its own.
 //!
 //! Variables read here:
 //! - `WORKER_CONCURRENCY`: jobs processed at once by this process (default 1).
@@ -23,7 +23,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use showcase::config::{
+use platform::config::{
     ConfigError, DatabaseSettings, QueueSettings, RunMode, StorageSettings, parse_or, seconds_or,
     var,
 };

@@ -22,10 +22,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use showcase::job::ProcessVideo;
-use showcase::queue::{JobQueue, QueueError, ReceivedMessage};
-use showcase::storage::{Storage, StorageKey};
-use showcase::videos::VideoStatus;
+use platform::job::ProcessVideo;
+use platform::queue::{JobQueue, QueueError, ReceivedMessage};
+use platform::storage::{Storage, StorageKey};
+use platform::videos::VideoStatus;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -492,7 +492,7 @@ impl Consumer {
             return Ok(false);
         };
         if publish {
-            showcase::videos::publish(&mut tx, claim.video_id).await?;
+            platform::videos::publish(&mut tx, claim.video_id).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -650,7 +650,7 @@ fn check_decoded(report: &ShowcaseReport) -> Result<(), JobError> {
 async fn heartbeat(
     queue: Arc<dyn JobQueue>,
     pool: PgPool,
-    receipt: showcase::queue::ReceiptHandle,
+    receipt: platform::queue::ReceiptHandle,
     claim: Claim,
     visibility: Duration,
     cancel: Arc<AtomicBool>,
@@ -701,11 +701,11 @@ async fn shutdown_watchdog(
 
 /// Everything the consumer needs, from settings: database (migrated), storage, queue.
 pub async fn connect(settings: WorkerSettings) -> anyhow::Result<Consumer> {
-    let showcase::backends::Backends {
+    let platform::backends::Backends {
         pool,
         storage,
         queue,
-    } = showcase::backends::connect(&settings.database, &settings.storage, &settings.queue).await?;
+    } = platform::backends::connect(&settings.database, &settings.storage, &settings.queue).await?;
     tokio::fs::create_dir_all(&settings.work_dir)
         .await
         .with_context(|| {

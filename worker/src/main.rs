@@ -64,7 +64,7 @@ struct ProcessArgs {
 }
 
 fn main() -> ExitCode {
-    showcase::telemetry::init();
+    platform::telemetry::init();
     let cli = Cli::parse();
     let result = if cli.self_check {
         self_check()
@@ -113,7 +113,7 @@ fn consume() -> ExitCode {
         };
         let (stop, shutdown) = watch::channel(false);
         tokio::spawn(async move {
-            showcase::backends::shutdown_signal().await;
+            platform::backends::shutdown_signal().await;
             tracing::info!("stopping: no new jobs; finishing or releasing the running ones");
             let _ = stop.send(true);
         });
@@ -126,7 +126,7 @@ fn consume() -> ExitCode {
 
 fn self_check() -> anyhow::Result<()> {
     let settings = PipelineSettings {
-        logo_path: showcase::config::var("WORKER_LOGO_PATH").map(PathBuf::from),
+        logo_path: platform::config::var("WORKER_LOGO_PATH").map(PathBuf::from),
         ..PipelineSettings::default()
     };
     println!("{}", worker::self_check::run(&settings)?);

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use showcase::storage::{Storage, StoredObject};
+use platform::storage::{Storage, StoredObject};
 use sqlx::PgPool;
 use uuid::Uuid;
 

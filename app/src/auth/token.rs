@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use showcase::config::Secret;
+use platform::config::Secret;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {

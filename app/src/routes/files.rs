@@ -47,14 +47,14 @@ pub async fn serve(
     };
     let path = match local.open_link(&key, expires, &signature, SystemTime::now()) {
         Ok(path) => path,
-        Err(showcase::storage::LinkRejection::Expired) => {
+        Err(platform::storage::LinkRejection::Expired) => {
             return problem(
                 StatusCode::FORBIDDEN,
                 "link_expired",
                 "El enlace ha expirado.",
             );
         }
-        Err(showcase::storage::LinkRejection::BadSignature) => {
+        Err(platform::storage::LinkRejection::BadSignature) => {
             return problem(
                 StatusCode::FORBIDDEN,
                 "invalid_link",

@@ -133,7 +133,7 @@ async fn readiness(state: &AppState) -> DependencyChecks {
         return checks.clone();
     }
     let (database, storage, queue) = tokio::join!(
-        showcase::db::check(&state.pool),
+        platform::db::check(&state.pool),
         state.storage.check(),
         state.queue.check(),
     );

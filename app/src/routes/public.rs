@@ -79,7 +79,7 @@ impl PublicVideo {
     async fn from_row(
         state: &AppState,
         row: PublicVideoRow,
-    ) -> Result<Self, showcase::storage::StorageError> {
+    ) -> Result<Self, platform::storage::StorageError> {
         Ok(Self {
             processed_url: link(state, row.processed_key.as_deref()).await?,
             poster_url: link(state, row.poster_key.as_deref()).await?,

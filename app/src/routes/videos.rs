@@ -1,13 +1,13 @@
 //! The caller's videos: upload, list, detail, publish, delete (`/api/videos…`, bearer token).
 
 use chrono::{DateTime, Utc};
+use platform::storage::StorageKey;
+use platform::videos::VideoStatus as StoredStatus;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use showcase::storage::StorageKey;
-use showcase::videos::VideoStatus as StoredStatus;
 use uuid::Uuid;
 
 use super::ApiTags;
@@ -68,9 +68,9 @@ pub enum VideoStatus {
 }
 
 /// The API's names for the statuses the database keeps (one for one).
-impl From<showcase::videos::VideoStatus> for VideoStatus {
-    fn from(status: showcase::videos::VideoStatus) -> Self {
-        use showcase::videos::VideoStatus as Stored;
+impl From<platform::videos::VideoStatus> for VideoStatus {
+    fn from(status: platform::videos::VideoStatus) -> Self {
+        use platform::videos::VideoStatus as Stored;
         match status {
             Stored::Uploaded => Self::Uploaded,
             Stored::Processing => Self::Processing,
@@ -224,7 +224,7 @@ fn forbidden() -> Json<Problem> {
 pub async fn link(
     state: &AppState,
     key: Option<&str>,
-) -> Result<Option<String>, showcase::storage::StorageError> {
+) -> Result<Option<String>, platform::storage::StorageError> {
     let Some(key) = key else { return Ok(None) };
     let key = StorageKey::parse(key)?;
     Ok(Some(
@@ -552,7 +552,7 @@ impl VideosApi {
                 Problem::bad_request("not_processed", "El video aún no ha sido procesado.").json(),
             ));
         }
-        if !showcase::videos::publish(&mut tx, video_id).await? {
+        if !platform::videos::publish(&mut tx, video_id).await? {
             return Err(ApiError::internal(
                 "a locked, processed, unpublished video did not publish",
             ));

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use showcase::queue::{JobQueue, PgQueue, QueueDepth, SqsQueue};
+use platform::queue::{JobQueue, PgQueue, QueueDepth, SqsQueue};
 use testkit::TestDatabase;
 
 const MAX_RECEIVES: u32 = 3;

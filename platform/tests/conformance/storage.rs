@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use showcase::config::Secret;
-use showcase::storage::{
+use platform::config::Secret;
+use platform::storage::{
     LinkRejection, LocalStorage, S3Storage, Storage, StorageError, StorageKey,
 };
 use testkit::{peak_rss_bytes, random_file, same_contents};
@@ -64,7 +64,7 @@ fn open_local_link(local: &LocalStorage, url: &str, now: SystemTime) -> anyhow::
     let url = url::Url::parse(url)?;
     let key = url
         .path()
-        .strip_prefix(showcase::storage::FILES_ROUTE)
+        .strip_prefix(platform::storage::FILES_ROUTE)
         .ok_or_else(|| anyhow::anyhow!("link outside the files route: {url}"))?;
     let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     let expires: u64 = query.get("expires").map_or(Ok(0), |e| e.parse())?;

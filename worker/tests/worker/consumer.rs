@@ -5,10 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use showcase::config::{DatabaseSettings, QueueSettings, Secret, StorageSettings};
-use showcase::job::ProcessVideo;
-use showcase::queue::{JobQueue, PgQueue, QueueDepth};
-use showcase::storage::{LocalStorage, Storage, StorageKey};
+use platform::config::{DatabaseSettings, QueueSettings, Secret, StorageSettings};
+use platform::job::ProcessVideo;
+use platform::queue::{JobQueue, PgQueue, QueueDepth};
+use platform::storage::{LocalStorage, Storage, StorageKey};
 use testkit::TestDatabase;
 use testkit::media::Clip;
 use tokio::sync::watch;
@@ -404,7 +404,7 @@ async fn a_database_outage_delays_the_job_but_does_not_lose_it() -> anyhow::Resu
     let fx = fixture().await?;
     let queue_database = TestDatabase::new().await?;
     let queue = Arc::new(PgQueue::new(queue_database.pool.clone(), "video-jobs", 3));
-    let videos_pool = showcase::db::connect(&DatabaseSettings {
+    let videos_pool = platform::db::connect(&DatabaseSettings {
         url: Secret::new(fx.database.url.clone()),
         max_connections: 2,
     })

@@ -102,7 +102,7 @@ impl Postgres {
     pub async fn migrated(&self, database: &str) -> anyhow::Result<sqlx::PgPool> {
         self.create_database(database).await?;
         let pool = sqlx::PgPool::connect(&self.url(database)).await?;
-        showcase::db::migrate(&pool).await?;
+        platform::db::migrate(&pool).await?;
         Ok(pool)
     }
 

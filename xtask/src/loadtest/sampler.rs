@@ -17,7 +17,7 @@ pub enum Watched {
     /// The local stack: the PostgreSQL queue, and videos being processed.
     Local {
         pool: PgPool,
-        queue: showcase::queue::PgQueue,
+        queue: platform::queue::PgQueue,
     },
     /// A deployed stack, through the ECS and SQS APIs.
     Stack {
@@ -80,7 +80,7 @@ impl Watched {
         match self {
             Self::Nothing => {}
             Self::Local { pool, queue } => {
-                let depth = showcase::queue::JobQueue::depth(queue).await?;
+                let depth = platform::queue::JobQueue::depth(queue).await?;
                 let busy: i64 =
                     sqlx::query_scalar("SELECT count(*) FROM videos WHERE status = 'processing'")
                         .fetch_one(pool)

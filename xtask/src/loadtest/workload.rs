@@ -79,9 +79,9 @@ pub fn input_video(megabytes: u32) -> anyhow::Result<PathBuf> {
 }
 
 /// The queue the local stack's binaries use on their defaults (`QUEUE_URL=postgres`).
-pub fn local_queue(pool: &PgPool) -> showcase::queue::PgQueue {
-    use showcase::config::{DEFAULT_MAX_RECEIVES, DEFAULT_QUEUE_NAME};
-    showcase::queue::PgQueue::new(pool.clone(), DEFAULT_QUEUE_NAME, DEFAULT_MAX_RECEIVES)
+pub fn local_queue(pool: &PgPool) -> platform::queue::PgQueue {
+    use platform::config::{DEFAULT_MAX_RECEIVES, DEFAULT_QUEUE_NAME};
+    platform::queue::PgQueue::new(pool.clone(), DEFAULT_QUEUE_NAME, DEFAULT_MAX_RECEIVES)
 }
 
 /// Inserts a user who owns the injected videos; returns its id.
@@ -102,7 +102,7 @@ pub async fn owner(pool: &PgPool) -> anyhow::Result<Uuid> {
 /// sends one processing job each, as an upload would; returns their ids.
 pub async fn inject_jobs(
     pool: &PgPool,
-    queue: &dyn showcase::queue::JobQueue,
+    queue: &dyn platform::queue::JobQueue,
     owner: Uuid,
     key: &str,
     count: u32,
@@ -120,7 +120,7 @@ pub async fn inject_jobs(
         .bind(key)
         .execute(pool)
         .await?;
-        let job = showcase::job::ProcessVideo {
+        let job = platform::job::ProcessVideo {
             task_id: Uuid::now_v7(),
             video_id: video,
         };

@@ -182,7 +182,7 @@ fn ensure_cargo_tool(tool: &CargoTool) -> anyhow::Result<()> {
 
 /// Leftovers of interrupted runs: per-test databases and templates of older migrations.
 async fn drop_stale_test_databases(postgres: &Postgres) -> anyhow::Result<()> {
-    let current = format!("rs_template_{}", showcase::db::migrations_fingerprint());
+    let current = format!("rs_template_{}", platform::db::migrations_fingerprint());
     let mut stale = postgres.databases_like("rs_template_").await?;
     stale.retain(|name| *name != current);
     stale.extend(postgres.databases_like("rs_building_").await?);
