@@ -72,176 +72,140 @@ fn open_local_link(local: &LocalStorage, url: &str, now: SystemTime) -> anyhow::
     Ok(local.open_link(key, expires, &signature, now)?)
 }
 
-async fn put_get_exists_delete(storage: &dyn Storage) -> anyhow::Result<()> {
-    let source = random_file(1000, 1)?;
-    let k = key("videos/one/original.mp4");
-    assert!(!storage.exists(&k).await?);
-    storage.put_file(&k, source.path(), "video/mp4").await?;
-    assert!(storage.exists(&k).await?);
+conformance_suite! {
+    backends: local, s3;
+    subject: storage;
 
-    let copy = tempfile::NamedTempFile::new()?;
-    assert_eq!(storage.download_to(&k, copy.path()).await?, 1000);
-    assert!(same_contents(source.path(), copy.path())?);
+    async fn put_get_exists_delete(storage: &dyn Storage) -> anyhow::Result<()> {
+        let source = random_file(1000, 1)?;
+        let k = key("videos/one/original.mp4");
+        assert!(!storage.exists(&k).await?);
+        storage.put_file(&k, source.path(), "video/mp4").await?;
+        assert!(storage.exists(&k).await?);
 
-    storage.delete(&k).await?;
-    assert!(!storage.exists(&k).await?);
-    storage.delete(&k).await?; // deleting a missing object succeeds
-    let missing = storage.download_to(&k, copy.path()).await;
-    assert!(
-        matches!(missing, Err(StorageError::NotFound(_))),
-        "{missing:?}"
-    );
-    Ok(())
-}
+        let copy = tempfile::NamedTempFile::new()?;
+        assert_eq!(storage.download_to(&k, copy.path()).await?, 1000);
+        assert!(same_contents(source.path(), copy.path())?);
 
-async fn put_replaces_an_existing_object(storage: &dyn Storage) -> anyhow::Result<()> {
-    let (first, second) = (random_file(500, 2)?, random_file(700, 3)?);
-    let k = key("videos/replaced.mp4");
-    storage.put_file(&k, first.path(), "video/mp4").await?;
-    storage.put_file(&k, second.path(), "video/mp4").await?;
-    let copy = tempfile::NamedTempFile::new()?;
-    storage.download_to(&k, copy.path()).await?;
-    assert!(same_contents(second.path(), copy.path())?);
-    Ok(())
-}
-
-async fn a_100_mb_object_streams_without_being_held_in_memory(
-    storage: &dyn Storage,
-) -> anyhow::Result<()> {
-    let size = 100 * MIB;
-    let source = random_file(size, 4)?;
-    let k = key("videos/large/original.mp4");
-    let before = peak_rss_bytes()?;
-    storage.put_file(&k, source.path(), "video/mp4").await?;
-    let copy = tempfile::NamedTempFile::new()?;
-    assert_eq!(storage.download_to(&k, copy.path()).await?, size);
-    let growth = peak_rss_bytes()?.saturating_sub(before);
-    assert!(same_contents(source.path(), copy.path())?);
-    // Buffering the object would add at least its size; streaming adds a few buffers (S3 parts
-    // are read from the file in chunks, never whole).
-    assert!(
-        growth < 40 * MIB,
-        "peak RSS grew by {} MiB while moving a 100 MiB object",
-        growth / MIB
-    );
-    Ok(())
-}
-
-async fn signed_link_downloads_the_object(storage: &dyn Storage) -> anyhow::Result<()> {
-    let source = random_file(4096, 5)?;
-    let k = key("posters/p.jpg");
-    storage.put_file(&k, source.path(), "image/jpeg").await?;
-    let url = storage.signed_url(&k, Duration::from_secs(600)).await?;
-    assert_eq!(
-        fetch_link(storage, &url).await?,
-        std::fs::read(source.path())?
-    );
-    Ok(())
-}
-
-async fn signed_link_states_its_expiry(storage: &dyn Storage) -> anyhow::Result<()> {
-    let k = key("posters/expiry.jpg");
-    let url = url::Url::parse(&storage.signed_url(&k, Duration::from_secs(900)).await?)?;
-    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-    if let Some(seconds) = query.get("X-Amz-Expires") {
-        assert_eq!(seconds, "900");
-    } else {
-        let expires: u64 = query.get("expires").map_or(Ok(0), |e| e.parse())?;
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)?
-            .as_secs();
+        storage.delete(&k).await?;
+        assert!(!storage.exists(&k).await?);
+        storage.delete(&k).await?; // deleting a missing object succeeds
+        let missing = storage.download_to(&k, copy.path()).await;
         assert!(
-            (now + 895..=now + 905).contains(&expires),
-            "expires={expires}, now={now}"
+            matches!(missing, Err(StorageError::NotFound(_))),
+            "{missing:?}"
         );
+        Ok(())
     }
-    Ok(())
-}
 
-async fn list_finds_objects_under_a_prefix_with_their_times(
-    storage: &dyn Storage,
-) -> anyhow::Result<()> {
-    let source = random_file(100, 4)?;
-    let before = SystemTime::now() - Duration::from_secs(60);
-    for raw in [
-        "videos/a/original.mp4",
-        "videos/a/t1/processed.mp4",
-        "videos/b/original.mp4",
-        "other/c.mp4",
-    ] {
-        storage
-            .put_file(&key(raw), source.path(), "video/mp4")
-            .await?;
+    async fn put_replaces_an_existing_object(storage: &dyn Storage) -> anyhow::Result<()> {
+        let (first, second) = (random_file(500, 2)?, random_file(700, 3)?);
+        let k = key("videos/replaced.mp4");
+        storage.put_file(&k, first.path(), "video/mp4").await?;
+        storage.put_file(&k, second.path(), "video/mp4").await?;
+        let copy = tempfile::NamedTempFile::new()?;
+        storage.download_to(&k, copy.path()).await?;
+        assert!(same_contents(second.path(), copy.path())?);
+        Ok(())
     }
-    let listed = storage.list("videos/").await?;
-    let mut keys: Vec<&str> = listed.iter().map(|object| object.key.as_str()).collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
+
+    async fn a_100_mb_object_streams_without_being_held_in_memory(
+        storage: &dyn Storage,
+    ) -> anyhow::Result<()> {
+        let size = 100 * MIB;
+        let source = random_file(size, 4)?;
+        let k = key("videos/large/original.mp4");
+        let before = peak_rss_bytes()?;
+        storage.put_file(&k, source.path(), "video/mp4").await?;
+        let copy = tempfile::NamedTempFile::new()?;
+        assert_eq!(storage.download_to(&k, copy.path()).await?, size);
+        let growth = peak_rss_bytes()?.saturating_sub(before);
+        assert!(same_contents(source.path(), copy.path())?);
+        // Buffering the object would add at least its size; streaming adds a few buffers (S3 parts
+        // are read from the file in chunks, never whole).
+        assert!(
+            growth < 40 * MIB,
+            "peak RSS grew by {} MiB while moving a 100 MiB object",
+            growth / MIB
+        );
+        Ok(())
+    }
+
+    async fn signed_link_downloads_the_object(storage: &dyn Storage) -> anyhow::Result<()> {
+        let source = random_file(4096, 5)?;
+        let k = key("posters/p.jpg");
+        storage.put_file(&k, source.path(), "image/jpeg").await?;
+        let url = storage.signed_url(&k, Duration::from_secs(600)).await?;
+        assert_eq!(
+            fetch_link(storage, &url).await?,
+            std::fs::read(source.path())?
+        );
+        Ok(())
+    }
+
+    async fn signed_link_states_its_expiry(storage: &dyn Storage) -> anyhow::Result<()> {
+        let k = key("posters/expiry.jpg");
+        let url = url::Url::parse(&storage.signed_url(&k, Duration::from_secs(900)).await?)?;
+        let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        if let Some(seconds) = query.get("X-Amz-Expires") {
+            assert_eq!(seconds, "900");
+        } else {
+            let expires: u64 = query.get("expires").map_or(Ok(0), |e| e.parse())?;
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)?
+                .as_secs();
+            assert!(
+                (now + 895..=now + 905).contains(&expires),
+                "expires={expires}, now={now}"
+            );
+        }
+        Ok(())
+    }
+
+    async fn list_finds_objects_under_a_prefix_with_their_times(
+        storage: &dyn Storage,
+    ) -> anyhow::Result<()> {
+        let source = random_file(100, 4)?;
+        let before = SystemTime::now() - Duration::from_secs(60);
+        for raw in [
             "videos/a/original.mp4",
             "videos/a/t1/processed.mp4",
-            "videos/b/original.mp4"
-        ]
-    );
-    let after = SystemTime::now() + Duration::from_secs(60);
-    assert!(
-        listed
-            .iter()
-            .all(|object| object.modified > before && object.modified < after),
-        "{listed:?}"
-    );
-    let only_a: Vec<String> = storage
-        .list("videos/a/")
-        .await?
-        .into_iter()
-        .map(|object| object.key.as_str().to_owned())
-        .collect();
-    assert_eq!(only_a.len(), 2, "{only_a:?}");
-    assert!(storage.list("nothing/").await?.is_empty());
-    Ok(())
-}
-
-macro_rules! storage_conformance {
-    ($backend:ident) => {
-        mod $backend {
-            #[tokio::test]
-            async fn put_get_exists_delete() -> anyhow::Result<()> {
-                super::put_get_exists_delete(&*super::$backend().await?.storage).await
-            }
-
-            #[tokio::test]
-            async fn put_replaces_an_existing_object() -> anyhow::Result<()> {
-                super::put_replaces_an_existing_object(&*super::$backend().await?.storage).await
-            }
-
-            #[tokio::test]
-            async fn a_100_mb_object_streams_without_being_held_in_memory() -> anyhow::Result<()> {
-                let backend = super::$backend().await?;
-                super::a_100_mb_object_streams_without_being_held_in_memory(&*backend.storage).await
-            }
-
-            #[tokio::test]
-            async fn signed_link_downloads_the_object() -> anyhow::Result<()> {
-                super::signed_link_downloads_the_object(&*super::$backend().await?.storage).await
-            }
-
-            #[tokio::test]
-            async fn signed_link_states_its_expiry() -> anyhow::Result<()> {
-                super::signed_link_states_its_expiry(&*super::$backend().await?.storage).await
-            }
-
-            #[tokio::test]
-            async fn list_finds_objects_under_a_prefix_with_their_times() -> anyhow::Result<()> {
-                let backend = super::$backend().await?;
-                super::list_finds_objects_under_a_prefix_with_their_times(&*backend.storage).await
-            }
+            "videos/b/original.mp4",
+            "other/c.mp4",
+        ] {
+            storage
+                .put_file(&key(raw), source.path(), "video/mp4")
+                .await?;
         }
-    };
+        let listed = storage.list("videos/").await?;
+        let mut keys: Vec<&str> = listed.iter().map(|object| object.key.as_str()).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "videos/a/original.mp4",
+                "videos/a/t1/processed.mp4",
+                "videos/b/original.mp4"
+            ]
+        );
+        let after = SystemTime::now() + Duration::from_secs(60);
+        assert!(
+            listed
+                .iter()
+                .all(|object| object.modified > before && object.modified < after),
+            "{listed:?}"
+        );
+        let only_a: Vec<String> = storage
+            .list("videos/a/")
+            .await?
+            .into_iter()
+            .map(|object| object.key.as_str().to_owned())
+            .collect();
+        assert_eq!(only_a.len(), 2, "{only_a:?}");
+        assert!(storage.list("nothing/").await?.is_empty());
+        Ok(())
+    }
 }
-
-storage_conformance!(local);
-storage_conformance!(s3);
 
 // What the emulator cannot check (it ignores presigned signatures and expiry) is proven on the
 // local backend, whose links the app verifies itself.
