@@ -109,6 +109,8 @@ async fn ten_parallel_endless_part_headers_are_refused_with_memory_bounded() -> 
 #[tokio::test]
 async fn uploads_past_the_concurrency_cap_are_refused_at_once() -> anyhow::Result<()> {
     let backends = local_backends().await?;
+    // The accepted uploads' jobs stay queued: no worker runs.
+    backends.expect_queued_jobs();
     let mut env = backends.env.clone();
     env.insert("UPLOAD_MAX_CONCURRENT".into(), "2".into());
     let api = RunningApi::start(&env).await?;

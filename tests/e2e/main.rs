@@ -18,15 +18,70 @@ mod videos;
 mod web;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use testkit::TestDatabase;
 
 /// The environment of an API on local backends: its own database and storage directory.
+///
+/// When it is dropped at the end of a test, no job may be left waiting in its PostgreSQL queue or
+/// job outbox (as crates.io's test app checks its background jobs): a test that means to leave
+/// jobs behind (an upload with no worker running) says so with
+/// [`LocalBackends::expect_queued_jobs`]. Dead-lettered messages do not count: nothing will run
+/// them.
 pub struct LocalBackends {
     pub database: TestDatabase,
     pub storage: tempfile::TempDir,
     pub uploads: tempfile::TempDir,
     pub env: HashMap<String, String>,
+    jobs_may_remain: AtomicBool,
+}
+
+impl LocalBackends {
+    /// This test leaves jobs queued on purpose (it uploads, and no worker runs).
+    pub fn expect_queued_jobs(&self) {
+        self.jobs_may_remain.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for LocalBackends {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.jobs_may_remain.load(Ordering::Relaxed) {
+            return;
+        }
+        // A fresh thread and runtime: drop cannot await, and the test's runtime may be the
+        // single-threaded one, which cannot block on itself.
+        let url = self.database.url.clone();
+        let left = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(queued_jobs(&url))
+        })
+        .join();
+        match left {
+            Ok(Ok(0)) => {}
+            Ok(Ok(jobs)) => panic!(
+                "the test left {jobs} job(s) queued (queue_messages or job_outbox); if that is \
+                 what it means to do, call `expect_queued_jobs()` on its backends"
+            ),
+            Ok(Err(error)) => panic!("cannot count the jobs left queued: {error:#}"),
+            Err(_) => panic!("counting the jobs left queued panicked"),
+        }
+    }
+}
+
+/// Jobs waiting to run in the database at `url`: queue messages not yet deleted or dead-lettered,
+/// and outbox records not yet published.
+async fn queued_jobs(url: &str) -> anyhow::Result<i64> {
+    use sqlx::Connection;
+    let mut database = sqlx::PgConnection::connect(url).await?;
+    Ok(sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM queue_messages WHERE dead_lettered_at IS NULL)
+              + (SELECT count(*) FROM job_outbox)",
+    )
+    .fetch_one(&mut database)
+    .await?)
 }
 
 pub const SIGNING_SECRET: &str = "end-to-end-signing-secret-0123456789";
@@ -53,6 +108,7 @@ pub async fn local_backends() -> anyhow::Result<LocalBackends> {
         storage,
         uploads,
         env,
+        jobs_may_remain: AtomicBool::new(false),
     })
 }
 
@@ -118,7 +174,8 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found
 }
 
-/// Marks a video processed with stored clip and poster files, as the worker would.
+/// Marks a video processed with stored clip and poster files, and takes its job off the queue, as
+/// the worker would.
 pub async fn mark_processed(backends: &LocalBackends, video_id: &str) -> anyhow::Result<()> {
     for (name, bytes) in [("processed.mp4", 2000), ("poster.jpg", 500)] {
         let dir = backends.storage.path().join("videos").join(video_id);
@@ -134,5 +191,14 @@ pub async fn mark_processed(backends: &LocalBackends, video_id: &str) -> anyhow:
     .bind(video_id)
     .execute(&backends.database.pool)
     .await?;
+    for acknowledge in [
+        "DELETE FROM queue_messages WHERE body::jsonb ->> 'video_id' = $1",
+        "DELETE FROM job_outbox WHERE video_id = $1::uuid",
+    ] {
+        sqlx::query(acknowledge)
+            .bind(video_id)
+            .execute(&backends.database.pool)
+            .await?;
+    }
     Ok(())
 }

@@ -203,6 +203,8 @@ async fn sigterm_stops_taking_work_and_releases_an_unfinished_job() -> anyhow::R
     )
     .await?;
     let (backends, mut worker) = (&job.backends, job.worker);
+    // The released job goes back to the queue, which is the point.
+    backends.expect_queued_jobs();
     worker.signal("TERM")?;
     assert_eq!(worker.wait(Duration::from_secs(30)).await?, Some(0));
     let (visible, received): (i64, i32) = sqlx::query_as(

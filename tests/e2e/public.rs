@@ -43,6 +43,8 @@ fn positions(ranked: &[types::RankedPlayer]) -> Vec<(i64, &str, i64)> {
 #[tokio::test]
 async fn votes_count_once_never_for_oneself_and_only_for_published_videos() -> anyhow::Result<()> {
     let backends = local_backends().await?;
+    // The unpublished video's job stays queued: no worker runs.
+    backends.expect_queued_jobs();
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let owner = client.player("owner@example.com", "Ana", "Cali").await?;

@@ -34,6 +34,8 @@ fn valid_clip() -> anyhow::Result<std::path::PathBuf> {
 #[tokio::test]
 async fn an_accepted_upload_is_stored_recorded_and_queued() -> anyhow::Result<()> {
     let backends = local_backends().await?;
+    // The upload's job stays queued: no worker runs.
+    backends.expect_queued_jobs();
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("up@example.com", "Ana", "Cali").await?;
@@ -97,6 +99,8 @@ async fn an_accepted_upload_is_stored_recorded_and_queued() -> anyhow::Result<()
 #[tokio::test]
 async fn the_file_field_alias_and_publish_false_are_accepted() -> anyhow::Result<()> {
     let backends = local_backends().await?;
+    // The upload's job stays queued: no worker runs.
+    backends.expect_queued_jobs();
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("alias@example.com", "Ana", "Cali").await?;
@@ -119,6 +123,8 @@ async fn the_file_field_alias_and_publish_false_are_accepted() -> anyhow::Result
 #[tokio::test]
 async fn h265_input_is_accepted() -> anyhow::Result<()> {
     let backends = local_backends().await?;
+    // The upload's job stays queued: no worker runs.
+    backends.expect_queued_jobs();
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("hevc@example.com", "Ana", "Cali").await?;

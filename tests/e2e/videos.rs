@@ -49,6 +49,8 @@ async fn detail_links_download_the_stored_files() -> anyhow::Result<()> {
 #[tokio::test]
 async fn another_players_video_is_forbidden_and_unknown_ids_are_not_found() -> anyhow::Result<()> {
     let backends = local_backends().await?;
+    // The upload's job stays queued: no worker runs.
+    backends.expect_queued_jobs();
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     let owner = client.player("owner@example.com", "Ana", "Cali").await?;
