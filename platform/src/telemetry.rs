@@ -2,6 +2,8 @@
 //!
 //! Variables: `LOG_FORMAT` (`json`, default, or `text` for humans), `RUST_LOG` (filter, default `info`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -16,7 +18,12 @@ pub fn init() {
         .with_writer(std::io::stderr);
     // A second call (tests) keeps the first subscriber, which is what we want.
     if text {
-        let _ = builder.with_target(false).try_init();
+        // Colours for a person at a terminal only: piped into a file or another program (a log
+        // collector, `cargo xtask dev | tee`), escape codes are noise.
+        let _ = builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init();
     } else {
         let _ = builder
             .json()

@@ -10,6 +10,7 @@ mod files;
 mod health;
 mod images;
 mod loadtest;
+mod logging;
 mod processing;
 mod public;
 mod rankings;
