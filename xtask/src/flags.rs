@@ -155,8 +155,9 @@ pub struct ImagesArgs {
     /// Push the images (only what the registry lacks); without it, only build the layouts.
     #[arg(long)]
     pub push: bool,
-    /// Push to this registry instead of the account's ECR, e.g. http://127.0.0.1:5000
-    /// (credentials from REGISTRY_USERNAME and REGISTRY_PASSWORD).
+    /// Push to this registry instead of the account's ECR, e.g. http://127.0.0.1:5000 (without a
+    /// scheme, a loopback registry is plain HTTP and any other HTTPS, as with Docker; credentials
+    /// from REGISTRY_USERNAME and REGISTRY_PASSWORD).
     #[arg(long, value_name = "URL")]
     pub registry: Option<String>,
     /// The stack (repositories <STACK>/api and <STACK>/worker) and the AWS account (ECR).

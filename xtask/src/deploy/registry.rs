@@ -122,11 +122,43 @@ pub async fn connect(aws: &SdkConfig, registry: Option<&str>) -> anyhow::Result<
 /// is overridden (an emulator standing in for ECR). Never to some other registry with real AWS
 /// credentials around: the token is a password to the account's images.
 fn wants_ecr_token(aws: &SdkConfig, url: &str) -> bool {
-    let ecr_host = Url::parse(url)
+    let ecr_host = endpoint_url(url)
         .ok()
         .and_then(|url| url.host_str().map(str::to_owned))
         .is_some_and(|host| host.contains(".dkr.ecr.") && host.ends_with(".amazonaws.com"));
     ecr_host || aws.endpoint_url().is_some()
+}
+
+/// The registry's base URL. Without a scheme, a registry on loopback (`127.0.0.1:5000`,
+/// `localhost:5000`, `[::1]:5000`) is spoken to in plain HTTP, as Docker does; any other in HTTPS.
+fn endpoint_url(endpoint: &str) -> anyhow::Result<Url> {
+    let endpoint = endpoint.trim_end_matches('/');
+    let parse =
+        |text: &str| Url::parse(text).with_context(|| format!("not a registry URL: {endpoint}"));
+    let url = if endpoint.contains("://") {
+        parse(endpoint)?
+    } else {
+        let plain = parse(&format!("http://{endpoint}"))?;
+        if is_loopback(&plain) {
+            plain
+        } else {
+            parse(&format!("https://{endpoint}"))?
+        }
+    };
+    anyhow::ensure!(url.host_str().is_some(), "not a registry URL: {endpoint}");
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
 }
 
 /// ECR's registry endpoint and a 12-hour Basic credential from `GetAuthorizationToken`.
@@ -251,16 +283,9 @@ pub async fn push_images(
 }
 
 impl Registry {
-    /// A registry at `endpoint` (`https://` is assumed when no scheme is given).
+    /// A registry at `endpoint` (see [`endpoint_url`] for one given without a scheme).
     pub fn new(endpoint: &str, credentials: Option<Credentials>) -> anyhow::Result<Self> {
-        let with_scheme = if endpoint.contains("://") {
-            endpoint.to_owned()
-        } else {
-            format!("https://{endpoint}")
-        };
-        let base = Url::parse(with_scheme.trim_end_matches('/'))
-            .with_context(|| format!("not a registry URL: {endpoint}"))?;
-        anyhow::ensure!(base.host_str().is_some(), "not a registry URL: {endpoint}");
+        let base = endpoint_url(endpoint)?;
         let client = reqwest::Client::builder()
             .user_agent(concat!("rising-stars-xtask/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
@@ -477,6 +502,29 @@ mod tests {
         let ecr = Registry::new("123456789012.dkr.ecr.us-east-1.amazonaws.com", None).unwrap();
         assert_eq!(ecr.host(), "123456789012.dkr.ecr.us-east-1.amazonaws.com");
         assert_eq!(ecr.base.scheme(), "https");
+    }
+
+    #[test]
+    fn a_loopback_registry_without_a_scheme_is_plain_http_as_docker_does() {
+        for (given, expected) in [
+            ("127.0.0.1:5000", "http://127.0.0.1:5000/"),
+            ("localhost:5000", "http://localhost:5000/"),
+            ("[::1]:5000", "http://[::1]:5000/"),
+            ("127.0.0.2:5000/", "http://127.0.0.2:5000/"),
+            (
+                "registry.example.com:5000",
+                "https://registry.example.com:5000/",
+            ),
+            ("10.0.0.5:5000", "https://10.0.0.5:5000/"),
+            ("https://127.0.0.1:5000", "https://127.0.0.1:5000/"),
+        ] {
+            let registry = Registry::new(given, None).unwrap();
+            assert_eq!(registry.base.as_str(), expected, "{given}");
+        }
+        assert_eq!(
+            Registry::new("127.0.0.1:5000", None).unwrap().host(),
+            "127.0.0.1:5000"
+        );
     }
 
     #[test]
