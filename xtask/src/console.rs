@@ -1,6 +1,10 @@
 //! Everything xtask prints for a person to read: steps, notes under them, tables, sizes, and
 //! lines redrawn in place while something long runs. Redrawing happens on a terminal only; in a
 //! log (CI, a pipe) the same information comes as plain lines.
+//!
+//! Why not `indicatif` and `comfy-table`: indicatif hides its bars off a terminal, and a CI log still
+//! needs the quarter lines of a 100 MB upload, so the plain-line half would stay here anyway;
+//! comfy-table brings crossterm for what `table` does in twenty lines.
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
