@@ -12,7 +12,9 @@
 //   MIX        "web" (default): 10 % health, 30 % public videos, 30 % rankings (half of them by
 //              city), 30 % login then my videos
 //              "rankings": half unfiltered, half by city; "health": GET /health only
-//   USERS      accounts created through the API in setup for the login step (default 20; MIX web)
+//   USERS      accounts created through the API in setup for the login step (default 20; MIX web).
+//              The course's own load test logs in as five: USERS=5 (`cargo xtask bench api`'s
+//              "course" mix), which puts eight times as many logins on each account at once
 //   SUMMARY    file to write the end-of-test summary JSON to (handleSummary; default: none). With
 //              it, stdout gets a compact text summary; without it, k6's usual one.
 //

@@ -4,6 +4,7 @@
 mod attacks;
 mod auth;
 mod configuration;
+mod crowds;
 mod deploy;
 mod faults;
 mod files;

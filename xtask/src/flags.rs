@@ -191,10 +191,15 @@ pub struct ApiBenchArgs {
     /// Seeded votes (Zipf).
     #[arg(long, default_value_t = 200_000)]
     pub votes: u64,
-    /// k6 mixes to run: web, rankings, health (loadtests/web.js); voting (readers plus a vote
+    /// k6 mixes to run: web, course (the web mix's logins on five accounts, as the course's load
+    /// test has them), rankings, health (loadtests/web.js); voting (readers plus a vote
     /// stream), votes (the vote stream alone), mixed (80 % reads, 20 % votes per iteration)
     /// (loadtests/voting.js, with a second API instance for the staleness probe).
-    #[arg(long, value_delimiter = ',', default_value = "web,rankings,health")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "web,course,rankings,health"
+    )]
     pub mixes: Vec<String>,
     /// Virtual users (closed loop, no think time); readers in the voting mix.
     #[arg(long, default_value_t = 50)]

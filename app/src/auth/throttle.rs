@@ -2,14 +2,30 @@
 //! client, or too many signups from one client, within a window answer 429 with `Retry-After`.
 //! Counters live in PostgreSQL so every API task sees the same.
 //!
-//! Every attempt reserves its place *before* the password is hashed, in one locked transaction,
-//! so a burst of parallel attempts cannot all pass the check before the first is counted: at most
-//! the limit reach the hash. A successful login gives its reservation back and clears its email's
-//! counter, so only failed logins stay counted; every signup attempt counts.
+//! A login attempt is *admitted* before its password is hashed: for its email and its client,
+//! the failures of the window plus the attempts still being checked must stay under the limit.
+//! So however many wrong guesses arrive at once, at most the limit reach the hash. An attempt
+//! that finds the limit taken only by attempts in flight (not by failures) waits for one of them
+//! to finish instead of being refused: a correct password is refused only for failures. Once
+//! checked, a wrong password becomes a failure; a right one frees its place, clears its email's
+//! failures and forgives the failures its email made from this client (typos someone then got
+//! right), so a few people who mistype behind one shared address never lock the rest out.
+//!
+//! Every statement touches one row and commits on its own: no lock is held across the hash, no
+//! transaction holds two rows, so two attempts can never deadlock. Within one API process the
+//! attempts waiting for a place queue on a per-key semaphore, so a burst of logins for one
+//! account waits in line rather than polling the database. An attempt that ends without an
+//! answer (the client went away, the hashing queue was full, an error) gives its place back;
+//! places of a process that died are forgotten [`IN_FLIGHT_LEASE`] after the key's last
+//! admission.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::PgPool;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use crate::config::AuthSettings;
 
@@ -20,10 +36,19 @@ pub struct LoginThrottle {
     max_per_client: u32,
     max_signups_per_client: u32,
     window: Duration,
+    gates: Arc<Gates>,
 }
 
-/// A counter and its limit within the window.
-type Limited = (String, u32);
+/// How long the places of attempts in flight outlive the key's last admission when nobody gives
+/// them back (the API process died mid-login). A hash is answered or refused within seconds.
+pub const IN_FLIGHT_LEASE: Duration = Duration::from_secs(60);
+
+/// How long an attempt may wait for a place before it is answered `busy` (503).
+const ADMISSION_WAIT: Duration = Duration::from_secs(15);
+
+/// The first and the longest pause between two tries for a place taken by another API process.
+const FIRST_RETRY: Duration = Duration::from_millis(10);
+const LONGEST_RETRY: Duration = Duration::from_millis(200);
 
 pub fn email_key(email: &str) -> String {
     format!("email:{email}")
@@ -37,12 +62,34 @@ pub fn signup_key(client: &str) -> String {
     format!("signup:{client}")
 }
 
-/// One throttle key's window, as an attempt finds it.
+/// The failures one email made from one client, forgiven when that email then logs in there.
+fn typo_key(client: &str, email: &str) -> String {
+    format!("typos:{client} {email}")
+}
+
+/// What a login attempt is told before its password is hashed.
+#[derive(Debug)]
+pub enum LoginAdmission {
+    /// Hash the password, then tell the attempt how it went.
+    Admitted(LoginAttempt),
+    /// The email or the client has used up its failures: wait this long.
+    Throttled(Duration),
+    /// No place came free within [`ADMISSION_WAIT`]: try again shortly.
+    Busy,
+}
+
+/// How one key's admission went.
+enum KeyAdmission {
+    Admitted,
+    Throttled(Duration),
+    /// Failures and attempts in flight fill the limit, failures alone do not.
+    Full,
+}
+
+/// One key's window, as a refused attempt finds it.
 #[derive(sqlx::FromRow)]
 struct KeyWindow {
     failures: i32,
-    /// Failures the key may have in a window.
-    allowed: i32,
     /// Until the window ends.
     seconds_left: f64,
 }
@@ -55,112 +102,397 @@ impl LoginThrottle {
             max_per_client: settings.max_failures_per_client,
             max_signups_per_client: settings.max_signups_per_client,
             window: settings.failure_window,
+            gates: Arc::default(),
         }
     }
 
-    /// Counts this login attempt against the email and the client, unless either has used up its
-    /// failures: then nothing is counted and the answer is how long to wait.
-    pub async fn reserve_login(
+    /// Admits a login attempt for `email` from `client`, waiting while the places are taken by
+    /// attempts in flight; refuses it when either has used up its failures.
+    pub async fn admit_login(
         &self,
         email: &str,
         client: &str,
-    ) -> Result<Option<Duration>, sqlx::Error> {
-        self.reserve(&[
+    ) -> Result<LoginAdmission, sqlx::Error> {
+        let deadline = Instant::now() + ADMISSION_WAIT;
+        let mut attempt = LoginAttempt {
+            throttle: self.clone(),
+            email: email.to_owned(),
+            client: client.to_owned(),
+            places: Vec::new(),
+            gates: Vec::new(),
+        };
+        for (key, limit) in [
             (email_key(email), self.max_per_email),
             (client_key(client), self.max_per_client),
-        ])
-        .await
-    }
-
-    /// Counts this signup attempt against the client, unless it has used up its signups.
-    pub async fn reserve_signup(&self, client: &str) -> Result<Option<Duration>, sqlx::Error> {
-        self.reserve(&[(signup_key(client), self.max_signups_per_client)])
-            .await
-    }
-
-    /// Gives back attempts that never reached the hash (the hashing queue was full).
-    pub async fn give_back(&self, keys: &[String]) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = ANY($1)",
-        )
-        .bind(keys)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn reserve(&self, counters: &[Limited]) -> Result<Option<Duration>, sqlx::Error> {
-        let keys: Vec<String> = counters.iter().map(|(key, _)| key.clone()).collect();
-        let limits: Vec<i32> = counters
-            .iter()
-            .map(|(_, limit)| i32::try_from(*limit).unwrap_or(i32::MAX))
-            .collect();
-        let window = self.window.as_secs_f64();
-        let mut tx = self.pool.begin().await?;
-        // Rows for both keys (a window that has passed starts again), locked in key order so two
-        // attempts never wait on each other's second row.
-        let rows: Vec<KeyWindow> = sqlx::query_as(
-            "WITH keyed AS (
-                 INSERT INTO login_failures (key, window_start, failures)
-                 SELECT unnest($1::text[]), now(), 0
-                 ON CONFLICT (key) DO UPDATE SET
-                     failures = CASE WHEN login_failures.window_start > now() - make_interval(secs => $3)
-                                     THEN login_failures.failures ELSE 0 END,
-                     window_start = CASE WHEN login_failures.window_start > now() - make_interval(secs => $3)
-                                         THEN login_failures.window_start ELSE now() END
-                 RETURNING key, failures, window_start
-             )
-             SELECT k.failures, l.limit_ AS allowed,
-                    extract(epoch FROM k.window_start + make_interval(secs => $3) - now())::float8
-                        AS seconds_left
-             FROM keyed k JOIN unnest($1::text[], $2::int[]) AS l(key, limit_) ON l.key = k.key
-             ORDER BY k.key",
-        )
-        .bind(&keys)
-        .bind(&limits)
-        .bind(window)
-        .fetch_all(&mut *tx)
-        .await?;
-        let wait = rows
-            .iter()
-            .filter(|key| key.failures >= key.allowed)
-            .map(|key| Duration::from_secs_f64(key.seconds_left.max(1.0).ceil()))
-            .max();
-        if wait.is_some() {
-            tx.rollback().await?;
-            return Ok(wait);
+        ] {
+            // First in line in this process, then a place in the database (which another
+            // process may hold).
+            match self.gates.enter(&key, limit, deadline).await {
+                Some(permit) => attempt.gates.push(permit),
+                None => return Ok(LoginAdmission::Busy),
+            }
+            let mut pause = FIRST_RETRY;
+            loop {
+                match self.admit_key(&key, limit).await? {
+                    KeyAdmission::Admitted => {
+                        attempt.places.push(key);
+                        break;
+                    }
+                    KeyAdmission::Throttled(wait) => return Ok(LoginAdmission::Throttled(wait)),
+                    KeyAdmission::Full if Instant::now() + pause >= deadline => {
+                        return Ok(LoginAdmission::Busy);
+                    }
+                    KeyAdmission::Full => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(LONGEST_RETRY);
+                    }
+                }
+            }
         }
-        sqlx::query("UPDATE login_failures SET failures = failures + 1 WHERE key = ANY($1)")
-            .bind(&keys)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(None)
+        Ok(LoginAdmission::Admitted(attempt))
     }
 
-    /// A successful login forgets the email's failures and gives the client back the attempt it
-    /// reserved (the client's earlier failures stay: one client trying many accounts is still
-    /// throttled).
-    pub async fn succeeded(&self, email: &str, client: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "WITH cleared AS (DELETE FROM login_failures WHERE key = $1)
-             UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = $2",
+    /// Takes a place for one attempt on `key` if its failures and attempts in flight leave one.
+    async fn admit_key(&self, key: &str, limit: u32) -> Result<KeyAdmission, sqlx::Error> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let window = self.window.as_secs_f64();
+        // A window that has passed counts no failures; a lease that has passed, no attempts.
+        let admitted: Option<bool> = sqlx::query_scalar(
+            "INSERT INTO login_failures AS f (key, window_start, failures, in_flight, in_flight_until)
+             SELECT $1, now(), 0, 1, now() + make_interval(secs => $4) WHERE $3 > 0
+             ON CONFLICT (key) DO UPDATE SET
+                 window_start = CASE WHEN f.window_start > now() - make_interval(secs => $2)
+                                     THEN f.window_start ELSE now() END,
+                 failures = CASE WHEN f.window_start > now() - make_interval(secs => $2)
+                                 THEN f.failures ELSE 0 END,
+                 in_flight = CASE WHEN f.in_flight_until > now() THEN f.in_flight ELSE 0 END + 1,
+                 in_flight_until = now() + make_interval(secs => $4)
+             WHERE CASE WHEN f.window_start > now() - make_interval(secs => $2)
+                        THEN f.failures ELSE 0 END
+                 + CASE WHEN f.in_flight_until > now() THEN f.in_flight ELSE 0 END < $3
+             RETURNING true",
         )
-        .bind(email_key(email))
-        .bind(client_key(client))
+        .bind(key)
+        .bind(window)
+        .bind(limit)
+        .bind(IN_FLIGHT_LEASE.as_secs_f64())
+        .fetch_optional(&self.pool)
+        .await?;
+        if admitted.is_some() {
+            return Ok(KeyAdmission::Admitted);
+        }
+        // Refused: by failures (wait for the window) or by attempts in flight (wait for them).
+        let found: Option<KeyWindow> = sqlx::query_as(
+            "SELECT CASE WHEN window_start > now() - make_interval(secs => $2)
+                         THEN failures ELSE 0 END AS failures,
+                    extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8
+                        AS seconds_left
+             FROM login_failures WHERE key = $1",
+        )
+        .bind(key)
+        .bind(window)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match found {
+            Some(row) if row.failures >= limit => {
+                KeyAdmission::Throttled(whole_seconds(row.seconds_left))
+            }
+            None if limit <= 0 => KeyAdmission::Throttled(self.window),
+            _ => KeyAdmission::Full,
+        })
+    }
+
+    /// Counts this signup attempt against the client, unless it has used up its signups: then
+    /// nothing is counted and the answer is how long to wait.
+    pub async fn reserve_signup(&self, client: &str) -> Result<Option<Duration>, sqlx::Error> {
+        let key = signup_key(client);
+        let limit = i32::try_from(self.max_signups_per_client).unwrap_or(i32::MAX);
+        let window = self.window.as_secs_f64();
+        let counted: Option<bool> = sqlx::query_scalar(
+            "INSERT INTO login_failures AS f (key, window_start, failures)
+             SELECT $1, now(), 1 WHERE $3 > 0
+             ON CONFLICT (key) DO UPDATE SET
+                 window_start = CASE WHEN f.window_start > now() - make_interval(secs => $2)
+                                     THEN f.window_start ELSE now() END,
+                 failures = CASE WHEN f.window_start > now() - make_interval(secs => $2)
+                                 THEN f.failures ELSE 0 END + 1
+             WHERE CASE WHEN f.window_start > now() - make_interval(secs => $2)
+                        THEN f.failures ELSE 0 END < $3
+             RETURNING true",
+        )
+        .bind(&key)
+        .bind(window)
+        .bind(limit)
+        .fetch_optional(&self.pool)
+        .await?;
+        if counted.is_some() {
+            return Ok(None);
+        }
+        let seconds_left: Option<f64> = sqlx::query_scalar(
+            "SELECT extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8
+             FROM login_failures WHERE key = $1",
+        )
+        .bind(&key)
+        .bind(window)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(Some(seconds_left.map_or(self.window, whole_seconds)))
+    }
+
+    /// Gives back a signup attempt that never reached the hash (the hashing queue was full).
+    pub async fn give_back_signup(&self, client: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = $1",
+        )
+        .bind(signup_key(client))
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// Drops counters whose window has passed (called periodically).
+    /// Drops counters whose window and lease have both passed (called periodically).
     pub async fn prune(&self) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query(
-            "DELETE FROM login_failures WHERE window_start < now() - make_interval(secs => $1)",
+            "DELETE FROM login_failures
+             WHERE window_start < now() - make_interval(secs => $1) AND in_flight_until < now()",
         )
         .bind(self.window.as_secs_f64())
         .execute(&self.pool)
         .await?
         .rows_affected())
+    }
+
+    /// Frees the place an attempt held on `key`.
+    async fn release(&self, key: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE login_failures SET in_flight = greatest(in_flight - 1, 0) WHERE key = $1",
+        )
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Turns the place an attempt held on `key` into a failure of the current window.
+    async fn fail(&self, key: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE login_failures SET
+                 in_flight = greatest(in_flight - 1, 0),
+                 failures = CASE WHEN window_start > now() - make_interval(secs => $2)
+                                 THEN failures + 1 ELSE 1 END,
+                 window_start = CASE WHEN window_start > now() - make_interval(secs => $2)
+                                     THEN window_start ELSE now() END
+             WHERE key = $1",
+        )
+        .bind(key)
+        .bind(self.window.as_secs_f64())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Counts one more failure of `email` from `client`, to forgive if it logs in there.
+    async fn note_typo(&self, client: &str, email: &str) -> Result<(), sqlx::Error> {
+        let window = self.window.as_secs_f64();
+        sqlx::query(
+            "INSERT INTO login_failures AS f (key, window_start, failures) VALUES ($1, now(), 1)
+             ON CONFLICT (key) DO UPDATE SET
+                 failures = CASE WHEN f.window_start > now() - make_interval(secs => $2)
+                                 THEN f.failures + 1 ELSE 1 END,
+                 window_start = CASE WHEN f.window_start > now() - make_interval(secs => $2)
+                                     THEN f.window_start ELSE now() END",
+        )
+        .bind(typo_key(client, email))
+        .bind(window)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A successful login: its email's failures are cleared, and the client's failures lose
+    /// those this email made from it.
+    async fn succeed(&self, email: &str, client: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE login_failures SET in_flight = greatest(in_flight - 1, 0), failures = 0
+             WHERE key = $1",
+        )
+        .bind(email_key(email))
+        .execute(&self.pool)
+        .await?;
+        let typos: Option<i32> =
+            sqlx::query_scalar("DELETE FROM login_failures WHERE key = $1 RETURNING failures")
+                .bind(typo_key(client, email))
+                .fetch_optional(&self.pool)
+                .await?;
+        sqlx::query(
+            "UPDATE login_failures SET in_flight = greatest(in_flight - 1, 0),
+                                       failures = greatest(failures - $2, 0)
+             WHERE key = $1",
+        )
+        .bind(client_key(client))
+        .bind(typos.unwrap_or(0))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// A wait in whole seconds, at least one.
+fn whole_seconds(seconds: f64) -> Duration {
+    Duration::from_secs_f64(seconds.max(1.0).ceil())
+}
+
+/// An admitted login attempt: it holds a place on its email and its client until it is told how
+/// the password check went. Dropped untold (the request was abandoned), it gives its places back.
+#[derive(Debug)]
+pub struct LoginAttempt {
+    throttle: LoginThrottle,
+    email: String,
+    client: String,
+    /// The keys whose places this attempt holds in the database.
+    places: Vec<String>,
+    /// Its places in line in this process, released with it.
+    gates: Vec<GatePermit>,
+}
+
+impl LoginAttempt {
+    /// The password was wrong (or the email unknown): the places become failures.
+    pub async fn failed(mut self) -> Result<(), sqlx::Error> {
+        for key in std::mem::take(&mut self.places) {
+            self.throttle.fail(&key).await?;
+        }
+        self.throttle.note_typo(&self.client, &self.email).await
+    }
+
+    /// The password was right.
+    pub async fn succeeded(mut self) -> Result<(), sqlx::Error> {
+        self.places.clear();
+        self.throttle.succeed(&self.email, &self.client).await
+    }
+
+    /// The password was never checked (the hashing queue was full): the places are freed.
+    pub async fn abandoned(mut self) -> Result<(), sqlx::Error> {
+        for key in std::mem::take(&mut self.places) {
+            self.throttle.release(&key).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LoginAttempt {
+    fn drop(&mut self) {
+        let places = std::mem::take(&mut self.places);
+        if places.is_empty() {
+            return;
+        }
+        let throttle = self.throttle.clone();
+        // Outside a runtime (a shutdown) the lease frees them instead.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                for key in places {
+                    if let Err(error) = throttle.release(&key).await {
+                        tracing::warn!(%error, "could not free an abandoned login attempt's place");
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Per-key lines of waiting attempts within this process: at most a key's limit of them go on
+/// to the database at once; the rest wait their turn here. A key's line exists only while
+/// somebody is in it.
+#[derive(Debug, Default)]
+struct Gates {
+    lines: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Gates {
+    /// Waits for a turn on `key` (up to `limit` at once) until `deadline`.
+    async fn enter(
+        self: &Arc<Self>,
+        key: &str,
+        limit: u32,
+        deadline: Instant,
+    ) -> Option<GatePermit> {
+        let line =
+            {
+                let mut lines = self
+                    .lines
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner());
+                let permits = usize::try_from(limit.max(1)).unwrap_or(Semaphore::MAX_PERMITS);
+                Arc::clone(lines.entry(key.to_owned()).or_insert_with(|| {
+                    Arc::new(Semaphore::new(permits.min(Semaphore::MAX_PERMITS)))
+                }))
+            };
+        let mut permit = GatePermit {
+            gates: Arc::clone(self),
+            key: key.to_owned(),
+            permit: None,
+        };
+        // On time-out the permit is dropped with its line's last reference.
+        let acquired = tokio::time::timeout_at(deadline, line.acquire_owned()).await;
+        match acquired {
+            Ok(Ok(taken)) => {
+                permit.permit = Some(taken);
+                Some(permit)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A turn in a key's line; leaving it removes the line when nobody else is in it.
+#[derive(Debug)]
+struct GatePermit {
+    gates: Arc<Gates>,
+    key: String,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for GatePermit {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        let mut lines = self
+            .gates
+            .lines
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        // Only the map holds the line: nobody waits in it or holds a turn.
+        if lines
+            .get(&self.key)
+            .is_some_and(|line| Arc::strong_count(line) == 1)
+        {
+            lines.remove(&self.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_line_lets_its_limit_through_and_vanishes_when_empty() {
+        let gates = Arc::new(Gates::default());
+        let deadline = Instant::now() + Duration::from_millis(50);
+        let first = gates.enter("email:a", 2, deadline).await;
+        let second = gates.enter("email:a", 2, deadline).await;
+        assert!(first.is_some() && second.is_some());
+        // The third waits until the deadline: both turns are held.
+        assert!(gates.enter("email:a", 2, deadline).await.is_none());
+        drop(first);
+        let third = gates.enter("email:a", 2, Instant::now() + Duration::from_millis(50));
+        assert!(third.await.is_some());
+        drop(second);
+        assert!(gates.lines.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_limit_of_zero_still_lets_one_through_to_be_refused_by_the_database() {
+        let gates = Arc::new(Gates::default());
+        let deadline = Instant::now() + Duration::from_millis(10);
+        assert!(gates.enter("client:x", 0, deadline).await.is_some());
     }
 }

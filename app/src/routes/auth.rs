@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::auth::password::HashError;
-use crate::auth::throttle::{client_key, email_key, signup_key};
+use crate::auth::throttle::LoginAdmission;
 use crate::domain::{Email, Name, Password};
 use crate::errors::InternalError;
 use crate::fields::{EmailText, NameText, PasswordText};
@@ -150,7 +150,8 @@ pub enum LoginResponse {
     /// Wrong email or password (the same answer for both): `invalid_credentials`.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
-    /// Too many failed attempts for this email or client: `too_many_attempts`.
+    /// Too many failed attempts for this email or client: `too_many_attempts`. Attempts still
+    /// being checked never cause it: a login waits for them instead.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyAttempts(
         Json<Problem>,
@@ -158,7 +159,8 @@ pub enum LoginResponse {
         #[oai(header = "Retry-After")]
         u64,
     ),
-    /// Every password hashing slot is taken: `busy`; try again after `Retry-After` seconds.
+    /// Every password hashing slot is taken, or this email's or client's attempts in flight
+    /// did not finish in time: `busy`; try again after `Retry-After` seconds.
     #[oai(status = 503, content_type = "application/problem+json")]
     Busy(
         Json<Problem>,
@@ -308,7 +310,7 @@ impl AuthApi {
         let hash = match state.passwords.hash(user.password.into_inner()).await {
             Ok(hash) => hash,
             Err(HashError::Busy) => {
-                state.throttle.give_back(&[signup_key(&client)]).await?;
+                state.throttle.give_back_signup(&client).await?;
                 let (problem, wait) = busy();
                 return Ok(SignupResponse::Busy(problem, wait));
             }
@@ -354,17 +356,23 @@ impl AuthApi {
     ) -> Result<LoginResponse, InternalError> {
         let email = body.0.email.trim().to_lowercase();
         let client = client_address(request, &state);
-        // The attempt counts as a failure from here on, unless it succeeds: parallel attempts
-        // cannot all slip past the limit before the first failure is recorded.
-        if let Some(wait) = state.throttle.reserve_login(&email, &client).await? {
-            tracing::warn!(client = %client, "login throttled");
-            let (problem, wait) = too_many(
-                "too_many_attempts",
-                "Demasiados intentos fallidos. Inténtalo de nuevo más tarde.",
-                wait,
-            );
-            return Ok(LoginResponse::TooManyAttempts(problem, wait));
-        }
+        // Admitted before the hash: parallel wrong guesses cannot all slip past the limit.
+        let attempt = match state.throttle.admit_login(&email, &client).await? {
+            LoginAdmission::Admitted(attempt) => attempt,
+            LoginAdmission::Throttled(wait) => {
+                tracing::warn!(client = %client, "login throttled");
+                let (problem, wait) = too_many(
+                    "too_many_attempts",
+                    "Demasiados intentos fallidos. Inténtalo de nuevo más tarde.",
+                    wait,
+                );
+                return Ok(LoginResponse::TooManyAttempts(problem, wait));
+            }
+            LoginAdmission::Busy => {
+                let (problem, wait) = busy();
+                return Ok(LoginResponse::Busy(problem, wait));
+            }
+        };
         let user: Option<Credentials> =
             sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
                 .bind(&email)
@@ -377,16 +385,14 @@ impl AuthApi {
         let valid = match state.passwords.verify(body.0.password.clone(), hash).await {
             Ok(valid) => valid,
             Err(HashError::Busy) => {
-                state
-                    .throttle
-                    .give_back(&[email_key(&email), client_key(&client)])
-                    .await?;
+                attempt.abandoned().await?;
                 let (problem, wait) = busy();
                 return Ok(LoginResponse::Busy(problem, wait));
             }
             Err(error) => return Err(error.into()),
         };
         let Some(user_id) = user_id.filter(|_| valid) else {
+            attempt.failed().await?;
             return Ok(LoginResponse::Unauthorized(
                 Problem::new(
                     StatusCode::UNAUTHORIZED,
@@ -396,7 +402,7 @@ impl AuthApi {
                 .json(),
             ));
         };
-        state.throttle.succeeded(&email, &client).await?;
+        attempt.succeeded().await?;
         let token = state
             .tokens
             .issue(user_id)
