@@ -298,7 +298,8 @@ async fn invalid_listing_parameters_are_400_naming_the_parameter() -> anyhow::Re
         ("/api/public/videos?city=", "city"),
         ("/api/public/rankings?page=0", "page"),
         ("/api/public/rankings?page_size=500", "page_size"),
-        ("/api/public/rankings?limit=5&page=2", "page"),
+        ("/api/public/rankings?offset=5&page=2", "offset"),
+        ("/api/public/rankings?limit=5&page_size=10", "page_size"),
         ("/api/public/rankings?offset=1.5", "offset"),
     ] {
         let answer = client.raw(Method::GET, path, None, None).await?;

@@ -302,3 +302,37 @@ async fn a_silent_database_connection_never_serves_a_page_past_the_bound() -> an
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_page_sized_by_limit_is_what_course_clients_get() -> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
+    let client = Client::new(&api.base_url);
+    let (owners, fans) = players_and_fans(&backends, &client, "jugador", &["Cali"], 3, 1).await?;
+    for (_, video) in &owners {
+        assert_eq!(vote(&client, &fans[0], video).await?.status, 200);
+    }
+    tokio::time::sleep(BOUND).await;
+    let page = |query: &'static str| {
+        let client = &client;
+        async move {
+            let answer = client
+                .raw(
+                    reqwest::Method::GET,
+                    &format!("/api/public/rankings?{query}"),
+                    None,
+                    None,
+                )
+                .await?;
+            anyhow::ensure!(answer.status == 200, "{query}: {answer:?}");
+            anyhow::ensure!(answer.header("x-total-count") == Some("3"), "{query}");
+            Ok(answer.body.as_array().map_or(0, Vec::len))
+        }
+    };
+    // Two peer suites and Schemathesis ask so: `limit` is the page's size.
+    assert_eq!(page("page=1&limit=2").await?, 2);
+    assert_eq!(page("page=2&limit=2").await?, 1);
+    assert_eq!(page("page=2&limit=2&page_size=2").await?, 1);
+    assert_eq!(page("page_size=2").await?, 2);
+    Ok(())
+}

@@ -203,28 +203,36 @@ fn city_key(city: Option<&NameText>) -> Result<Option<String>, Problem> {
     }
 }
 
-/// Resolves limit/offset or page/page_size (not both) into (limit, offset).
+/// Resolves limit/offset or page/page_size into (limit, offset). `limit` is the page size when a
+/// page is asked for (course clients send `page=1&limit=10`); only a real contradiction is
+/// refused: an `offset` with a page, or a `limit` and a `page_size` that differ.
 fn page_window(
     limit: Option<u32>,
     offset: Option<u32>,
     page: Option<u32>,
     page_size: Option<u32>,
 ) -> Result<(i64, i64), Problem> {
-    if (page.is_some() || page_size.is_some()) && (limit.is_some() || offset.is_some()) {
+    let paged = page.is_some() || page_size.is_some();
+    if paged && offset.is_some() {
         return Err(Problem::invalid_field(
-            "page",
-            "Usa «limit» y «offset» o «page» y «page_size», no ambos.",
+            "offset",
+            "Usa «offset» o «page», no ambos.",
         ));
     }
-    if page.is_some() || page_size.is_some() {
-        let size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-        let page = page.unwrap_or(1);
-        return Ok((i64::from(size), (i64::from(page) - 1) * i64::from(size)));
+    if let (Some(limit), Some(size)) = (limit, page_size)
+        && limit != size
+    {
+        return Err(Problem::invalid_field(
+            "page_size",
+            "«limit» y «page_size» indican tamaños de página distintos.",
+        ));
     }
-    Ok((
-        i64::from(limit.unwrap_or(DEFAULT_PAGE_SIZE)),
-        i64::from(offset.unwrap_or(0)),
-    ))
+    let size = i64::from(page_size.or(limit).unwrap_or(DEFAULT_PAGE_SIZE));
+    if paged {
+        let page = i64::from(page.unwrap_or(1));
+        return Ok((size, (page - 1) * size));
+    }
+    Ok((size, i64::from(offset.unwrap_or(0))))
 }
 
 /// How many published videos match the city filter (all cities: `''`).
@@ -445,10 +453,10 @@ impl PublicApi {
         /// Players to skip (default 0).
         #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
         offset: Query<Option<u32>>,
-        /// Page number from 1, instead of offset.
+        /// Page number from 1, instead of offset (its size is `page_size` or `limit`).
         #[oai(validator(minimum(value = "1"), maximum(value = "10000000")))]
         page: Query<Option<u32>>,
-        /// Page size 1–100 with `page`, instead of limit.
+        /// Page size 1–100 with `page` (the same as `limit`; when both are given they must agree).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         page_size: Query<Option<u32>>,
     ) -> Result<RankingsResponse, InternalError> {

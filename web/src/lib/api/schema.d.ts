@@ -600,7 +600,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many failed attempts for this email or client: `too_many_attempts`. */
+            /**
+             * @description Too many failed attempts for this email or client: `too_many_attempts`. Attempts still
+             *     being checked never cause it: a login waits for them instead.
+             */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -620,7 +623,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Every password hashing slot is taken: `busy`; try again after `Retry-After` seconds. */
+            /**
+             * @description Every password hashing slot is taken, or this email's or client's attempts in flight
+             *     did not finish in time: `busy`; try again after `Retry-After` seconds.
+             */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1157,9 +1163,9 @@ export interface operations {
                 limit?: number;
                 /** @description Players to skip (default 0). */
                 offset?: number;
-                /** @description Page number from 1, instead of offset. */
+                /** @description Page number from 1, instead of offset (its size is `page_size` or `limit`). */
                 page?: number;
-                /** @description Page size 1–100 with `page`, instead of limit. */
+                /** @description Page size 1–100 with `page` (the same as `limit`; when both are given they must agree). */
                 page_size?: number;
             };
             header?: never;
