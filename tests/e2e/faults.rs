@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use anyhow::Context;
 use end_to_end::{Client, RunningApi, RunningWorker, wait_for_status};
 use testkit::media::Clip;
 use tokio::time::Instant;
@@ -85,8 +86,8 @@ async fn a_worker_killed_on_every_attempt_leaves_the_video_failed_with_a_reason(
         Duration::from_secs(60),
     )
     .await?;
-    assert_eq!(detail["status"], "failed", "{detail}");
-    let reason = detail["error"].as_str().unwrap_or_default();
+    assert_eq!(detail.status, "failed", "{detail:?}");
+    let reason = detail.error.context("a failed video says why")?;
     assert!(reason.contains("3 veces"), "{reason}");
     // Lease (3 s) + grace (one visibility timeout) + a sweep interval, with room to spare.
     assert!(
@@ -161,14 +162,16 @@ async fn a_file_stored_by_an_api_killed_before_its_commit_is_reconciled_away() -
         Duration::from_secs(240),
     )
     .await?;
-    assert_eq!(detail["status"], "processed", "{detail}");
+    assert_eq!(detail.status, "processed", "{detail:?}");
     // Two more passes: what the kept video owns is still there.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
         kept_original.is_file(),
         "the reconciler removed a file a row owns"
     );
-    let processed = detail["processed_url"].as_str().unwrap_or_default();
+    let processed = detail
+        .processed_url
+        .context("a processed video has its clip's link")?;
     assert_eq!(client.http.get(processed).send().await?.status(), 200);
     Ok(())
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use anyhow::Context;
 use end_to_end::{Client, RunningApi, RunningWorker, ffprobe, wait_for_status};
 use testkit::media::Clip;
 
@@ -33,10 +34,7 @@ async fn upload_and_process(env: HashMap<String, String>) -> anyhow::Result<()> 
         )
         .await?;
     assert_eq!(upload.status, 201, "{upload:?}");
-    let video = upload.body["video_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let video = upload.ok()?.video_id;
 
     let detail = wait_for_status(
         &client,
@@ -46,10 +44,12 @@ async fn upload_and_process(env: HashMap<String, String>) -> anyhow::Result<()> 
         PROCESSING_LIMIT,
     )
     .await?;
-    assert_eq!(detail["status"], "processed", "{detail}");
-    assert_eq!(detail["published"], true);
-    assert!(detail["processed_at"].is_string());
-    let url = detail["processed_url"].as_str().unwrap_or_default();
+    assert_eq!(detail.status, "processed", "{detail:?}");
+    assert!(detail.published);
+    assert!(detail.processed_at.is_some(), "{detail:?}");
+    let url = detail
+        .processed_url
+        .context("a processed video has its clip's link")?;
     let bytes = client
         .http
         .get(url)
@@ -66,7 +66,9 @@ async fn upload_and_process(env: HashMap<String, String>) -> anyhow::Result<()> 
         (width, height, codec.as_str(), audio),
         (1280, 720, "h264", 0)
     );
-    let poster = detail["poster_url"].as_str().unwrap_or_default();
+    let poster = detail
+        .poster_url
+        .context("a processed video has its poster's link")?;
     assert_eq!(client.http.get(poster).send().await?.status(), 200);
 
     let listed = client.list_public_videos(None, None, None).await?.ok()?;
@@ -115,10 +117,7 @@ async fn job_in_progress(
     let upload = client
         .upload(&player.token, "video_file", Some(&clip), &[("title", "x")])
         .await?;
-    let video = upload.body["video_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let video = upload.ok()?.video_id;
     let worker = RunningWorker::start(&env)?;
     wait_for_status(
         &client,
@@ -176,7 +175,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_video_is_processed_once()
         PROCESSING_LIMIT,
     )
     .await?;
-    assert_eq!(detail["status"], "processed", "{detail}");
+    assert_eq!(detail.status, "processed", "{detail:?}");
     // The worker records the result, then acknowledges: the message goes a moment later.
     let mut remaining: i64 = -1;
     for _ in 0..100 {

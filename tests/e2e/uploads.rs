@@ -48,18 +48,12 @@ async fn an_accepted_upload_is_stored_recorded_and_queued() -> anyhow::Result<()
         )
         .await?;
     assert_eq!(answer.status, 201, "{answer:?}");
+    let accepted = answer.ok()?;
     assert_eq!(
-        answer.body["message"],
+        accepted.message,
         "Video subido correctamente. Procesamiento en curso."
     );
-    let video_id = answer.body["video_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let task_id = answer.body["task_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let (video_id, task_id) = (accepted.video_id, accepted.task_id);
 
     let (status, published, width, height, codec): (String, bool, i32, i32, String) = sqlx::query_as(
         "SELECT status, published_at IS NOT NULL, width, height, video_codec FROM videos WHERE id = $1::uuid",

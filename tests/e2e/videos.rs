@@ -1,5 +1,6 @@
 //! The caller's videos: detail with signed links, publish, delete, and other players' videos.
 
+use anyhow::Context;
 use end_to_end::{Client, RunningApi};
 use testkit::media::Clip;
 
@@ -21,7 +22,9 @@ async fn detail_links_download_the_stored_files() -> anyhow::Result<()> {
     let detail = client.get_video(Some(&owner.token), &video).await?.ok()?;
     assert_eq!(detail.status, "uploaded");
     assert_eq!((&detail.processed_url, &detail.poster_url), (&None, &None));
-    let original = detail.original_url.unwrap_or_default();
+    let original = detail
+        .original_url
+        .context("the local storage signs the original's link")?;
     let downloaded = client.http.get(original).send().await?;
     assert_eq!(downloaded.status(), 200);
     assert_eq!(
@@ -36,7 +39,7 @@ async fn detail_links_download_the_stored_files() -> anyhow::Result<()> {
         ("processed_url", detail.processed_url),
         ("poster_url", detail.poster_url),
     ] {
-        let url = url.unwrap_or_default();
+        let url = url.with_context(|| format!("a processed video has its {link}"))?;
         assert!(
             url.contains("expires=") && url.contains("signature="),
             "{url}"

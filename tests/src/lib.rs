@@ -269,16 +269,18 @@ pub async fn wait_for_status(
     video_id: &str,
     wanted: &[&str],
     limit: Duration,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<types::VideoDetail> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let detail = client.get_video(Some(token), video_id).await?;
-        let status = detail.ok()?.status;
-        if wanted.contains(&status.as_str()) {
-            return Ok(detail.body);
+        let detail = client.get_video(Some(token), video_id).await?.ok()?;
+        if wanted.contains(&detail.status.as_str()) {
+            return Ok(detail);
         }
         if tokio::time::Instant::now() >= deadline {
-            bail!("video {video_id} still {status:?} after {limit:?}, wanted {wanted:?}");
+            bail!(
+                "video {video_id} still {:?} after {limit:?}, wanted {wanted:?}",
+                detail.status
+            );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
