@@ -1,11 +1,7 @@
 // Client-side session: the JWT kept in localStorage with its expiry, and the player id from its `sub` claim.
-import { goto } from '$app/navigation';
 import { untrack } from 'svelte';
 
 const KEY = 'rs.session';
-
-/** Routes that make no sense without a session: losing it there sends the person to the login page. */
-const PROTECTED = ['/mis-videos', '/subir'];
 
 interface Stored {
 	token: string;
@@ -15,7 +11,9 @@ interface Stored {
 	label: string;
 }
 
-export type DropReason = 'expired' | 'refused' | 'logout';
+/** How a session can be lost without the person logging out: its expiry passed, or the server refused it. */
+export type LossReason = 'expired' | 'refused';
+export type DropReason = LossReason | 'logout';
 
 /** The `sub` claim of a JWT, read without verifying anything (the server does that). */
 export function jwtSubject(token: string): string | null {
@@ -77,20 +75,34 @@ export function safeNext(next: string | null): string {
 
 class Session {
 	#stored = $state<Stored | null>(null);
+	/** Why the session was lost, for the login page's message; kept until the next navigation or session. */
+	#lost: LossReason | null = null;
+
+	/** Who wants to know when another tab starts or ends the session. */
+	#watchers = new Set<() => void>();
 
 	constructor() {
 		if (typeof window === 'undefined') return;
 		this.#stored = read();
 		window.addEventListener('storage', (e) => {
-			if (e.key === KEY || e.key === null) this.#sync(read());
+			if ((e.key === KEY || e.key === null) && this.#sync(read())) {
+				for (const watcher of this.#watchers) watcher();
+			}
 		});
 	}
 
-	/** Updates the reactive copy only when storage really changed (callers may run inside effects). */
-	#sync(s: Stored | null) {
+	/** Updates the reactive copy only when storage really changed (callers may run inside effects); true if it did. */
+	#sync(s: Stored | null): boolean {
 		const cur = untrack(() => this.#stored);
-		if (cur?.token === s?.token && cur?.expiresAt === s?.expiresAt && cur?.label === s?.label) return;
+		if (cur?.token === s?.token && cur?.expiresAt === s?.expiresAt && cur?.label === s?.label) return false;
 		this.#stored = s;
+		return true;
+	}
+
+	/** Calls `watcher` whenever another tab logs in or out; returns what stops it. */
+	watchOtherTabs(watcher: () => void): () => void {
+		this.#watchers.add(watcher);
+		return () => this.#watchers.delete(watcher);
 	}
 
 	/** True while a token is stored and its client-side expiry has not passed. */
@@ -119,23 +131,33 @@ class Session {
 	start(token: string, expiresInSeconds: number, label: string) {
 		const s: Stored = { token, expiresAt: Date.now() + expiresInSeconds * 1000, label };
 		localStorage.setItem(KEY, JSON.stringify(s));
+		this.#lost = null;
 		this.#sync(s);
 	}
 
-	/** For route guards: the state of the stored session, forgetting an expired token without navigating. */
-	check(): 'active' | 'expired' | 'none' {
+	/**
+	 * For route guards: the state of the stored session, forgetting an expired token without navigating.
+	 * Without a session it says how the last one was lost, when that happened since the last navigation.
+	 */
+	check(): 'active' | 'none' | LossReason {
 		const s = read();
-		if (!s) {
-			this.#sync(null);
-			return 'none';
+		if (s && Date.now() < s.expiresAt) {
+			this.#sync(s);
+			return 'active';
 		}
-		if (Date.now() >= s.expiresAt) {
-			localStorage.removeItem(KEY);
-			this.#sync(null);
-			return 'expired';
-		}
-		this.#sync(s);
-		return 'active';
+		if (s) this.drop('expired');
+		else this.#sync(null);
+		return this.#lost ?? 'none';
+	}
+
+	/** How the session was lost ('expired' or 'refused') since the last navigation; null after a logout. */
+	get lost(): LossReason | null {
+		return this.#lost;
+	}
+
+	/** Called on every navigation: a lost session explains itself only where it was lost. */
+	forgetLoss() {
+		this.#lost = null;
 	}
 
 	/**
@@ -153,16 +175,13 @@ class Session {
 	}
 
 	/**
-	 * Forgets the token. On a page that needs a session, expiry or refusal sends the person to the
-	 * login page, which brings them back here afterwards.
+	 * Forgets the token and remembers why. Navigating is the route guard's part: the pages that need a
+	 * session (the `(cuenta)` group) re-run it when the session is lost (see `routes/(cuenta)`).
 	 */
 	drop(reason: DropReason) {
 		localStorage.removeItem(KEY);
+		this.#lost = reason === 'logout' ? null : reason;
 		this.#sync(null);
-		if (reason === 'logout') return;
-		if (PROTECTED.some((p) => location.pathname === p || location.pathname.startsWith(p + '/'))) {
-			void goto(loginUrl(here(), reason === 'expired' ? 'caducada' : 'rechazada'), { replaceState: true });
-		}
 	}
 }
 
