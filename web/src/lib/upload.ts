@@ -2,6 +2,8 @@
 import type { paths } from '$lib/api/schema';
 import { session } from '$lib/session.svelte';
 import { problemOf, type ProblemInfo } from '$lib/problem';
+import { megabytes, seconds } from '$lib/format';
+import { titleRule } from '$lib/validation';
 import { t } from '$lib/i18n';
 
 const UPLOAD_PATH = '/api/videos/upload' satisfies keyof paths;
@@ -18,6 +20,8 @@ export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 export const MIN_SECONDS = 20;
 export const MAX_SECONDS = 60;
 export const MIN_SHORT_SIDE = 1080;
+/** Browsers and MP4 headers may disagree by a few frames; the server has the last word. */
+export const DURATION_SLACK = 0.05;
 
 export interface Progress {
 	loaded: number;
@@ -98,6 +102,28 @@ export interface VideoMeta {
 	duration: number;
 	width: number;
 	height: number;
+}
+
+/** Why a file is refused before it is even read (empty, over the size limit), or null. */
+export function sizeProblem(size: number): string | null {
+	if (size === 0) return t.upload.empty;
+	if (size > MAX_UPLOAD_BYTES) return t.upload.tooBig(`${megabytes(size)} MB`);
+	return null;
+}
+
+/** Why a readable video is refused (no picture, too short or long, too small), or null when it may be sent. */
+export function metaProblem(m: VideoMeta): string | null {
+	const length = () => t.units.seconds(seconds(m.duration));
+	if (m.width === 0 || m.height === 0) return t.upload.notVideo;
+	if (m.duration < MIN_SECONDS - DURATION_SLACK) return t.upload.tooShort(length());
+	if (m.duration > MAX_SECONDS + DURATION_SLACK) return t.upload.tooLong(length());
+	if (Math.min(m.width, m.height) < MIN_SHORT_SIDE) return t.upload.lowRes(m.width, m.height);
+	return null;
+}
+
+/** The title offered for a file: its name without the extension, `_` and `-` as spaces. */
+export function titleFromFileName(name: string): string {
+	return name.replace(/\.[^.]+$/, '').replace(/[_-]+/g, ' ').trim().slice(0, titleRule.max);
 }
 
 /**
