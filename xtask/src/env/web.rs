@@ -1,5 +1,6 @@
 //! The web app in `web/`: its npm packages, the generated API client's freshness, type checks,
-//! the static build (only when its sources changed), Vite's dev server, and the browser tests.
+//! unit tests, the static build (only when its sources changed), Vite's dev server, and the
+//! browser tests.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -130,6 +131,14 @@ pub fn check() -> anyhow::Result<()> {
     cmd::run(npm().args(["run", "api:check"]))?;
     console::step("Web app: types and Svelte checks (npm run check)");
     cmd::run(npm().args(["run", "check"]))
+}
+
+/// The web app's unit tier (Vitest, `src/**/*.test.ts`): its pure logic, with no browser and no
+/// server; a few seconds.
+pub fn unit_tests() -> anyhow::Result<()> {
+    ensure_packages()?;
+    console::step("Web app: unit tests (npm run test:unit: Vitest)");
+    cmd::run(npm().args(["run", "test:unit"]))
 }
 
 /// Debian's Chromium: Playwright's own browser download cannot work on these machines.

@@ -104,7 +104,17 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
         timings.push(("tests", lap.elapsed()));
         outcome
     };
-    // The web app's checks, browser tests and contract tests: always in a full run; with
+    // The web app's unit tier takes seconds: part of the quick loop (without filters, which name
+    // cargo tests). A full run has it in the web suite.
+    if args.quick && args.filters.is_empty() {
+        let lap = Instant::now();
+        if let Err(error) = crate::env::web::unit_tests() {
+            console::note(format!("web unit tests: {error:#}"));
+            outcome = outcome.and(Err(error));
+        }
+        timings.push(("web unit tests", lap.elapsed()));
+    }
+    // The web app's checks, unit and browser tests and contract tests: always in a full run; with
     // filters only when asked for (`--web-only`).
     if ((args.filters.is_empty() && !args.quick) || args.web_only)
         && let Err(error) = crate::tasks::web_suite::run(&postgres, &mut timings).await

@@ -1,6 +1,7 @@
-//! The tests that need the whole product running as `cargo xtask dev` runs it: Playwright in
-//! Chromium through the web app, and Schemathesis against the API document. One private stack
-//! (its own database, storage and port) serves both, then stops.
+//! The web app's suite: its checks and unit tests, then the tests that need the whole product
+//! running as `cargo xtask dev` runs it: Playwright in Chromium through the web app, and
+//! Schemathesis against the API document. One private stack (its own database, storage and port)
+//! serves both, then stops.
 
 use std::time::Instant;
 
@@ -17,16 +18,21 @@ fn database() -> String {
     format!("rs_browser_{}", std::process::id())
 }
 
-/// Web checks, the build, then both suites against one stack; each part's duration goes to
-/// `timings`, whatever the outcome.
+/// Web checks, unit tests and the build, then both suites against one stack; each part's duration
+/// goes to `timings`, whatever the outcome.
 pub async fn run(
     postgres: &Postgres,
     timings: &mut Vec<(&'static str, std::time::Duration)>,
 ) -> anyhow::Result<()> {
     let lap = Instant::now();
     web::check()?;
+    timings.push(("web checks", lap.elapsed()));
+    let lap = Instant::now();
+    web::unit_tests()?;
+    timings.push(("web unit tests", lap.elapsed()));
+    let lap = Instant::now();
     let build = web::ensure_built()?;
-    timings.push(("web checks and build", lap.elapsed()));
+    timings.push(("web build", lap.elapsed()));
 
     let lap = Instant::now();
     let database = database();
