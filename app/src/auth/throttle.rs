@@ -43,8 +43,10 @@ pub struct LoginThrottle {
 /// them back (the API process died mid-login). A hash is answered or refused within seconds.
 pub const IN_FLIGHT_LEASE: Duration = Duration::from_secs(60);
 
-/// How long an attempt may wait for a place before it is answered `busy` (503).
-const ADMISSION_WAIT: Duration = Duration::from_secs(15);
+/// How long an attempt may wait for a place before it is answered `busy` (503): CloudFront's
+/// origin read timeout in the stack. A line moves as fast as the hashes: a burst of 200 logins
+/// behind one address takes about 2 s on two idle cores, and ten times that on a crowded one.
+const ADMISSION_WAIT: Duration = Duration::from_secs(60);
 
 /// The first and the longest pause between two tries for a place taken by another API process.
 const FIRST_RETRY: Duration = Duration::from_millis(10);
