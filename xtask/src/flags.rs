@@ -34,6 +34,10 @@ pub enum Task {
         cargo xtask seed --players 100000 --votes 2000000 --database rising_stars_bench_large"
     )]
     Seed(SeedArgs),
+    /// Take the README's screens (docs/ui) in Chromium, from a private product holding the demo
+    /// data set.
+    #[command(after_help = "Example:\n  cargo xtask screens")]
+    Screens,
     /// Measure the product on this machine (release builds); prints a table for docs/benchmarks.md.
     #[command(after_help = "Example:\n  cargo xtask bench worker\n  \
         cargo xtask bench worker --sizes 50 --concurrency 1,2 --jobs 4")]
@@ -230,6 +234,11 @@ pub struct WorkerBenchArgs {
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
+    /// Instead: the demo data set of the dev database (eight players with real clips rendered by
+    /// the worker, fans and votes), made through the API; nothing is dropped, and nothing is
+    /// added when the showcase already has videos.
+    #[arg(long, conflicts_with_all = ["players", "votes", "database"])]
+    pub demo: bool,
     /// Players, each with one published video, spread over 10 cities.
     #[arg(long, default_value_t = 2000)]
     pub players: u32,
@@ -249,6 +258,9 @@ pub struct DevArgs {
     /// Also run Vite's dev server on 5173 with hot reload of the web app, proxying the API.
     #[arg(long)]
     pub web: bool,
+    /// Do not add the demo data set when the showcase is empty (`cargo xtask seed --demo`).
+    #[arg(long)]
+    pub no_demo: bool,
 }
 
 #[derive(Debug, Args)]

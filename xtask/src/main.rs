@@ -32,6 +32,7 @@ fn main() -> std::process::ExitCode {
             flags::Task::Test(args) => tasks::test::run(args).await,
             flags::Task::Openapi => tasks::openapi::run(),
             flags::Task::Seed(args) => tasks::seed::run(args).await,
+            flags::Task::Screens => tasks::screens::run().await,
             flags::Task::Bench(args) => tasks::bench::run(args).await,
             flags::Task::Images(args) => tasks::images::run(args).await,
             flags::Task::Synth(args) => tasks::deploy::synth(args),

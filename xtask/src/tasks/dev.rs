@@ -5,9 +5,10 @@ use crate::console;
 use crate::env::product::{Options, Product};
 use crate::env::web;
 use crate::flags::DevArgs;
+use crate::tasks::demo;
 
 /// The database the dev stack uses (the app's default `DATABASE_URL` names it too).
-const DATABASE: &str = "rising_stars";
+pub const DATABASE: &str = "rising_stars";
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let web_build = web::ensure_built()?;
@@ -47,14 +48,37 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     console::note("Queue:        PostgreSQL table queue_messages; one worker processing jobs");
     console::note("Press Ctrl-C to stop.");
 
+    // An empty showcase gets the demo data set, made through the API while it runs.
+    let mut demo = (!args.no_demo).then(|| {
+        let base_url = base_url.clone();
+        tokio::spawn(async move { demo::seed(&base_url).await })
+    });
     let outcome = match &mut product.api {
-        Some(api) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => Ok(()),
-            status = api.wait() => Err(format!("the API stopped on its own ({})", status?)),
-            status = product.worker.wait() => Err(format!("the worker stopped on its own ({})", status?)),
+        Some(api) => loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break Ok(()),
+                status = api.wait() => break Err(format!("the API stopped on its own ({})", status?)),
+                status = product.worker.wait() => break Err(format!("the worker stopped on its own ({})", status?)),
+                seeded = async {
+                    match demo.as_mut() {
+                        Some(task) => task.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    demo = None;
+                    match seeded {
+                        Ok(Ok(())) => console::note("Demo data ready: Ctrl-C to stop"),
+                        Ok(Err(error)) => console::note(format!("Demo data not added: {error:#}")),
+                        Err(error) => console::note(format!("Demo data not added: {error}")),
+                    }
+                }
+            }
         },
         None => Ok(()),
     };
+    if let Some(demo) = demo {
+        demo.abort();
+    }
     console::step("Stopping");
     if let Some(vite) = &mut vite {
         cmd::terminate(vite, "Vite").await;

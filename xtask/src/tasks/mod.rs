@@ -3,10 +3,12 @@
 //! `loadtest/`, with the machinery only it uses.
 
 pub mod bench;
+pub mod demo;
 pub mod deploy;
 pub mod dev;
 pub mod images;
 pub mod openapi;
+pub mod screens;
 pub mod seed;
 pub mod test;
 pub mod web_suite;

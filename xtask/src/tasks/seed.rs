@@ -52,6 +52,9 @@ fn zipf_counts(players: u32, total: u64) -> Vec<i64> {
 }
 
 pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
+    if args.demo {
+        return crate::tasks::demo::run().await;
+    }
     if args.players < 2 {
         bail!("--players must be at least 2 (nobody may vote for their own video)");
     }
