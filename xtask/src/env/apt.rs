@@ -56,10 +56,10 @@ pub const TEST: &[(&str, &str)] = &[
     FONT,
 ];
 
-/// The load-test chart draws its text with DejaVu Sans.
+/// The load-test chart measures its text with DejaVu Sans.
 pub const FONT: (&str, &str) = (
     "fonts-dejavu-core",
-    "the load-test charts draw their text with DejaVu Sans",
+    "the load-test charts measure their text with DejaVu Sans",
 );
 
 /// Whether a Debian package is installed.

@@ -1,6 +1,6 @@
 //! `cargo xtask loadtest`: a k6 scenario (or jobs injected into the queue) against the local
 //! stack, a URL or a deployed stack, sampled every few seconds, and written up as a results folder:
-//! `timeline.csv`, `summary.json`, `summary.md`, `chart.svg` and `chart.png`.
+//! `timeline.csv`, `summary.json`, `summary.md` and `chart.svg`.
 
 pub mod chart;
 pub mod k6;
