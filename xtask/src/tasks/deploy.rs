@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::console;
 use crate::deploy::change_set::{self, Change, Plan};
 use crate::deploy::template::{self, Rendered};
-use crate::deploy::{aws, events, image, registry, resources, stack};
+use crate::deploy::{aws, emulator, events, image, registry, resources, stack};
 use crate::flags::{AwsArgs, DeployArgs, DiffArgs, SynthArgs};
 
 /// Parses repeated `--param Name=Value` flags.
@@ -22,6 +22,22 @@ fn parameters(given: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
             Ok((name.trim().to_owned(), value.to_owned()))
         })
         .collect()
+}
+
+/// The parameters given with `--param`, fitted to an emulator behind the endpoint (one line says
+/// what it cannot do; a parameter it cannot deploy is refused before anything is built).
+async fn parameters_for(
+    config: &aws_config::SdkConfig,
+    given: &[String],
+    doing: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut parameters = parameters(given)?;
+    if let Some(emulator) = emulator::detect(config).await
+        && let Some(line) = emulator::accommodate(emulator, &mut parameters, doing)?
+    {
+        console::step(line);
+    }
+    Ok(parameters)
 }
 
 /// Builds the images and, with `push`, pushes them; returns the `WebImage` and `WorkerImage`
@@ -92,7 +108,7 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
     let config = aws::sdk_config(&args.aws).await;
     let cf = aws_sdk_cloudformation::Client::new(&config);
     let stack_name = &args.aws.stack;
-    let mut given = parameters(&args.params)?;
+    let mut given = parameters_for(&config, &args.params, "planning").await?;
     let existing = stack::describe(&cf, stack_name).await?;
     if args.images {
         given.extend(
@@ -152,7 +168,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let config = aws::sdk_config(&args.aws).await;
     let cf = aws_sdk_cloudformation::Client::new(&config);
     let stack_name = &args.aws.stack;
-    let mut given = parameters(&args.params)?;
+    let mut given = parameters_for(&config, &args.params, "deploying").await?;
     given.extend(
         image_parameters(
             stack_name,
