@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod k6;
+pub mod process;
 mod report;
 mod sampler;
 pub mod timeline;

@@ -13,6 +13,7 @@ use crate::cmd::{self, cargo};
 use crate::console::{self, Align::Left, Align::Right};
 use crate::env::postgres::Postgres;
 use crate::flags::{ApiBenchArgs, BenchArgs, BenchTarget, SeedArgs, WorkerBenchArgs};
+use crate::loadtest::process::{Memory, memory_mib};
 use crate::loadtest::workload;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -175,7 +176,7 @@ async fn measure(
         )
         .fetch_one(pool)
         .await?;
-        peak_rss = peak_rss.max(memory_mib(worker.id(), "VmHWM"));
+        peak_rss = peak_rss.max(memory_mib(worker.id(), Memory::PeakResident));
         if failed > 0 {
             let _ = worker.kill().await;
             bail!("{failed} job(s) failed; see target/xtask/bench-worker.log");
@@ -196,25 +197,6 @@ async fn measure(
     .await?;
     cmd::terminate(&mut worker, "worker").await;
     Ok((elapsed, Duration::from_secs_f64(mean.max(0.0)), peak_rss))
-}
-
-/// A memory figure of a process from /proc (`VmHWM`: peak resident set so far; `VmRSS`: now),
-/// in MiB; 0 when unreadable.
-fn memory_mib(pid: Option<u32>, field: &str) -> u64 {
-    let Some(pid) = pid else { return 0 };
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| {
-                    line.strip_prefix(field)
-                        .is_some_and(|rest| rest.starts_with(':'))
-                })
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
 }
 
 /// The environment that makes a mix of its script: `course` is the web mix as the course's load
@@ -281,8 +263,8 @@ impl BenchApi {
         bail!("the API did not start; see {}", log_path.display())
     }
 
-    fn memory_mib(&self, field: &str) -> u64 {
-        memory_mib(self.child.id(), field)
+    fn memory_mib(&self, memory: Memory) -> u64 {
+        memory_mib(self.child.id(), memory)
     }
 
     async fn stop(mut self) {
@@ -321,7 +303,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let idle_rss = server.memory_mib("VmRSS");
+    let idle_rss = server.memory_mib(Memory::Resident);
 
     let mut rows = Vec::new();
     for mix in &args.mixes {
@@ -356,7 +338,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
             rows.push((mix.clone(), run, crate::loadtest::k6::summary(&summary)?));
         }
     }
-    let peak_rss = server.memory_mib("VmHWM");
+    let peak_rss = server.memory_mib(Memory::PeakResident);
     if let Some(probe) = probe {
         probe.stop().await;
     }
