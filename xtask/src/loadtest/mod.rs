@@ -48,7 +48,7 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
         Scenario::Worker => worker_scenario(&args, &out).await?,
     };
     let written = report::write(&args, &out, &outcome)?;
-    println!("{written}");
+    console::block(written);
     anyhow::ensure!(
         outcome.passed(),
         "the run did not meet its thresholds (see {})",

@@ -131,7 +131,7 @@ async fn worker(args: WorkerBenchArgs) -> anyhow::Result<()> {
         ("mean service time", Right),
         ("worker peak RSS", Right),
     ];
-    println!("{}", console::markdown_table(&header, &rows));
+    console::block(console::markdown_table(&header, &rows));
     Ok(())
 }
 
@@ -375,7 +375,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
         ("p95 ms", Right),
         ("p99 ms", Right),
     ];
-    println!("{}", console::markdown_table(&header, &endpoints));
+    console::block(console::markdown_table(&header, &endpoints));
     let probed: Vec<[String; 7]> = rows
         .iter()
         .filter_map(|(mix, run, summary)| {
@@ -401,7 +401,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
             ("max ms", Right),
             ("timeouts", Right),
         ];
-        println!("\n{}", console::markdown_table(&header, &probed));
+        console::block(format!("\n{}", console::markdown_table(&header, &probed)));
     }
     let reads = |wanted: &str| {
         let rates: Vec<f64> = rows
@@ -419,11 +419,13 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
         (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
     };
     if let (Some(voting), Some(alone)) = (reads("voting"), reads("rankings")) {
-        println!(
+        console::block(format!(
             "\nRankings reads under votes: {voting:.0}/s against {alone:.0}/s alone ({:.0} %).",
             voting * 100.0 / alone
-        );
+        ));
     }
-    println!("\nAPI resident memory: idle {idle_rss} MiB, peak over all runs {peak_rss} MiB.");
+    console::block(format!(
+        "\nAPI resident memory: idle {idle_rss} MiB, peak over all runs {peak_rss} MiB."
+    ));
     Ok(())
 }

@@ -141,7 +141,7 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
                     .collect()
             })
             .unwrap_or_default();
-        println!("{}", change_set::change_table(&additions));
+        console::block(change_set::change_table(&additions));
         return Ok(());
     };
     console::step(format!(
@@ -149,9 +149,9 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
         existing.status
     ));
     match change_set::plan(&cf, stack_name, &rendered, Some(&existing)).await? {
-        Plan::NoChanges => println!("    no changes"),
+        Plan::NoChanges => console::note("no changes"),
         Plan::Ready { name, changes } => {
-            println!("{}", change_set::change_table(&changes));
+            console::block(change_set::change_table(&changes));
             cf.delete_change_set()
                 .stack_name(stack_name)
                 .change_set_name(&name)
@@ -197,9 +197,9 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
             .map_or("new stack", |state| state.status.as_str())
     ));
     match change_set::plan(&cf, stack_name, &rendered, existing.as_ref()).await? {
-        Plan::NoChanges => println!("    no changes"),
+        Plan::NoChanges => console::note("no changes"),
         Plan::Ready { name, changes } => {
-            println!("{}", change_set::change_table(&changes));
+            console::block(change_set::change_table(&changes));
             console::step(format!("Executing {name}"));
             change_set::execute(&cf, stack_name, &name).await?;
             change_set::fill_missing_outputs(&cf, stack_name, &rendered).await?;
@@ -214,9 +214,9 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(key, value)| [key.as_str(), value.as_str()])
         .collect();
-    println!("{}", console::table(&["output", "value"], &rows));
+    console::block(console::table(&["output", "value"], &rows));
     if let Ok(url) = state.output("ApiUrl") {
-        println!("\n    API: {url}");
+        console::step(format!("API: {url}"));
     }
     Ok(())
 }
@@ -226,10 +226,10 @@ pub async fn destroy(args: AwsArgs) -> anyhow::Result<()> {
     let config = aws::sdk_config(&args).await;
     let cf = aws_sdk_cloudformation::Client::new(&config);
     let Some(state) = stack::describe(&cf, &args.stack).await? else {
-        println!(
-            "    stack {} does not exist: nothing to destroy",
+        console::note(format!(
+            "stack {} does not exist: nothing to destroy",
             args.stack
-        );
+        ));
         return Ok(());
     };
     if let Ok(bucket) = state.output("BucketName") {
@@ -255,7 +255,7 @@ pub async fn destroy(args: AwsArgs) -> anyhow::Result<()> {
         ));
     }
     events::follow(&cf, &args.stack, &mut seen).await?;
-    println!("    stack {} deleted", args.stack);
+    console::note(format!("stack {} deleted", args.stack));
     Ok(())
 }
 
@@ -284,10 +284,10 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    println!(
-        "{}",
-        console::table(&["service", "desired", "running", "pending"], &rows)
-    );
+    console::block(console::table(
+        &["service", "desired", "running", "pending"],
+        &rows,
+    ));
 
     let depths = resources::queue_depths(&aws_sdk_sqs::Client::new(&config), &state).await?;
     console::step("Queue");
@@ -296,10 +296,10 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
         depths.in_flight.to_string(),
         depths.dead_letter.to_string(),
     ]];
-    println!(
-        "{}",
-        console::table(&["visible", "in flight", "dead letter"], &rows)
-    );
+    console::block(console::table(
+        &["visible", "in flight", "dead letter"],
+        &rows,
+    ));
 
     console::step("Latest stack events");
     let events = events::recent_events(&cf, &args.stack, 10).await?;
@@ -323,9 +323,9 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    println!(
-        "{}",
-        console::table(&["time", "status", "resource", "reason"], &rows)
-    );
+    console::block(console::table(
+        &["time", "status", "resource", "reason"],
+        &rows,
+    ));
     Ok(())
 }
