@@ -1,7 +1,9 @@
-//! The whole deployment against emulators: `cargo xtask deploy` pushes the images to the test
-//! registry (logging in with the emulated ECR's token) and creates the stack in moto; the result
-//! is read back through the CloudFormation, ECS and SQS APIs; a second deploy changes nothing;
-//! `status` and `destroy` work.
+//! The whole deployment against emulators, run as docs/operations.md tells a person to ("Without
+//! an AWS account"): `cargo xtask deploy --endpoint-url <moto> --registry <registry> --cargo-profile
+//! dev` says in one line that moto has no CloudFront and deploys plain HTTP, pushes the images to
+//! the test registry (logging in with the emulated ECR's token) and creates the stack in moto; the
+//! result is read back through the CloudFormation, ECS and SQS APIs; a second deploy changes
+//! nothing; `status` and `destroy` work.
 
 use std::process::Stdio;
 
@@ -10,17 +12,15 @@ use end_to_end::xtask;
 
 const STACK: &str = "e2e-deploy";
 
-/// Runs `xtask <args>` to completion; returns its standard output, failing on a non-zero exit.
+/// The emulator's endpoint, given to xtask with `--endpoint-url` as a person would.
+fn endpoint() -> anyhow::Result<String> {
+    std::env::var("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL: run `cargo xtask test`")
+}
+
+/// Runs `xtask <args>` to completion, the AWS endpoint given only by `--endpoint-url` in `args`;
+/// returns its standard output and error, failing on a non-zero exit.
 async fn run_xtask(args: &[&str]) -> anyhow::Result<String> {
-    let output = xtask()?
-        .args(args)
-        // Log in to the test registry with the emulated ECR's token, as a deploy does with ECR.
-        .env_remove("REGISTRY_USERNAME")
-        .env_remove("REGISTRY_PASSWORD")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .context("cannot run xtask")?;
+    let output = xtask_output(args).await?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     anyhow::ensure!(
         output.status.success(),
@@ -32,34 +32,96 @@ async fn run_xtask(args: &[&str]) -> anyhow::Result<String> {
     Ok(stdout)
 }
 
-fn deploy_args(registry: &str) -> Vec<&str> {
+async fn xtask_output(args: &[&str]) -> anyhow::Result<std::process::Output> {
+    xtask()?
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        // Log in to the test registry with the emulated ECR's token, as a deploy does with ECR.
+        .env_remove("REGISTRY_USERNAME")
+        .env_remove("REGISTRY_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .context("cannot run xtask")
+}
+
+/// The by-hand deploy of docs/operations.md, on this test's stack: no `--param` at all (xtask
+/// itself leaves out the CloudFront that moto cannot create).
+fn deploy_args<'a>(endpoint: &'a str, registry: &'a str) -> Vec<&'a str> {
     vec![
         "deploy",
-        "--stack",
-        STACK,
-        "--cargo-profile",
-        "dev",
+        "--endpoint-url",
+        endpoint,
         "--registry",
         registry,
-        "--param",
-        "WorkerMinTasks=0",
-        // moto has no CloudFormation support for CloudFront distributions (templates/README.md).
-        "--param",
-        "PublicEndpoint=plain-http-insecure",
+        "--cargo-profile",
+        "dev",
+        "--stack",
+        STACK,
     ]
+}
+
+/// The one line a deploy to moto starts with.
+const NO_CLOUDFRONT: &str = "moto has no CloudFront in CloudFormation: deploying with --param PublicEndpoint=plain-http-insecure";
+
+#[tokio::test]
+async fn a_cloudfront_deploy_to_moto_is_refused_in_one_line_before_anything_is_built()
+-> anyhow::Result<()> {
+    let endpoint = endpoint()?;
+    let stack = "e2e-deploy-cloudfront";
+    let output = xtask_output(&[
+        "deploy",
+        "--endpoint-url",
+        &endpoint,
+        "--registry",
+        "http://127.0.0.1:9",
+        "--stack",
+        stack,
+        "--param",
+        "PublicEndpoint=cloudfront",
+    ])
+    .await?;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    let error: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("xtask: error:"))
+        .collect();
+    assert_eq!(
+        error,
+        [
+            "xtask: error: moto has no CloudFront in CloudFormation: --param PublicEndpoint=cloudfront \
+          cannot be deployed there (leave it out, or give plain-http-insecure)"
+        ],
+        "{stderr}"
+    );
+    assert!(!stdout.contains("Building"), "nothing is built: {stdout}");
+    let aws = testkit::aws_config().await?;
+    let described = aws_sdk_cloudformation::Client::new(&aws)
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await;
+    assert!(described.is_err(), "no stack is created: {described:?}");
+    Ok(())
 }
 
 #[tokio::test]
 async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow::Result<()> {
     let registry = std::env::var("REGISTRY_URL").context("REGISTRY_URL: run `cargo xtask test`")?;
+    let endpoint = endpoint()?;
     let aws = testkit::aws_config().await?;
     let cloudformation = aws_sdk_cloudformation::Client::new(&aws);
 
-    let before = run_xtask(&["diff", "--stack", STACK]).await?;
+    let before = run_xtask(&["diff", "--endpoint-url", &endpoint, "--stack", STACK]).await?;
     assert!(before.contains("does not exist"), "{before}");
     assert!(before.contains("AWS::ECS::Service"), "{before}");
 
-    let first = run_xtask(&deploy_args(&registry)).await?;
+    let first = run_xtask(&deploy_args(&endpoint, &registry)).await?;
+    assert!(first.contains(NO_CLOUDFRONT), "{first}");
     assert!(first.contains("Add"), "the first deploy creates: {first}");
     assert!(first.contains("API: http://"), "{first}");
 
@@ -193,14 +255,14 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
     assert!(rows.iter().all(|row| row["dead_letter"] == "0"), "{rows:?}");
 
     // Nothing changed: nothing is pushed and the stack is left alone.
-    let second = run_xtask(&deploy_args(&registry)).await?;
+    let second = run_xtask(&deploy_args(&endpoint, &registry)).await?;
     assert!(second.contains("no changes"), "{second}");
     assert!(!second.contains("uploading"), "{second}");
 
-    let unchanged = run_xtask(&["diff", "--stack", STACK]).await?;
+    let unchanged = run_xtask(&["diff", "--endpoint-url", &endpoint, "--stack", STACK]).await?;
     assert!(unchanged.contains("no changes"), "{unchanged}");
 
-    let status = run_xtask(&["status", "--stack", STACK]).await?;
+    let status = run_xtask(&["status", "--endpoint-url", &endpoint, "--stack", STACK]).await?;
     for expected in [
         "desired",
         "running",
@@ -211,7 +273,7 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
         assert!(status.contains(expected), "{expected}: {status}");
     }
 
-    run_xtask(&["destroy", "--stack", STACK]).await?;
+    run_xtask(&["destroy", "--endpoint-url", &endpoint, "--stack", STACK]).await?;
     let gone = cloudformation
         .describe_stacks()
         .stack_name(STACK)

@@ -1,5 +1,6 @@
-//! Everything xtask prints for a person to read: steps, notes under them, tables, sizes, and
-//! lines redrawn in place while something long runs. Redrawing happens on a terminal only; in a
+//! Everything xtask prints for a person to read: steps, notes under them, tables and blocks,
+//! errors, sizes, and lines redrawn in place while something long runs (`tidy.rs` keeps every
+//! `println!` and `eprintln!` of xtask in this file). Redrawing happens on a terminal only; in a
 //! log (CI, a pipe) the same information comes as plain lines.
 //!
 //! Why not `indicatif` and `comfy-table`: indicatif hides its bars off a terminal, and a CI log still
@@ -18,6 +19,16 @@ pub fn step(message: impl std::fmt::Display) {
 /// Prints a detail line under the current step.
 pub fn note(message: impl std::fmt::Display) {
     println!("    {message}");
+}
+
+/// Prints `text` as it is, on lines of its own: a table, or Markdown to paste into `docs/`.
+pub fn block(text: impl std::fmt::Display) {
+    println!("{text}");
+}
+
+/// Prints a failure to standard error, after a blank line: `xtask: <message>`.
+pub fn error(message: impl std::fmt::Display) {
+    eprintln!("\nxtask: {message}");
 }
 
 /// Whether standard output is a terminal (a person watching), not a log or a pipe.

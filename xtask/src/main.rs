@@ -22,7 +22,7 @@ fn main() -> std::process::ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("xtask: cannot start the async runtime: {error}");
+            console::error(format!("cannot start the async runtime: {error}"));
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -46,7 +46,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("\nxtask: error: {error:#}");
+            console::error(format!("error: {error:#}"));
             std::process::ExitCode::FAILURE
         }
     }

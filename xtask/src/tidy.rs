@@ -1,7 +1,7 @@
 //! The house rules, kept by tests (after rust-analyzer's `tidy.rs`): every Rust file opens with a
 //! `//!` line saying what it is for; `app` and `worker` never depend on each other; no module
-//! uses, directly or through others, a module that uses it back; and xtask's layers never use its
-//! tasks.
+//! uses, directly or through others, a module that uses it back; xtask's layers never use its
+//! tasks; and xtask prints only through `console.rs`.
 //!
 //! The module graph is read from the sources: a file's edges are the paths it names that start
 //! with `crate::`, `super::`, `self::` or one of its own child modules, each resolved to the
@@ -482,6 +482,27 @@ fn describe_cycles(root: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The macros that print to standard output or error.
+const PRINT_MACROS: [&str; 5] = ["print", "println", "eprint", "eprintln", "dbg"];
+
+/// Where the Rust files under `src` name a printing macro, as `file:line: name!`, except in
+/// `src/console.rs` (comments and strings do not count).
+fn prints_outside_console(src: &Path) -> Vec<String> {
+    let console = src.join("console.rs");
+    let mut found = Vec::new();
+    for file in rust_files(src).into_iter().filter(|file| *file != console) {
+        let tokens = tokens(&std::fs::read_to_string(&file).unwrap());
+        for pair in tokens.windows(2) {
+            if let [(Token::Ident(name), line), (Token::Other, _)] = pair
+                && PRINT_MACROS.contains(&name.as_str())
+            {
+                found.push(format!("{}:{line}: {name}!", file.display()));
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn every_rust_file_starts_with_a_line_saying_what_it_is_for() {
     let root = crate::cmd::workspace_root();
@@ -553,6 +574,47 @@ fn xtask_layers_never_use_its_tasks() {
         upward.is_empty(),
         "the layers (deploy, env, loadtest, console, cmd) must not use the tasks:\n{}",
         upward.join("\n")
+    );
+}
+
+#[test]
+fn xtask_prints_only_through_its_console() {
+    let src = crate::cmd::workspace_root().join("xtask/src");
+    assert!(
+        rust_files(&src).len() > 30,
+        "the xtask sources were not read"
+    );
+    let found = prints_outside_console(&src);
+    assert!(
+        found.is_empty(),
+        "xtask prints through crate::console (step, note, block, error, …), not with these:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_console_check_catches_a_print_outside_console_rs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
+    std::fs::write(
+        dir.path().join("console.rs"),
+        "//! Console.\npub fn note(m: &str) { println!(\"    {m}\"); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tasks/bench.rs"),
+        "//! Bench.\n// println!(\"a comment\")\nconst S: &str = \"eprintln!(\\\"a string\\\")\";\n\
+         fn run() {\n    crate::console::note(\"ok\");\n    eprintln!(\"caught\");\n    \
+         std::print!(\"caught too\");\n}\n",
+    )
+    .unwrap();
+    let bench = dir.path().join("tasks/bench.rs").display().to_string();
+    assert_eq!(
+        prints_outside_console(dir.path()),
+        [
+            format!("{bench}:6: eprintln!"),
+            format!("{bench}:7: print!")
+        ]
     );
 }
 

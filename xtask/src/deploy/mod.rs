@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod change_set;
+pub mod emulator;
 pub mod events;
 pub mod image;
 pub mod oci;

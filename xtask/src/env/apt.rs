@@ -59,10 +59,10 @@ pub const FFMPEG_CLI: (&str, &str) = (
     "the tests generate and inspect videos, and the demo draws its clips, with the ffmpeg CLI",
 );
 
-/// The load-test chart draws its text with DejaVu Sans.
+/// The load-test chart measures its text with DejaVu Sans.
 pub const FONT: (&str, &str) = (
     "fonts-dejavu-core",
-    "the load-test charts draw their text with DejaVu Sans",
+    "the load-test charts measure their text with DejaVu Sans",
 );
 
 /// Whether a Debian package is installed.

@@ -1,13 +1,14 @@
 //! The load test's chart: request rate and latency, task counts and queue depths over time, as
-//! three stacked panels sharing the time axis, written as `chart.svg` and `chart.png` by the same
-//! drawing code.
+//! three stacked panels sharing the time axis, written as `chart.svg`.
+//!
+//! SVG only: browsers and code hosts render it (a `summary.md` shows it inline), it stays sharp
+//! at any zoom, and its text is text. A PNG used to be written beside it, which took a bitmap
+//! backend of our own (plotters draws bitmap text badly) and a PNG encoder for a copy of the
+//! same picture. A PNG, when one is wanted, is `rsvg-convert chart.svg -o chart.png` away.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use ab_glyph::{Font as _, FontRef, ScaleFont as _};
 use anyhow::{Context, anyhow};
 use plotters::chart::DualCoordChartContext;
 use plotters::coord::Shift;
@@ -15,18 +16,19 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
 
 use super::timeline::{Marker, Sample, Tasks};
 
-/// The image size in pixels (the SVG's too).
+/// The image size in pixels.
 pub const WIDTH: u32 = 1200;
 pub const HEIGHT: u32 = 900;
 
-/// The text font, from the Debian package `fonts-dejavu-core`, read at run time: text is measured
-/// and drawn with ab_glyph (pure Rust) rather than through fontconfig and freetype.
+/// The font plotters measures text with when it lays the chart out (titles that fit, label areas,
+/// marker labels that do not overlap), from the Debian package `fonts-dejavu-core`, read at run
+/// time with ab_glyph (pure Rust) rather than through fontconfig and freetype. The SVG names the
+/// generic `sans-serif` family, and viewers draw it with their own.
 pub const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-/// Titles, when the same package's bold face is there (plain text otherwise).
+/// Titles are measured in the same package's bold face when it is there (the regular otherwise).
 const BOLD_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
 /// The family the font is registered under; SVG viewers use their own sans-serif.
 const FAMILY: &str = "sans-serif";
@@ -51,45 +53,24 @@ mod colour {
 type Coord = Cartesian2d<RangedCoordf64, RangedCoordf64>;
 type Chart<'a, DB> = DualCoordChartContext<'a, DB, Coord, Coord>;
 
-/// Draws the timeline to `svg` and `png` (both overwritten). A timeline of fewer than two samples
-/// still makes an image, saying so.
+/// Draws the timeline to `svg` (overwritten). A timeline of fewer than two samples still makes an
+/// image, saying so.
 pub fn render(
     title: &str,
     samples: &[Sample],
     markers: &[Marker],
     svg: &Path,
-    png: &Path,
 ) -> anyhow::Result<()> {
-    let fonts = fonts()?;
-    {
-        let root = SVGBackend::new(svg, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, title, samples, markers)?;
-        root.present()
-            .with_context(|| format!("cannot write {}", svg.display()))?;
-    }
-    let mut pixels = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
-    {
-        let root = Bitmap {
-            inner: BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)),
-            fonts,
-        }
-        .into_drawing_area();
-        draw(&root, title, samples, markers)?;
-        root.present()?;
-    }
-    write_png(png, &pixels).with_context(|| format!("cannot write {}", png.display()))
+    register_fonts()?;
+    let root = SVGBackend::new(svg, (WIDTH, HEIGHT)).into_drawing_area();
+    draw(&root, title, samples, markers)?;
+    root.present()
+        .with_context(|| format!("cannot write {}", svg.display()))
 }
 
-/// The faces the PNG's text is drawn with (also registered with plotters, which measures text
-/// with them for the SVG too).
-struct Fonts {
-    regular: FontRef<'static>,
-    bold: Option<FontRef<'static>>,
-}
-
-/// Reads [`FONT`] (and the bold face if present) once per process.
-fn fonts() -> anyhow::Result<&'static Fonts> {
-    static FONTS: OnceLock<Result<Fonts, String>> = OnceLock::new();
+/// Registers [`FONT`] (and the bold face if present) with plotters, once per process.
+fn register_fonts() -> anyhow::Result<()> {
+    static FONTS: OnceLock<Result<(), String>> = OnceLock::new();
     FONTS
         .get_or_init(|| {
             let regular = std::fs::read(FONT).map_err(|error| {
@@ -98,215 +79,24 @@ fn fonts() -> anyhow::Result<&'static Fonts> {
                      (it comes with the Debian package fonts-dejavu-core)"
                 )
             })?;
-            let unreadable = || format!("{FONT} is not a TrueType font that can be read");
-            let regular = register(FontStyle::Normal, regular).ok_or_else(unreadable)?;
-            // Without it, titles fall back to the regular face.
-            let bold = std::fs::read(BOLD_FONT)
-                .ok()
-                .and_then(|bytes| register(FontStyle::Bold, bytes));
-            Ok(Fonts { regular, bold })
+            if !register(FontStyle::Normal, regular) {
+                return Err(format!("{FONT} is not a TrueType font that can be read"));
+            }
+            // Without it, titles are measured in the regular face.
+            if let Ok(bold) = std::fs::read(BOLD_FONT) {
+                register(FontStyle::Bold, bold);
+            }
+            Ok(())
         })
-        .as_ref()
+        .clone()
         .map_err(|message| anyhow!("{message}"))
 }
 
-/// Registers a face with plotters. Both keep fonts for the life of the process, hence the leak
+/// Registers a face with plotters, which keeps fonts for the life of the process, hence the leak
 /// (of one file per face, once).
-fn register(style: FontStyle, bytes: Vec<u8>) -> Option<FontRef<'static>> {
+fn register(style: FontStyle, bytes: Vec<u8>) -> bool {
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-    plotters::style::register_font(FAMILY, style, bytes).ok()?;
-    FontRef::try_from_slice(bytes).ok()
-}
-
-/// plotters' bitmap backend with text drawn here: plotters' own ab_glyph text drops each glyph's
-/// side bearing, so letters bunch up and drift apart ("fai led"). All else is `BitMapBackend`'s.
-struct Bitmap<'a> {
-    inner: BitMapBackend<'a>,
-    fonts: &'static Fonts,
-}
-
-/// Text laid out on a baseline: glyphs placed from x = 0, and the box they fill.
-struct Layout {
-    glyphs: Vec<ab_glyph::Glyph>,
-    width: f32,
-    height: f32,
-}
-
-impl Bitmap<'_> {
-    fn layout(
-        &self,
-        text: &str,
-        style: &impl BackendTextStyle,
-    ) -> (&'static FontRef<'static>, Layout) {
-        let font = match style.style() {
-            FontStyle::Bold => self.fonts.bold.as_ref().unwrap_or(&self.fonts.regular),
-            _ => &self.fonts.regular,
-        };
-        let scaled = font.as_scaled(style.size() as f32);
-        let mut glyphs = Vec::with_capacity(text.len());
-        let mut caret = 0.0;
-        let mut previous = None;
-        for c in text.chars() {
-            let id = scaled.glyph_id(c);
-            if let Some(previous) = previous {
-                caret += scaled.kern(previous, id);
-            }
-            glyphs.push(
-                id.with_scale_and_position(scaled.scale(), ab_glyph::point(caret, scaled.ascent())),
-            );
-            caret += scaled.h_advance(id);
-            previous = Some(id);
-        }
-        let height = scaled.ascent() - scaled.descent();
-        (
-            font,
-            Layout {
-                glyphs,
-                width: caret,
-                height,
-            },
-        )
-    }
-}
-
-impl DrawingBackend for Bitmap<'_> {
-    type ErrorType = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
-
-    fn get_size(&self) -> (u32, u32) {
-        self.inner.get_size()
-    }
-
-    fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.ensure_prepared()
-    }
-
-    fn present(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.present()
-    }
-
-    fn draw_pixel(
-        &mut self,
-        point: BackendCoord,
-        color: BackendColor,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.draw_pixel(point, color)
-    }
-
-    fn draw_line<S: plotters_backend::BackendStyle>(
-        &mut self,
-        from: BackendCoord,
-        to: BackendCoord,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.draw_line(from, to, style)
-    }
-
-    fn draw_rect<S: plotters_backend::BackendStyle>(
-        &mut self,
-        upper_left: BackendCoord,
-        bottom_right: BackendCoord,
-        style: &S,
-        fill: bool,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.draw_rect(upper_left, bottom_right, style, fill)
-    }
-
-    fn draw_path<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        path: I,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.draw_path(path, style)
-    }
-
-    fn draw_circle<S: plotters_backend::BackendStyle>(
-        &mut self,
-        center: BackendCoord,
-        radius: u32,
-        style: &S,
-        fill: bool,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.draw_circle(center, radius, style, fill)
-    }
-
-    fn fill_polygon<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        vertices: I,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.fill_polygon(vertices, style)
-    }
-
-    fn blit_bitmap(
-        &mut self,
-        position: BackendCoord,
-        size: (u32, u32),
-        source: &[u8],
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.blit_bitmap(position, size, source)
-    }
-
-    fn draw_text<S: BackendTextStyle>(
-        &mut self,
-        text: &str,
-        style: &S,
-        (x, y): BackendCoord,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        let color = style.color();
-        let (font, layout) = self.layout(text, style);
-        let dx = match style.anchor().h_pos {
-            HPos::Left => 0.0,
-            HPos::Center => -layout.width / 2.0,
-            HPos::Right => -layout.width,
-        };
-        let dy = match style.anchor().v_pos {
-            VPos::Top => 0.0,
-            VPos::Center => -layout.height / 2.0,
-            VPos::Bottom => -layout.height,
-        };
-        // Whole pixels, so that every glyph moves by the same amount.
-        let (dx, dy) = (dx.round() as i32, dy.round() as i32);
-        let transform = style.transform();
-        let mut result = Ok(());
-        for glyph in layout.glyphs {
-            let Some(outline) = font.outline_glyph(glyph) else {
-                continue; // a space
-            };
-            let bounds = outline.px_bounds();
-            let (left, top) = (bounds.min.x as i32 + dx, bounds.min.y as i32 + dy);
-            outline.draw(|gx, gy, coverage| {
-                let (px, py) = transform.transform(left + gx as i32, top + gy as i32);
-                let pixel = BackendColor {
-                    alpha: color.alpha * f64::from(coverage.clamp(0.0, 1.0)),
-                    rgb: color.rgb,
-                };
-                if result.is_ok() {
-                    result = self.inner.draw_pixel((x + px, y + py), pixel);
-                }
-            });
-        }
-        result
-    }
-
-    fn estimate_text_size<S: BackendTextStyle>(
-        &self,
-        text: &str,
-        style: &S,
-    ) -> Result<(u32, u32), DrawingErrorKind<Self::ErrorType>> {
-        let (_, layout) = self.layout(text, style);
-        Ok((layout.width.ceil() as u32, layout.height.ceil() as u32))
-    }
-}
-
-fn write_png(path: &Path, pixels: &[u8]) -> anyhow::Result<()> {
-    let file = BufWriter::new(File::create(path)?);
-    let mut encoder = png::Encoder::new(file, WIDTH, HEIGHT);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header()?;
-    writer.write_image_data(pixels)?;
-    writer.finish()?;
-    Ok(())
+    plotters::style::register_font(FAMILY, style, bytes).is_ok()
 }
 
 /// One line on a panel: a value per sample, `None` where it was not measured.
@@ -934,34 +724,22 @@ mod tests {
             .collect()
     }
 
-    /// Width and height from a PNG file, decoding the whole image.
-    fn png_size(path: &Path) -> (u32, u32) {
-        let decoder = png::Decoder::new(std::io::BufReader::new(File::open(path).unwrap()));
-        let mut reader = decoder.read_info().unwrap();
-        let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
-        let frame = reader.next_frame(&mut buffer).unwrap();
-        (frame.width, frame.height)
-    }
-
-    fn render_to(
-        dir: &Path,
-        title: &str,
-        samples: &[Sample],
-        markers: &[Marker],
-    ) -> (String, Vec<u8>) {
-        let (svg, png) = (dir.join("chart.svg"), dir.join("chart.png"));
-        render(title, samples, markers, &svg, &png).unwrap();
-        let bytes = std::fs::read(&png).unwrap();
-        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
-        assert_eq!(png_size(&png), (WIDTH, HEIGHT));
-        (std::fs::read_to_string(&svg).unwrap(), bytes)
+    fn render_to(dir: &Path, title: &str, samples: &[Sample], markers: &[Marker]) -> String {
+        let svg = dir.join("chart.svg");
+        render(title, samples, markers, &svg).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(
+            text.contains(&format!(r#"width="{WIDTH}" height="{HEIGHT}""#)),
+            "{text:.300}"
+        );
+        text
     }
 
     #[test]
     fn renders_an_aws_timeline_with_markers() {
         let dir = tempfile::tempdir().unwrap();
         let (samples, markers) = aws_timeline();
-        let (svg, _) = render_to(dir.path(), "Load test: web", &samples, &markers);
+        let svg = render_to(dir.path(), "Load test: web", &samples, &markers);
         assert!(svg.contains("<svg"), "{svg:.200}");
         assert!(svg.trim_end().ends_with("</svg>"));
         for text in [
@@ -987,7 +765,7 @@ mod tests {
     #[test]
     fn renders_a_local_timeline() {
         let dir = tempfile::tempdir().unwrap();
-        let (svg, _) = render_to(
+        let svg = render_to(
             dir.path(),
             &"Load test: a long title ".repeat(8),
             &local_timeline(),
@@ -1006,14 +784,14 @@ mod tests {
     #[test]
     fn renders_empty_timelines() {
         let dir = tempfile::tempdir().unwrap();
-        let (svg, _) = render_to(dir.path(), "Load test: nothing", &[], &[]);
+        let svg = render_to(dir.path(), "Load test: nothing", &[], &[]);
         assert!(svg.contains("no samples"));
         let one = [Sample {
             elapsed_s: 3.0,
             requests_per_s: 5.0,
             ..Sample::default()
         }];
-        let (svg, _) = render_to(dir.path(), "Load test: one", &one, &[]);
+        let svg = render_to(dir.path(), "Load test: one", &one, &[]);
         assert!(svg.contains("only 1 sample"));
     }
 
@@ -1028,7 +806,7 @@ mod tests {
                 ..Sample::default()
             })
             .collect();
-        let (svg, _) = render_to(dir.path(), "Load test: a URL", &samples, &[]);
+        let svg = render_to(dir.path(), "Load test: a URL", &samples, &[]);
         assert_eq!(svg.matches("not measured for this target").count(), 2);
     }
 

@@ -1,9 +1,10 @@
 //! `cargo xtask loadtest`: a k6 scenario (or jobs injected into the queue) against the local
 //! stack, a URL or a deployed stack, sampled every few seconds, and written up as a results folder:
-//! `timeline.csv`, `summary.json`, `summary.md`, `chart.svg` and `chart.png`.
+//! `timeline.csv`, `summary.json`, `summary.md` and `chart.svg`.
 
 pub mod chart;
 pub mod k6;
+pub mod process;
 mod report;
 mod sampler;
 pub mod timeline;
@@ -47,7 +48,7 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
         Scenario::Worker => worker_scenario(&args, &out).await?,
     };
     let written = report::write(&args, &out, &outcome)?;
-    println!("{written}");
+    console::block(written);
     anyhow::ensure!(
         outcome.passed(),
         "the run did not meet its thresholds (see {})",

@@ -237,7 +237,7 @@ pub fn write(args: &LoadtestArgs, out: &Path, outcome: &Outcome) -> anyhow::Resu
     for (name, value) in &rows {
         markdown.push_str(&format!("| {name} | {value} |\n"));
     }
-    markdown.push_str("\n![timeline](chart.png)\n\nFiles: `timeline.csv` (one row per sample), `summary.json`, `chart.svg`, `k6.log`.\n");
+    markdown.push_str("\n![timeline](chart.svg)\n\nFiles: `timeline.csv` (one row per sample), `summary.json`, `chart.svg`, `k6.log`.\n");
     std::fs::write(out.join("summary.md"), markdown)?;
 
     chart::render(
@@ -245,7 +245,6 @@ pub fn write(args: &LoadtestArgs, out: &Path, outcome: &Outcome) -> anyhow::Resu
         samples,
         &outcome.markers,
         &out.join("chart.svg"),
-        &out.join("chart.png"),
     )?;
     console::step(format!("Summary ({})", out.display()));
     Ok(table)

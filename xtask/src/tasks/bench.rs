@@ -13,6 +13,7 @@ use crate::cmd::{self, cargo};
 use crate::console::{self, Align::Left, Align::Right};
 use crate::env::postgres::Postgres;
 use crate::flags::{ApiBenchArgs, BenchArgs, BenchTarget, SeedArgs, WorkerBenchArgs};
+use crate::loadtest::process::{Memory, memory_mib};
 use crate::loadtest::workload;
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -130,7 +131,7 @@ async fn worker(args: WorkerBenchArgs) -> anyhow::Result<()> {
         ("mean service time", Right),
         ("worker peak RSS", Right),
     ];
-    println!("{}", console::markdown_table(&header, &rows));
+    console::block(console::markdown_table(&header, &rows));
     Ok(())
 }
 
@@ -175,7 +176,7 @@ async fn measure(
         )
         .fetch_one(pool)
         .await?;
-        peak_rss = peak_rss.max(memory_mib(worker.id(), "VmHWM"));
+        peak_rss = peak_rss.max(memory_mib(worker.id(), Memory::PeakResident));
         if failed > 0 {
             let _ = worker.kill().await;
             bail!("{failed} job(s) failed; see target/xtask/bench-worker.log");
@@ -196,25 +197,6 @@ async fn measure(
     .await?;
     cmd::terminate(&mut worker, "worker").await;
     Ok((elapsed, Duration::from_secs_f64(mean.max(0.0)), peak_rss))
-}
-
-/// A memory figure of a process from /proc (`VmHWM`: peak resident set so far; `VmRSS`: now),
-/// in MiB; 0 when unreadable.
-fn memory_mib(pid: Option<u32>, field: &str) -> u64 {
-    let Some(pid) = pid else { return 0 };
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| {
-                    line.strip_prefix(field)
-                        .is_some_and(|rest| rest.starts_with(':'))
-                })
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
 }
 
 /// The environment that makes a mix of its script: `course` is the web mix as the course's load
@@ -281,8 +263,8 @@ impl BenchApi {
         bail!("the API did not start; see {}", log_path.display())
     }
 
-    fn memory_mib(&self, field: &str) -> u64 {
-        memory_mib(self.child.id(), field)
+    fn memory_mib(&self, memory: Memory) -> u64 {
+        memory_mib(self.child.id(), memory)
     }
 
     async fn stop(mut self) {
@@ -322,7 +304,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let idle_rss = server.memory_mib("VmRSS");
+    let idle_rss = server.memory_mib(Memory::Resident);
 
     let mut rows = Vec::new();
     for mix in &args.mixes {
@@ -357,7 +339,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
             rows.push((mix.clone(), run, crate::loadtest::k6::summary(&summary)?));
         }
     }
-    let peak_rss = server.memory_mib("VmHWM");
+    let peak_rss = server.memory_mib(Memory::PeakResident);
     if let Some(probe) = probe {
         probe.stop().await;
     }
@@ -394,7 +376,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
         ("p95 ms", Right),
         ("p99 ms", Right),
     ];
-    println!("{}", console::markdown_table(&header, &endpoints));
+    console::block(console::markdown_table(&header, &endpoints));
     let probed: Vec<[String; 7]> = rows
         .iter()
         .filter_map(|(mix, run, summary)| {
@@ -420,7 +402,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
             ("max ms", Right),
             ("timeouts", Right),
         ];
-        println!("\n{}", console::markdown_table(&header, &probed));
+        console::block(format!("\n{}", console::markdown_table(&header, &probed)));
     }
     let reads = |wanted: &str| {
         let rates: Vec<f64> = rows
@@ -438,11 +420,13 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
         (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
     };
     if let (Some(voting), Some(alone)) = (reads("voting"), reads("rankings")) {
-        println!(
+        console::block(format!(
             "\nRankings reads under votes: {voting:.0}/s against {alone:.0}/s alone ({:.0} %).",
             voting * 100.0 / alone
-        );
+        ));
     }
-    println!("\nAPI resident memory: idle {idle_rss} MiB, peak over all runs {peak_rss} MiB.");
+    console::block(format!(
+        "\nAPI resident memory: idle {idle_rss} MiB, peak over all runs {peak_rss} MiB."
+    ));
     Ok(())
 }

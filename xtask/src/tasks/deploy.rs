@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::console;
 use crate::deploy::change_set::{self, Change, Plan};
 use crate::deploy::template::{self, Rendered};
-use crate::deploy::{aws, events, image, registry, resources, stack};
+use crate::deploy::{aws, emulator, events, image, registry, resources, stack};
 use crate::flags::{AwsArgs, DeployArgs, DiffArgs, SynthArgs};
 
 /// Parses repeated `--param Name=Value` flags.
@@ -22,6 +22,22 @@ fn parameters(given: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
             Ok((name.trim().to_owned(), value.to_owned()))
         })
         .collect()
+}
+
+/// The parameters given with `--param`, fitted to an emulator behind the endpoint (one line says
+/// what it cannot do; a parameter it cannot deploy is refused before anything is built).
+async fn parameters_for(
+    config: &aws_config::SdkConfig,
+    given: &[String],
+    doing: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut parameters = parameters(given)?;
+    if let Some(emulator) = emulator::detect(config).await
+        && let Some(line) = emulator::accommodate(emulator, &mut parameters, doing)?
+    {
+        console::step(line);
+    }
+    Ok(parameters)
 }
 
 /// Builds the images and, with `push`, pushes them; returns the `WebImage` and `WorkerImage`
@@ -92,7 +108,7 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
     let config = aws::sdk_config(&args.aws).await;
     let cf = aws_sdk_cloudformation::Client::new(&config);
     let stack_name = &args.aws.stack;
-    let mut given = parameters(&args.params)?;
+    let mut given = parameters_for(&config, &args.params, "planning").await?;
     let existing = stack::describe(&cf, stack_name).await?;
     if args.images {
         given.extend(
@@ -125,7 +141,7 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
                     .collect()
             })
             .unwrap_or_default();
-        println!("{}", change_set::change_table(&additions));
+        console::block(change_set::change_table(&additions));
         return Ok(());
     };
     console::step(format!(
@@ -133,9 +149,9 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
         existing.status
     ));
     match change_set::plan(&cf, stack_name, &rendered, Some(&existing)).await? {
-        Plan::NoChanges => println!("    no changes"),
+        Plan::NoChanges => console::note("no changes"),
         Plan::Ready { name, changes } => {
-            println!("{}", change_set::change_table(&changes));
+            console::block(change_set::change_table(&changes));
             cf.delete_change_set()
                 .stack_name(stack_name)
                 .change_set_name(&name)
@@ -152,7 +168,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let config = aws::sdk_config(&args.aws).await;
     let cf = aws_sdk_cloudformation::Client::new(&config);
     let stack_name = &args.aws.stack;
-    let mut given = parameters(&args.params)?;
+    let mut given = parameters_for(&config, &args.params, "deploying").await?;
     given.extend(
         image_parameters(
             stack_name,
@@ -181,9 +197,9 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
             .map_or("new stack", |state| state.status.as_str())
     ));
     match change_set::plan(&cf, stack_name, &rendered, existing.as_ref()).await? {
-        Plan::NoChanges => println!("    no changes"),
+        Plan::NoChanges => console::note("no changes"),
         Plan::Ready { name, changes } => {
-            println!("{}", change_set::change_table(&changes));
+            console::block(change_set::change_table(&changes));
             console::step(format!("Executing {name}"));
             change_set::execute(&cf, stack_name, &name).await?;
             change_set::fill_missing_outputs(&cf, stack_name, &rendered).await?;
@@ -198,9 +214,9 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(key, value)| [key.as_str(), value.as_str()])
         .collect();
-    println!("{}", console::table(&["output", "value"], &rows));
+    console::block(console::table(&["output", "value"], &rows));
     if let Ok(url) = state.output("ApiUrl") {
-        println!("\n    API: {url}");
+        console::step(format!("API: {url}"));
     }
     Ok(())
 }
@@ -210,10 +226,10 @@ pub async fn destroy(args: AwsArgs) -> anyhow::Result<()> {
     let config = aws::sdk_config(&args).await;
     let cf = aws_sdk_cloudformation::Client::new(&config);
     let Some(state) = stack::describe(&cf, &args.stack).await? else {
-        println!(
-            "    stack {} does not exist: nothing to destroy",
+        console::note(format!(
+            "stack {} does not exist: nothing to destroy",
             args.stack
-        );
+        ));
         return Ok(());
     };
     if let Ok(bucket) = state.output("BucketName") {
@@ -239,7 +255,7 @@ pub async fn destroy(args: AwsArgs) -> anyhow::Result<()> {
         ));
     }
     events::follow(&cf, &args.stack, &mut seen).await?;
-    println!("    stack {} deleted", args.stack);
+    console::note(format!("stack {} deleted", args.stack));
     Ok(())
 }
 
@@ -268,10 +284,10 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    println!(
-        "{}",
-        console::table(&["service", "desired", "running", "pending"], &rows)
-    );
+    console::block(console::table(
+        &["service", "desired", "running", "pending"],
+        &rows,
+    ));
 
     let depths = resources::queue_depths(&aws_sdk_sqs::Client::new(&config), &state).await?;
     console::step("Queue");
@@ -280,10 +296,10 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
         depths.in_flight.to_string(),
         depths.dead_letter.to_string(),
     ]];
-    println!(
-        "{}",
-        console::table(&["visible", "in flight", "dead letter"], &rows)
-    );
+    console::block(console::table(
+        &["visible", "in flight", "dead letter"],
+        &rows,
+    ));
 
     console::step("Latest stack events");
     let events = events::recent_events(&cf, &args.stack, 10).await?;
@@ -307,9 +323,9 @@ pub async fn status(args: AwsArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    println!(
-        "{}",
-        console::table(&["time", "status", "resource", "reason"], &rows)
-    );
+    console::block(console::table(
+        &["time", "status", "resource", "reason"],
+        &rows,
+    ));
     Ok(())
 }

@@ -119,7 +119,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     if ((args.filters.is_empty() && !args.quick) || args.web_only)
         && let Err(error) = crate::tasks::web_suite::run(&postgres, &mut timings).await
     {
-        eprintln!("\nxtask: web suite: {error:#}");
+        console::error(format!("web suite: {error:#}"));
         outcome = outcome.and(Err(error));
     }
 
