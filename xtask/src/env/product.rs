@@ -13,6 +13,9 @@ use crate::cmd::{self, cargo};
 use crate::console;
 use crate::env::postgres::Postgres;
 
+/// The database `cargo xtask dev` runs on (the app's default `DATABASE_URL` names it too).
+pub const DEV_DATABASE: &str = "rising_stars";
+
 /// How to run the product.
 #[derive(Debug, Clone)]
 pub struct Options {

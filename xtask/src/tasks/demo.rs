@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::cmd;
 use crate::console;
-use crate::env::product::{Options, Product};
+use crate::env::product::{DEV_DATABASE, Options, Product};
 
 /// The password of every demo account (local demo data only).
 pub const DEMO_PASSWORD: &str = "demo-rising-stars";
@@ -55,7 +55,7 @@ pub async fn run() -> anyhow::Result<()> {
     ));
     let product = Product::start(&Options {
         port: cmd::free_port()?,
-        database: crate::tasks::dev::DATABASE.to_owned(),
+        database: DEV_DATABASE.to_owned(),
         storage: None,
         cargo_profile: "dev".to_owned(),
         api: true,

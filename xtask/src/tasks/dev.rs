@@ -2,19 +2,16 @@
 
 use crate::cmd;
 use crate::console;
-use crate::env::product::{Options, Product};
+use crate::env::product::{DEV_DATABASE, Options, Product};
 use crate::env::web;
 use crate::flags::DevArgs;
 use crate::tasks::demo;
-
-/// The database the dev stack uses (the app's default `DATABASE_URL` names it too).
-pub const DATABASE: &str = "rising_stars";
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let web_build = web::ensure_built()?;
     let mut product = Product::start(&Options {
         port: args.port,
-        database: DATABASE.to_owned(),
+        database: DEV_DATABASE.to_owned(),
         storage: None,
         cargo_profile: "dev".to_owned(),
         api: true,
