@@ -17,10 +17,17 @@ if (!email || !password || !lowres) {
 }
 mkdirSync(out, { recursive: true });
 
-/** The page at `width` px, settled: no request in flight, every image decoded. */
+/** The page settled: every lazy image scrolled into view and loaded, no request in flight. */
 async function settle(page) {
+	await page.evaluate(async () => {
+		for (let y = 0; y < document.body.scrollHeight; y += window.innerHeight) {
+			window.scrollTo(0, y);
+			await new Promise((done) => setTimeout(done, 100));
+		}
+		window.scrollTo(0, 0);
+	});
 	await page.waitForLoadState('networkidle');
-	await page.evaluate(() => Promise.all([...document.images].map((img) => img.decode().catch(() => {}))));
+	await page.waitForFunction(() => [...document.images].every((img) => img.complete), null, { timeout: 10_000 });
 }
 
 async function shoot(page, name, width) {
@@ -31,8 +38,9 @@ async function shoot(page, name, width) {
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
 try {
-	const listed = await (await fetch(`${base}/api/public/videos?limit=1`)).json();
-	const video = listed[0]?.video_id;
+	// The most voted video: the one a visitor opens first from the rankings.
+	const listed = await (await fetch(`${base}/api/public/videos?limit=100`)).json();
+	const video = listed.sort((a, b) => b.votes - a.votes)[0]?.video_id;
 	if (!video) {
 		throw new Error('the showcase is empty: add the demo data set first');
 	}
@@ -47,11 +55,12 @@ try {
 		await page.goto('/');
 		await settle(page);
 		await shoot(page, 'showcase', width);
-		await page.goto('/rankings');
-		await page.getByRole('table').waitFor();
-		await settle(page);
-		await shoot(page, 'rankings', width);
-		if (width === 1280) {
+		if (width === 375) {
+			await page.goto('/rankings');
+			await page.getByRole('table').waitFor();
+			await settle(page);
+			await shoot(page, 'rankings', width);
+		} else {
 			await page.goto('/ingresar');
 			await page.getByLabel('Correo electrónico').fill(email);
 			await page.getByLabel('Contraseña', { exact: true }).fill(password);
@@ -60,6 +69,10 @@ try {
 			await page.goto(`/videos/${video}`);
 			await page.getByRole('heading', { level: 1 }).waitFor();
 			await settle(page);
+			// The player shows its first frame, not a loading spinner.
+			await page.waitForFunction(() => [...document.querySelectorAll('video')].every((v) => v.readyState >= 2), null, {
+				timeout: 10_000
+			});
 			await shoot(page, 'video', width);
 			await page.goto('/mis-videos');
 			await settle(page);
