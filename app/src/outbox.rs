@@ -8,22 +8,17 @@ use platform::queue::JobQueue;
 use platform::videos::outbox::relay_once;
 use sqlx::PgPool;
 
-use crate::auth::throttle::LoginThrottle;
-
 /// How often the relay looks for due jobs.
 const RELAY_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Runs the relay (and other small periodic chores) until the process ends.
-pub fn spawn_relay(pool: PgPool, queue: Arc<dyn JobQueue>, throttle: LoginThrottle) {
+/// Runs the relay until the process ends.
+pub fn spawn_relay(pool: PgPool, queue: Arc<dyn JobQueue>) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(RELAY_INTERVAL);
         loop {
             ticker.tick().await;
             if let Err(error) = relay_once(&pool, queue.as_ref()).await {
                 tracing::warn!(%error, "outbox relay pass failed");
-            }
-            if let Err(error) = throttle.prune().await {
-                tracing::warn!(%error, "pruning login failures failed");
             }
         }
     });

@@ -127,11 +127,9 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        crate::outbox::spawn_relay(
-            self.state.pool.clone(),
-            self.state.queue.clone(),
-            self.state.throttle.clone(),
-        );
+        // Background chores, each on its own timer: the outbox relay and the login-throttle pruning.
+        crate::outbox::spawn_relay(self.state.pool.clone(), self.state.queue.clone());
+        self.state.throttle.spawn_pruning();
         let hsts = crate::middleware::Hsts {
             trust_forwarded_proto: self.state.trust_forwarded_for,
         };
