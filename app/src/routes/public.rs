@@ -13,9 +13,9 @@ use super::ApiTags;
 use super::videos::link;
 use crate::auth::BearerAuth;
 use crate::domain::Name;
-use crate::errors::{ApiError, InternalError};
-use crate::fields::NameText;
-use crate::problem::Problem;
+use crate::http::errors::{ApiError, InternalError};
+use crate::http::fields::NameText;
+use crate::http::problem::Problem;
 use crate::rankings::{PageKey, RankedPlayer, RankingsError};
 use crate::state::AppState;
 

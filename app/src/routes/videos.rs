@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::auth::BearerAuth;
-use crate::errors::ApiError;
-use crate::problem::Problem;
+use crate::http::errors::ApiError;
+use crate::http::problem::Problem;
 use crate::state::AppState;
 use crate::upload::intake::{Intake, Refusal, intake};
 use crate::upload::{UploadForm, UploadRejection};

@@ -8,7 +8,7 @@ use platform::videos::outbox;
 use uuid::Uuid;
 
 use crate::domain::Title;
-use crate::errors::ApiError;
+use crate::http::errors::ApiError;
 use crate::state::AppState;
 use crate::upload::ReceivedUpload;
 use crate::upload::probe::{ProbeError, VideoProbe, probe};
