@@ -1,7 +1,7 @@
 //! Input types validated once at the edge and trusted after: each `parse` names the field it
 //! refuses, with a sentence for the user (Spanish).
 
-use crate::problem::FieldError;
+use crate::http::problem::FieldError;
 
 /// The most characters any text field may carry before trimming (names, titles, emails).
 pub const MAX_RAW_CHARS: usize = 1000;

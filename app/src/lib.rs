@@ -1,15 +1,10 @@
 //! The Rising Stars HTTP API: routes by the spec's sections, built from configuration in `startup`.
 
-pub mod allow;
 pub mod auth;
 pub mod config;
 pub mod domain;
-pub mod errors;
-pub mod fields;
-pub mod json;
-pub mod middleware;
+pub mod http;
 pub mod outbox;
-pub mod problem;
 pub mod rankings;
 pub mod routes;
 pub mod startup;

@@ -9,11 +9,11 @@ use poem::middleware::{NormalizePath, TrailingSlash};
 use poem::{EndpointExt, IntoEndpoint, Route, Server, get};
 use poem_openapi::OpenApiService;
 
-use crate::allow::{AllowedMethods, add_allow_header};
 use crate::auth::password::PasswordHashing;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::config::Settings;
+use crate::http::allow::{AllowedMethods, add_allow_header};
 use crate::rankings::Rankings;
 use crate::routes::auth::AuthApi;
 use crate::routes::files;
@@ -127,12 +127,10 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        crate::outbox::spawn_relay(
-            self.state.pool.clone(),
-            self.state.queue.clone(),
-            self.state.throttle.clone(),
-        );
-        let hsts = crate::middleware::Hsts {
+        // Background chores, each on its own timer: the outbox relay and the login-throttle pruning.
+        crate::outbox::spawn_relay(self.state.pool.clone(), self.state.queue.clone());
+        self.state.throttle.spawn_pruning();
+        let hsts = crate::http::middleware::Hsts {
             trust_forwarded_proto: self.state.trust_forwarded_for,
         };
         let api = api_service();
@@ -151,14 +149,14 @@ impl Application {
             .nest("/", WebEndpoint(self.web))
             .with(NormalizePath::new(TrailingSlash::Trim))
             .data(self.state);
-        let app = crate::errors::problems(app)
+        let app = crate::http::errors::problems(app)
             .around(move |next, request| {
                 let allowed = allowed.clone();
                 async move { add_allow_header(next, request, &allowed).await }
             })
-            .around(crate::middleware::drain_unread_body)
+            .around(crate::http::middleware::drain_unread_body)
             .with(hsts)
-            .around(crate::middleware::request_context);
+            .around(crate::http::middleware::request_context);
         tracing::info!(port = self.port, "serving the API");
         Server::new_with_acceptor(self.acceptor)
             // A connection with no traffic for this long is closed.

@@ -11,7 +11,7 @@ use anyhow::Context;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, Request, Response};
 
-use crate::problem::Problem;
+use crate::http::problem::Problem;
 
 /// Scripts, styles, fonts and data only from this origin; nothing inline. Clips and posters may
 /// come from the storage's signed links (S3 in AWS), hence `https:` for media and images.

@@ -25,7 +25,7 @@ use anyhow::Context;
 use platform::job::ProcessVideo;
 use platform::queue::{JobQueue, QueueError, ReceivedMessage};
 use platform::storage::{Storage, StorageKey};
-use platform::videos::VideoStatus;
+use platform::videos::attempts::{self, Claim};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -71,14 +71,6 @@ pub struct Consumer {
     storage: Arc<dyn Storage>,
     queue: Arc<dyn JobQueue>,
     settings: WorkerSettings,
-}
-
-/// This attempt's hold on a video: its token and what it needs to process it.
-#[derive(Debug, Clone)]
-struct Claim {
-    video_id: Uuid,
-    token: Uuid,
-    original_key: String,
 }
 
 /// A failure while handling a job, sorted by what it means for retries.
@@ -262,7 +254,7 @@ impl Consumer {
         shutdown: &watch::Receiver<bool>,
     ) -> JobOutcome {
         let video_id = job.video_id;
-        match self.claim(video_id).await {
+        match attempts::claim(&self.pool, video_id, self.settings.visibility_timeout).await {
             Ok(Some(claim)) => {
                 let cancel = Arc::new(AtomicBool::new(false));
                 let lease_lost = Arc::new(AtomicBool::new(false));
@@ -302,39 +294,10 @@ impl Consumer {
             }
             Err(error) => {
                 let failure = transient(format!("claim: {error}"));
-                let unclaimed = Claim {
-                    video_id,
-                    token: Uuid::nil(),
-                    original_key: String::new(),
-                };
-                self.settle(&unclaimed, &message, Err(failure)).await
+                self.settle(&Claim::unclaimed(video_id), &message, Err(failure))
+                    .await
             }
         }
-    }
-
-    /// Marks the video `processing` under a fresh attempt token (taking over from any earlier
-    /// attempt, which can then no longer record) with a lease of one visibility timeout; `None`
-    /// when the video is gone or already processed or failed (a redelivered job).
-    async fn claim(&self, video_id: Uuid) -> Result<Option<Claim>, sqlx::Error> {
-        let token = Uuid::new_v4();
-        let original_key: Option<String> = sqlx::query_scalar(
-            "UPDATE videos SET status = $4, processing_started_at = now(),
-                               claim_token = $2, attempts = attempts + 1,
-                               lease_expires_at = now() + make_interval(secs => $3)
-             WHERE id = $1 AND status IN ('uploaded', 'processing')
-             RETURNING original_key",
-        )
-        .bind(video_id)
-        .bind(token)
-        .bind(self.settings.visibility_timeout.as_secs_f64())
-        .bind(VideoStatus::Processing)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(original_key.map(|original_key| Claim {
-            video_id,
-            token,
-            original_key,
-        }))
     }
 
     /// Fails every `processing` video that no attempt will ever finish: its attempts reached the
@@ -343,20 +306,7 @@ impl Consumer {
         let Some(max_receives) = self.queue.max_receives().await? else {
             return Ok(0);
         };
-        let failed: Vec<Uuid> = sqlx::query_scalar(
-            "UPDATE videos SET status = $4, error = $3, claim_token = NULL
-             WHERE status = 'processing' AND attempts >= $1
-               AND lease_expires_at < now() - make_interval(secs => $2)
-             RETURNING id",
-        )
-        .bind(i32::try_from(max_receives).unwrap_or(i32::MAX))
-        .bind(grace.as_secs_f64())
-        .bind(format!(
-            "El procesamiento se interrumpió {max_receives} veces sin terminar; vuelve a subir el video."
-        ))
-        .bind(VideoStatus::Failed)
-        .fetch_all(&self.pool)
-        .await?;
+        let failed = attempts::sweep(&self.pool, max_receives, grace).await?;
         for video_id in &failed {
             tracing::warn!(%video_id, "video failed: every allowed attempt was interrupted");
         }
@@ -367,9 +317,7 @@ impl Consumer {
     /// record (the video was deleted, or a newer attempt took it over); its own outputs are then
     /// removed.
     async fn process(&self, claim: &Claim, cancel: &Arc<AtomicBool>) -> Result<bool, JobError> {
-        let Claim {
-            video_id, token, ..
-        } = *claim;
+        let video_id = claim.video_id;
         let work = tempfile::Builder::new()
             .prefix("job-")
             .tempdir_in(&self.settings.work_dir)
@@ -389,10 +337,7 @@ impl Consumer {
         }
 
         // This attempt's own keys: a concurrent attempt of the same job never writes over them.
-        let clip_key = StorageKey::parse(&format!("videos/{video_id}/{token}/processed.mp4"))
-            .map_err(transient)?;
-        let poster_key = StorageKey::parse(&format!("videos/{video_id}/{token}/poster.jpg"))
-            .map_err(transient)?;
+        let (clip_key, poster_key) = (claim.clip_key(), claim.poster_key());
         self.storage
             .put_file(&clip_key, &clip, "video/mp4")
             .await
@@ -402,7 +347,7 @@ impl Consumer {
             .await
             .map_err(|e| transient(format_args!("upload poster: {e}")))?;
 
-        let recorded = self.record_processed(claim, &clip_key, &poster_key).await;
+        let recorded = attempts::record_processed(&self.pool, claim, &clip_key, &poster_key).await;
         match recorded {
             Ok(true) => Ok(true),
             Ok(false) => {
@@ -464,70 +409,6 @@ impl Consumer {
         }
     }
 
-    /// `processing` → `processed` (and published when the upload asked for it), in one
-    /// transaction. `false` when the row is gone, no longer `processing`, or claimed by a newer
-    /// attempt.
-    async fn record_processed(
-        &self,
-        claim: &Claim,
-        clip_key: &StorageKey,
-        poster_key: &StorageKey,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let publish: Option<bool> = sqlx::query_scalar(
-            "UPDATE videos SET status = $5, processed_key = $2, poster_key = $3,
-                               processed_at = now(), error = NULL, claim_token = NULL,
-                               lease_expires_at = NULL
-             WHERE id = $1 AND status = 'processing' AND claim_token = $4
-             RETURNING publish_requested",
-        )
-        .bind(claim.video_id)
-        .bind(clip_key.as_str())
-        .bind(poster_key.as_str())
-        .bind(claim.token)
-        .bind(VideoStatus::Processed)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(publish) = publish else {
-            return Ok(false);
-        };
-        if publish {
-            platform::videos::publish(&mut tx, claim.video_id).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Fails the video, unless a newer attempt holds it (that attempt decides for itself). A job
-    /// that could not even claim (nil token) fails a video nobody holds.
-    async fn record_failed(&self, claim: &Claim, reason: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE videos SET status = $4, error = $2, claim_token = NULL,
-                               lease_expires_at = NULL
-             WHERE id = $1 AND status IN ('uploaded', 'processing')
-               AND (claim_token = $3 OR claim_token IS NULL)",
-        )
-        .bind(claim.video_id)
-        .bind(reason)
-        .bind(claim.token)
-        .bind(VideoStatus::Failed)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Gives up this attempt's lease at once (its message goes back to the queue).
-    async fn release_lease(&self, claim: &Claim) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE videos SET lease_expires_at = now() WHERE id = $1 AND claim_token = $2",
-        )
-        .bind(claim.video_id)
-        .bind(claim.token)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Turns a job's result into its outcome and the message's fate.
     async fn settle(
         &self,
@@ -551,7 +432,7 @@ impl Consumer {
             }
             Err(JobError::Released(why)) => {
                 tracing::info!(%video_id, why, "job released for another worker");
-                if let Err(error) = self.release_lease(claim).await {
+                if let Err(error) = attempts::release_lease(&self.pool, claim).await {
                     tracing::warn!(%error, "could not give up the lease; it runs out by itself");
                 }
                 if let Err(error) = self.queue.release(&message.receipt).await {
@@ -591,7 +472,7 @@ impl Consumer {
 
     async fn fail(&self, claim: &Claim, message: &ReceivedMessage, reason: String) -> JobOutcome {
         let video_id = claim.video_id;
-        if let Err(error) = self.record_failed(claim, &reason).await {
+        if let Err(error) = attempts::record_failed(&self.pool, claim, &reason).await {
             // Leave the message to come back: the failure is recorded on a later receive.
             tracing::error!(%video_id, %error, "could not record the failure");
             return JobOutcome::WillRetry {
@@ -660,16 +541,7 @@ async fn heartbeat(
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        let extended = sqlx::query(
-            "UPDATE videos SET lease_expires_at = now() + make_interval(secs => $3)
-             WHERE id = $1 AND claim_token = $2",
-        )
-        .bind(claim.video_id)
-        .bind(claim.token)
-        .bind(visibility.as_secs_f64())
-        .execute(&pool)
-        .await;
-        if let Err(error) = extended {
+        if let Err(error) = attempts::extend_lease(&pool, &claim, visibility).await {
             tracing::warn!(%error, "could not extend the video's lease; trying again next beat");
         }
         match queue.extend_visibility(&receipt, visibility).await {

@@ -7,10 +7,11 @@
 //! that dies mid-upload leaves its partial outputs. The grace period keeps the reconciler away
 //! from uploads and attempts still in flight.
 
-use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use platform::storage::{Storage, StoredObject};
+use platform::videos::VideoKeys;
+use platform::videos::keys::{PREFIX, owned_keys};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -23,27 +24,6 @@ pub struct Reconciled {
     pub removed: usize,
 }
 
-/// The keys a video's row owns: its files, and the outputs of the attempt holding it now.
-#[derive(sqlx::FromRow)]
-struct OwnedKeys {
-    id: Uuid,
-    original_key: String,
-    processed_key: Option<String>,
-    poster_key: Option<String>,
-    claim_token: Option<Uuid>,
-}
-
-impl OwnedKeys {
-    fn owns(&self, key: &str) -> bool {
-        key == self.original_key
-            || self.processed_key.as_deref() == Some(key)
-            || self.poster_key.as_deref() == Some(key)
-            || self
-                .claim_token
-                .is_some_and(|token| key.starts_with(&format!("videos/{}/{token}/", self.id)))
-    }
-}
-
 /// One pass over `videos/`: deletes every object older than `grace` that no row owns.
 pub async fn reconcile(
     pool: &PgPool,
@@ -53,7 +33,7 @@ pub async fn reconcile(
     let cutoff = SystemTime::now()
         .checked_sub(grace)
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let objects = storage.list("videos/").await?;
+    let objects = storage.list(PREFIX).await?;
     let old: Vec<&StoredObject> = objects
         .iter()
         .filter(|object| object.modified < cutoff)
@@ -62,22 +42,13 @@ pub async fn reconcile(
     // meanwhile counts.
     let ids: Vec<Uuid> = old
         .iter()
-        .filter_map(|object| video_id_of(object.key.as_str()))
+        .filter_map(|object| VideoKeys::video_id_of(object.key.as_str()))
         .collect();
-    let rows: HashMap<Uuid, OwnedKeys> = sqlx::query_as::<_, OwnedKeys>(
-        "SELECT id, original_key, processed_key, poster_key, claim_token
-         FROM videos WHERE id = ANY($1)",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.id, row))
-    .collect();
+    let rows = owned_keys(pool, &ids).await?;
     let mut removed = 0;
     for object in old {
         let key = object.key.as_str();
-        let owned = video_id_of(key)
+        let owned = VideoKeys::video_id_of(key)
             .and_then(|id| rows.get(&id))
             .is_some_and(|row| row.owns(key));
         if owned {
@@ -95,43 +66,4 @@ pub async fn reconcile(
         examined: objects.len(),
         removed,
     })
-}
-
-/// The video id in `videos/<id>/…`, if the key has that shape.
-fn video_id_of(key: &str) -> Option<Uuid> {
-    let mut segments = key.split('/');
-    match (segments.next(), segments.next()) {
-        (Some("videos"), Some(id)) => Uuid::parse_str(id).ok(),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_row_owns_its_files_and_its_current_attempt_outputs_only() {
-        let (id, token, old_token) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let row = OwnedKeys {
-            id,
-            original_key: format!("videos/{id}/original.mp4"),
-            processed_key: Some(format!("videos/{id}/{old_token}/processed.mp4")),
-            poster_key: None,
-            claim_token: Some(token),
-        };
-        assert!(row.owns(&format!("videos/{id}/original.mp4")));
-        assert!(row.owns(&format!("videos/{id}/{old_token}/processed.mp4")));
-        assert!(row.owns(&format!("videos/{id}/{token}/poster.jpg")));
-        assert!(!row.owns(&format!("videos/{id}/{old_token}/poster.jpg")));
-        assert!(!row.owns(&format!("videos/{}/original.mp4", Uuid::new_v4())));
-    }
-
-    #[test]
-    fn video_ids_come_from_the_second_segment() {
-        let id = Uuid::new_v4();
-        assert_eq!(video_id_of(&format!("videos/{id}/original.mp4")), Some(id));
-        assert_eq!(video_id_of("videos/not-a-uuid/x.mp4"), None);
-        assert_eq!(video_id_of(&format!("other/{id}/x")), None);
-    }
 }

@@ -1,7 +1,8 @@
 //! The house rules, kept by tests (after rust-analyzer's `tidy.rs`): every Rust file opens with a
 //! `//!` line saying what it is for; `app` and `worker` never depend on each other; no module
 //! uses, directly or through others, a module that uses it back; xtask's layers never use its
-//! tasks; and xtask prints only through `console.rs`.
+//! tasks; xtask prints only through `console.rs`; and only `platform/src/videos/` changes the
+//! `videos` and `job_outbox` tables.
 //!
 //! The module graph is read from the sources: a file's edges are the paths it names that start
 //! with `crate::`, `super::`, `self::` or one of its own child modules, each resolved to the
@@ -501,6 +502,99 @@ fn prints_outside_console(src: &Path) -> Vec<String> {
         }
     }
     found
+}
+
+/// The tables whose every change is `platform::videos`'s.
+const VIDEO_TABLES: [&str; 2] = ["videos", "job_outbox"];
+/// Where those changes live.
+const VIDEO_OWNER: &str = "platform/src/videos/";
+
+/// The lines of `source` (numbered from 1) with a statement that changes a table of
+/// [`VIDEO_TABLES`]: `INSERT INTO t`, `UPDATE t` or `DELETE FROM t`, in any case and spacing, also
+/// across lines. Comment lines are skipped.
+fn video_table_changes(source: &str) -> Vec<usize> {
+    let mut words: Vec<(String, usize)> = Vec::new();
+    for (number, line) in source.lines().enumerate() {
+        if line.trim_start().starts_with("//") {
+            continue;
+        }
+        for word in line
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|word| !word.is_empty())
+        {
+            words.push((word.to_ascii_lowercase(), number + 1));
+        }
+    }
+    let is_table = |i: usize| {
+        words
+            .get(i)
+            .is_some_and(|(word, _)| VIDEO_TABLES.contains(&word.as_str()))
+    };
+    let word = |i: usize| words.get(i).map(|(word, _)| word.as_str());
+    let mut found = Vec::new();
+    for (i, (first, line)) in words.iter().enumerate() {
+        let changes = match first.as_str() {
+            "insert" => word(i + 1) == Some("into") && is_table(i + 2),
+            "delete" => word(i + 1) == Some("from") && is_table(i + 2),
+            "update" => is_table(i + 1),
+            _ => false,
+        };
+        if changes && found.last() != Some(line) {
+            found.push(*line);
+        }
+    }
+    found
+}
+
+#[test]
+fn only_platform_videos_changes_the_videos_and_job_outbox_tables() {
+    let root = crate::cmd::workspace_root();
+    let mut outside = Vec::new();
+    for member in members(&root) {
+        for file in rust_files(&member) {
+            let relative = file
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            // Integration tests (a package's `tests/`, and the end-to-end package) forge states
+            // no code path makes: a lease that ran out a minute ago, a video processed without a
+            // worker. Everything compiled into a program goes through `platform::videos`.
+            let test_code = member == root.join("tests")
+                || file.strip_prefix(&member).unwrap().starts_with("tests");
+            if relative.starts_with(VIDEO_OWNER) || test_code {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            for line in video_table_changes(&text) {
+                outside.push(format!("{relative}:{line}"));
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "statements that change videos or job_outbox belong in {VIDEO_OWNER} (call platform::videos \
+         instead):\n{}",
+        outside.join("\n")
+    );
+}
+
+#[test]
+fn the_video_table_rule_catches_changes_in_any_spelling_and_nothing_else() {
+    // Spelled in pieces so that this file does not break its own rule.
+    let (ins, upd, del) = ("INSERT INTO", "update", "Delete\n         FROM");
+    let source = format!(
+        "//! A route.\n\
+         fn f() {{\n\
+         sqlx::query(\"{ins} videos (id) VALUES ($1)\");\n\
+         sqlx::query(\"{upd}  videos v SET votes = 1\");\n\
+         sqlx::query(\"{del} job_outbox WHERE id = $1\");\n\
+         sqlx::query(\"SELECT * FROM videos; {upd} videos_archive SET x = 1\");\n\
+         // {upd} videos in a comment is prose\n\
+         sqlx::query(\"{upd} users SET city = 'Cali'\");\n\
+         }}\n"
+    );
+    assert_eq!(video_table_changes(&source), vec![3, 4, 5]);
 }
 
 #[test]

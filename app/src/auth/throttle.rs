@@ -29,6 +29,9 @@ use tokio::time::Instant;
 
 use crate::config::AuthSettings;
 
+/// How often counters whose window and lease have passed are dropped.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone)]
 pub struct LoginThrottle {
     pool: PgPool,
@@ -262,6 +265,20 @@ impl LoginThrottle {
         .execute(&self.pool)
         .await?
         .rows_affected())
+    }
+
+    /// Prunes every [`PRUNE_INTERVAL`] until the process ends (started beside the outbox relay).
+    pub fn spawn_pruning(&self) {
+        let throttle = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(PRUNE_INTERVAL);
+            loop {
+                ticker.tick().await;
+                if let Err(error) = throttle.prune().await {
+                    tracing::warn!(%error, "pruning login failures failed");
+                }
+            }
+        });
     }
 
     /// Frees the place an attempt held on `key`.

@@ -13,10 +13,10 @@ use super::ApiTags;
 use crate::auth::password::HashError;
 use crate::auth::throttle::LoginAdmission;
 use crate::domain::{Email, Name, Password};
-use crate::errors::InternalError;
-use crate::fields::{EmailText, NameText, PasswordText};
-use crate::json::{JsonBody, StringFields};
-use crate::problem::{FieldError, Problem};
+use crate::http::errors::InternalError;
+use crate::http::fields::{EmailText, NameText, PasswordText};
+use crate::http::json::{JsonBody, StringFields};
+use crate::http::problem::{FieldError, Problem};
 use crate::state::AppState;
 
 #[derive(Object)]

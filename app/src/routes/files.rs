@@ -8,7 +8,7 @@ use poem::web::{Data, Path, Query, StaticFileRequest};
 use poem::{IntoResponse, Response, handler};
 use serde::Deserialize;
 
-use crate::problem::Problem;
+use crate::http::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]

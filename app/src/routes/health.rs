@@ -7,7 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use crate::problem::Problem;
+use crate::http::problem::Problem;
 use crate::state::{AppState, DependencyChecks};
 
 #[derive(Debug, Object)]

@@ -1,6 +1,7 @@
 //! Public listing, voting and rankings (`/api/public/…`).
 
 use chrono::{DateTime, Utc};
+use platform::videos::votes::Vote;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -12,9 +13,9 @@ use super::ApiTags;
 use super::videos::link;
 use crate::auth::BearerAuth;
 use crate::domain::Name;
-use crate::errors::{ApiError, InternalError};
-use crate::fields::NameText;
-use crate::problem::Problem;
+use crate::http::errors::{ApiError, InternalError};
+use crate::http::fields::NameText;
+use crate::http::problem::Problem;
 use crate::rankings::{PageKey, RankedPlayer, RankingsError};
 use crate::state::AppState;
 
@@ -45,14 +46,6 @@ pub struct PublicVideo {
 struct VoterView {
     voted: bool,
     own_video: bool,
-}
-
-/// The outcome of casting a vote: the video's owner (none: no such published video) and its new
-/// count (none: no vote was added).
-#[derive(sqlx::FromRow)]
-struct CastVote {
-    owner: Option<Uuid>,
-    votes: Option<i32>,
 }
 
 /// A published video as the public endpoints read it.
@@ -388,45 +381,20 @@ impl PublicApi {
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
             return Ok(not_found());
         };
-        // One statement, so one round trip and one short transaction: find the published video,
-        // insert the vote unless it is the caller's own (the primary key settles concurrent
-        // duplicates: exactly one insert wins), then count it on the video and on its owner's
-        // score. Data-modifying CTEs always run to completion, read or not.
-        let CastVote { owner, votes } = sqlx::query_as(
-            "WITH target AS (
-                 SELECT owner_id FROM videos WHERE id = $1 AND published_at IS NOT NULL
-             ), cast_vote AS (
-                 INSERT INTO votes (video_id, user_id)
-                 SELECT $1, $2 FROM target WHERE owner_id <> $2
-                 ON CONFLICT DO NOTHING
-                 RETURNING video_id
-             ), counted AS (
-                 UPDATE videos SET votes = votes + 1
-                 WHERE id IN (SELECT video_id FROM cast_vote)
-                 RETURNING owner_id, votes
-             ), scored AS (
-                 UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
-                 WHERE player_id IN (SELECT owner_id FROM counted)
-             )
-             SELECT (SELECT owner_id FROM target) AS owner, (SELECT votes FROM counted) AS votes",
-        )
-        .bind(video_id)
-        .bind(auth.0)
-        .fetch_one(&state.pool)
-        .await?;
-        let Some(owner) = owner else {
-            return Ok(not_found());
-        };
-        if owner == auth.0 {
-            return Ok(VoteResponse::BadRequest(
-                Problem::bad_request("own_video", "No puedes votar por tu propio video.").json(),
-            ));
-        }
-        // No count: the insert found this caller's vote already there.
-        let Some(votes) = votes else {
-            return Ok(VoteResponse::BadRequest(
-                Problem::bad_request("already_voted", "Ya has votado por este video.").json(),
-            ));
+        let votes = match platform::videos::votes::cast(&state.pool, video_id, auth.0).await? {
+            Vote::NotFound => return Ok(not_found()),
+            Vote::OwnVideo => {
+                return Ok(VoteResponse::BadRequest(
+                    Problem::bad_request("own_video", "No puedes votar por tu propio video.")
+                        .json(),
+                ));
+            }
+            Vote::AlreadyVoted => {
+                return Ok(VoteResponse::BadRequest(
+                    Problem::bad_request("already_voted", "Ya has votado por este video.").json(),
+                ));
+            }
+            Vote::Counted { votes } => votes,
         };
         // No cache to tell: every instance re-reads its ranking pages within MAX_STALENESS.
         Ok(VoteResponse::Ok(Json(VoteRecorded {

@@ -3,22 +3,22 @@
 use chrono::{DateTime, Utc};
 use platform::storage::StorageKey;
 use platform::videos::VideoStatus as StoredStatus;
+use platform::videos::owned::{self, LockedVideo};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::ApiTags;
 use crate::auth::BearerAuth;
-use crate::domain::Title;
-use crate::errors::ApiError;
-use crate::outbox;
-use crate::problem::Problem;
+use crate::http::errors::ApiError;
+use crate::http::problem::Problem;
 use crate::state::AppState;
-use crate::upload::probe::{ProbeError, probe};
-use crate::upload::{ReceivedUpload, UploadForm, UploadRejection};
+use crate::upload::intake::{Intake, Refusal, intake};
+use crate::upload::{UploadForm, UploadRejection};
 
 #[derive(Debug, Object)]
 pub struct UploadAccepted {
@@ -134,28 +134,6 @@ pub struct VideoDetail {
     pub error: Option<String>,
 }
 
-/// A video as its owner's endpoints read it.
-#[derive(sqlx::FromRow)]
-struct OwnedVideoRow {
-    id: Uuid,
-    owner_id: Uuid,
-    title: String,
-    status: StoredStatus,
-    published: bool,
-    uploaded_at: DateTime<Utc>,
-    processed_at: Option<DateTime<Utc>>,
-    original_key: String,
-    processed_key: Option<String>,
-    poster_key: Option<String>,
-    votes: i32,
-    error: Option<String>,
-}
-
-/// The columns of [`OwnedVideoRow`].
-const OWNED_VIDEO_COLUMNS: &str =
-    "id, owner_id, title, status, published_at IS NOT NULL AS published,
-     uploaded_at, processed_at, original_key, processed_key, poster_key, votes, error";
-
 #[derive(Debug, ApiResponse)]
 pub enum DetailResponse {
     #[oai(status = 200)]
@@ -232,104 +210,31 @@ pub async fn link(
     ))
 }
 
-/// Who owns a video, where it is in its life and whether it is published.
-#[derive(sqlx::FromRow)]
-struct VideoState {
+/// Why an owned video could not be taken.
+enum NotYours {
+    NotFound,
+    Forbidden,
+}
+
+/// The caller's video `video_id`, its row locked in a transaction the caller goes on with: what
+/// publish and delete decide on. A malformed or unknown id is not found; someone else's video is
+/// forbidden.
+async fn owned_video_locked(
+    state: &AppState,
     owner_id: Uuid,
-    status: StoredStatus,
-    published: bool,
-}
-
-/// Who owns a video and whether it is published, locked for the rest of the transaction.
-async fn owner_and_state(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    video_id: Uuid,
-) -> Result<Option<VideoState>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT owner_id, status, published_at IS NOT NULL AS published
-         FROM videos WHERE id = $1 FOR UPDATE",
-    )
-    .bind(video_id)
-    .fetch_optional(&mut **tx)
-    .await
-}
-
-/// The stored files of a deleted video.
-#[derive(sqlx::FromRow)]
-struct StoredKeys {
-    original_key: String,
-    processed_key: Option<String>,
-    poster_key: Option<String>,
-}
-
-fn upload_problem(code: &str, detail: &str) -> UploadResponse {
-    UploadResponse::BadRequest(Problem::bad_request(code, detail).json())
-}
-
-/// Validates a received upload: title, publish flag, and the file itself.
-/// The upload's fields, then its file: the probe reads the file on a blocking thread so that a
-/// hostile file cannot stall the request threads (and with them the health checks).
-async fn check_upload(
-    upload: &ReceivedUpload,
-) -> Result<(Title, bool, crate::upload::probe::VideoProbe), UploadResponse> {
-    let field_problem = |field: &str, detail: &str| {
-        UploadResponse::BadRequest(Problem::invalid_field(field, detail).json())
+    video_id: &str,
+) -> Result<Result<(Uuid, Transaction<'static, Postgres>, LockedVideo), NotYours>, ApiError> {
+    let Ok(video_id) = Uuid::parse_str(video_id) else {
+        return Ok(Err(NotYours::NotFound));
     };
-    let Some(file) = &upload.file else {
-        return Err(field_problem(
-            "video_file",
-            "Falta el archivo de video (campo «video_file»).",
-        ));
+    let mut tx = state.pool.begin().await?;
+    let Some(video) = owned::lock(&mut tx, video_id).await? else {
+        return Ok(Err(NotYours::NotFound));
     };
-    let Some(title) = &upload.title else {
-        return Err(field_problem("title", "Falta el título del video."));
-    };
-    let title = Title::parse(title).map_err(|error| field_problem(error.field, &error.detail))?;
-    let publish = match upload
-        .publish
-        .as_deref()
-        .map(|p| p.trim().to_ascii_lowercase())
-    {
-        None => true,
-        Some(value) => match value.as_str() {
-            "true" | "1" | "yes" | "on" => true,
-            "false" | "0" | "no" | "off" => false,
-            _ => return Err(field_problem("publish", "«publish» debe ser true o false.")),
-        },
-    };
-    let path = file.path().to_owned();
-    let probed = tokio::task::spawn_blocking(move || probe(&path))
-        .await
-        .unwrap_or_else(|join| Err(ProbeError::Io(format!("probe task: {join}"))));
-    let probed = probed.map_err(|error| {
-        tracing::info!(%error, "upload refused by the probe");
-        match error {
-            ProbeError::NotMp4 | ProbeError::Damaged(_) | ProbeError::Io(_) => {
-                upload_problem("invalid_video", "El archivo no es un video MP4 válido.")
-            }
-            ProbeError::NoVideoTrack | ProbeError::UnsupportedCodec(_) => upload_problem(
-                "invalid_video",
-                "El archivo no contiene una pista de video H.264, H.265, AV1 o MPEG-4.",
-            ),
-        }
-    })?;
-    let seconds = probed.duration.as_secs_f64();
-    if !(20.0..=60.0).contains(&seconds) {
-        return Err(upload_problem(
-            "invalid_duration",
-            &format!("El video debe durar entre 20 y 60 segundos (dura {seconds:.1} s)."),
-        ));
+    if video.owner_id != owner_id {
+        return Ok(Err(NotYours::Forbidden));
     }
-    if probed.width.min(probed.height) < 1080 {
-        return Err(upload_problem(
-            "invalid_resolution",
-            &format!(
-                "La resolución mínima es 1080p (lado corto de 1080 px); el video es de {}x{}.",
-                probed.width, probed.height
-            ),
-        ));
-    }
-    Ok((title, publish, probed))
+    Ok(Ok((video_id, tx, video)))
 }
 
 pub struct VideosApi;
@@ -383,67 +288,21 @@ impl VideosApi {
             }
             Err(UploadRejection::Internal(cause)) => return Err(ApiError::internal(cause)),
         };
-        let (title, publish, probed) = match check_upload(&upload).await {
-            Ok(checked) => checked,
-            Err(response) => return Ok(response),
-        };
-        let Some(file) = &upload.file else {
-            return Err(ApiError::internal("checked upload without a file"));
-        };
-
-        let video_id = Uuid::now_v7();
-        let task_id = Uuid::now_v7();
-        let key = StorageKey::parse(&format!("videos/{video_id}/original.mp4"))?;
-        state
-            .storage
-            .put_file(&key, file.path(), "video/mp4")
-            .await?;
-
-        let recorded = async {
-            let mut tx = state.pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO videos (id, owner_id, title, publish_requested, original_key,
-                                     duration_ms, width, height, size_bytes, video_codec)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(video_id)
-            .bind(auth.0)
-            .bind(title.as_str())
-            .bind(publish)
-            .bind(key.as_str())
-            .bind(i32::try_from(probed.duration.as_millis()).unwrap_or(i32::MAX))
-            .bind(i32::try_from(probed.width).unwrap_or(i32::MAX))
-            .bind(i32::try_from(probed.height).unwrap_or(i32::MAX))
-            .bind(i64::try_from(upload.size).unwrap_or(i64::MAX))
-            .bind(probed.codec)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO job_outbox (id, video_id, next_attempt_at)
-                 VALUES ($1, $2, now() + make_interval(secs => $3))",
-            )
-            .bind(task_id)
-            .bind(video_id)
-            .bind(outbox::HANDOVER_DELAY.as_secs_f64())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(error) = recorded {
-            // Leave nothing behind: no row was written, so the stored original goes too.
-            if let Err(cleanup) = state.storage.delete(&key).await {
-                tracing::error!(%cleanup, key = %key, "could not remove the original of a failed upload");
+        let refusal = match intake(&state, auth.0, &upload).await? {
+            Intake::Accepted { video_id, task_id } => {
+                return Ok(UploadResponse::Created(Json(UploadAccepted {
+                    message: "Video subido correctamente. Procesamiento en curso.".to_owned(),
+                    task_id,
+                    video_id,
+                })));
             }
-            return Err(error.into());
-        }
-        outbox::publish(&state.pool, state.queue.as_ref(), task_id, video_id).await;
-        tracing::info!(%video_id, %task_id, bytes = upload.size, "video uploaded");
-        Ok(UploadResponse::Created(Json(UploadAccepted {
-            message: "Video subido correctamente. Procesamiento en curso.".to_owned(),
-            task_id,
-            video_id,
-        })))
+            Intake::Refused(refusal) => refusal,
+        };
+        let problem = match refusal {
+            Refusal::Field { field, detail } => Problem::invalid_field(&field, detail),
+            Refusal::Video { code, detail } => Problem::bad_request(code, detail),
+        };
+        Ok(UploadResponse::BadRequest(problem.json()))
     }
 
     /// The caller's videos, newest first.
@@ -453,13 +312,7 @@ impl VideosApi {
         auth: BearerAuth,
         state: Data<&AppState>,
     ) -> Result<ListResponse, ApiError> {
-        let rows: Vec<OwnedVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {OWNED_VIDEO_COLUMNS} FROM videos WHERE owner_id = $1
-             ORDER BY uploaded_at DESC, id DESC"
-        )))
-        .bind(auth.0)
-        .fetch_all(&state.pool)
-        .await?;
+        let rows = owned::list_of_owner(&state.pool, auth.0).await?;
         let mut videos = Vec::with_capacity(rows.len());
         for row in rows {
             videos.push(MyVideo {
@@ -493,13 +346,7 @@ impl VideosApi {
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
             return Ok(DetailResponse::NotFound(not_found()));
         };
-        let row: Option<OwnedVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {OWNED_VIDEO_COLUMNS} FROM videos WHERE id = $1"
-        )))
-        .bind(video_id)
-        .fetch_optional(&state.pool)
-        .await?;
-        let Some(row) = row else {
+        let Some(row) = owned::find(&state.pool, video_id).await? else {
             return Ok(DetailResponse::NotFound(not_found()));
         };
         if row.owner_id != auth.0 {
@@ -532,16 +379,11 @@ impl VideosApi {
         state: Data<&AppState>,
         video_id: Path<String>,
     ) -> Result<PublishResponse, ApiError> {
-        let Ok(video_id) = Uuid::parse_str(&video_id) else {
-            return Ok(PublishResponse::NotFound(not_found()));
+        let (video_id, mut tx, video) = match owned_video_locked(&state, auth.0, &video_id).await? {
+            Ok(owned) => owned,
+            Err(NotYours::NotFound) => return Ok(PublishResponse::NotFound(not_found())),
+            Err(NotYours::Forbidden) => return Ok(PublishResponse::Forbidden(forbidden())),
         };
-        let mut tx = state.pool.begin().await?;
-        let Some(video) = owner_and_state(&mut tx, video_id).await? else {
-            return Ok(PublishResponse::NotFound(not_found()));
-        };
-        if video.owner_id != auth.0 {
-            return Ok(PublishResponse::Forbidden(forbidden()));
-        }
         if video.published {
             return Ok(PublishResponse::BadRequest(
                 Problem::bad_request("already_published", "El video ya está publicado.").json(),
@@ -577,16 +419,11 @@ impl VideosApi {
         state: Data<&AppState>,
         video_id: Path<String>,
     ) -> Result<DeleteResponse, ApiError> {
-        let Ok(video_id) = Uuid::parse_str(&video_id) else {
-            return Ok(DeleteResponse::NotFound(not_found()));
+        let (video_id, mut tx, video) = match owned_video_locked(&state, auth.0, &video_id).await? {
+            Ok(owned) => owned,
+            Err(NotYours::NotFound) => return Ok(DeleteResponse::NotFound(not_found())),
+            Err(NotYours::Forbidden) => return Ok(DeleteResponse::Forbidden(forbidden())),
         };
-        let mut tx = state.pool.begin().await?;
-        let Some(video) = owner_and_state(&mut tx, video_id).await? else {
-            return Ok(DeleteResponse::NotFound(not_found()));
-        };
-        if video.owner_id != auth.0 {
-            return Ok(DeleteResponse::Forbidden(forbidden()));
-        }
         if video.published {
             return Ok(DeleteResponse::BadRequest(
                 Problem::bad_request(
@@ -596,24 +433,13 @@ impl VideosApi {
                 .json(),
             ));
         }
-        // The outbox record goes with the row (ON DELETE CASCADE); a job already queued or running
-        // finds no row and is dropped by the worker.
-        let keys: StoredKeys = sqlx::query_as(
-            "DELETE FROM videos WHERE id = $1 RETURNING original_key, processed_key, poster_key",
-        )
-        .bind(video_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        // The outbox record goes with the row; a job already queued or running finds no row and
+        // is dropped by the worker.
+        let Some(keys) = owned::delete(&mut tx, video_id).await? else {
+            return Err(ApiError::internal("a locked video was not there to delete"));
+        };
         tx.commit().await?;
-        let StoredKeys {
-            original_key,
-            processed_key,
-            poster_key,
-        } = keys;
-        for key in [Some(original_key), processed_key, poster_key]
-            .into_iter()
-            .flatten()
-        {
+        for key in keys.all() {
             let removed = match StorageKey::parse(&key) {
                 Ok(key) => state.storage.delete(&key).await.map_err(|e| e.to_string()),
                 Err(error) => Err(error.to_string()),

@@ -2,6 +2,7 @@
 //! pure-Rust MP4 probe that decides whether the file is acceptable.
 
 pub mod framing;
+pub mod intake;
 pub mod multipart;
 pub mod probe;
 

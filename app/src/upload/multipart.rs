@@ -52,7 +52,7 @@ struct UploadFormSchema {
     /// 20–60 s long, shorter side at least 1080 px. The field may also be called `file`.
     video_file: Upload,
     /// 1–200 characters once surrounding spaces are trimmed, no control characters.
-    title: crate::fields::TitleText,
+    title: crate::http::fields::TitleText,
     /// Publish for voting as soon as processing succeeds (default `true`); `false` keeps the video
     /// private until `POST /api/videos/{video_id}/publish`.
     publish: Option<bool>,

@@ -31,6 +31,12 @@ impl StorageKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A key this crate builds from parts that are valid by construction (ids, fixed names).
+    pub(crate) fn built(raw: String) -> Self {
+        debug_assert!(Self::parse(&raw).is_ok(), "built an invalid key {raw:?}");
+        Self(raw)
+    }
 }
 
 impl std::fmt::Display for StorageKey {

@@ -8,7 +8,10 @@ use std::time::Duration;
 use platform::config::{DatabaseSettings, QueueSettings, Secret, StorageSettings};
 use platform::job::ProcessVideo;
 use platform::queue::{JobQueue, PgQueue, QueueDepth};
-use platform::storage::{LocalStorage, Storage, StorageKey};
+use platform::storage::{LocalStorage, Storage};
+use platform::videos::VideoKeys;
+use platform::videos::intake::{NewVideo, record_upload};
+use platform::videos::owned;
 use testkit::TestDatabase;
 use testkit::media::Clip;
 use tokio::sync::watch;
@@ -111,23 +114,24 @@ impl Fixture {
         .bind(owner)
         .execute(&self.database.pool)
         .await?;
-        let key = format!("videos/{video}/original.mp4");
+        let key = VideoKeys::of(video).original();
         if let Some(original) = original {
-            self.storage
-                .put_file(&StorageKey::parse(&key)?, original, "video/mp4")
-                .await?;
+            self.storage.put_file(&key, original, "video/mp4").await?;
         }
-        sqlx::query(
-            "INSERT INTO videos (id, owner_id, title, publish_requested, original_key, duration_ms,
-                                 width, height, size_bytes, video_codec)
-             VALUES ($1, $2, 'Jugada', $3, $4, 21000, 1920, 1080, 1000, 'h264')",
-        )
-        .bind(video)
-        .bind(owner)
-        .bind(publish)
-        .bind(&key)
-        .execute(&self.database.pool)
-        .await?;
+        // Recorded as the API's intake records an upload (its outbox record is never relayed here).
+        let upload = NewVideo {
+            id: video,
+            owner_id: owner,
+            title: "Jugada".to_owned(),
+            publish_requested: publish,
+            original: key,
+            duration: Duration::from_secs(21),
+            width: 1920,
+            height: 1080,
+            size_bytes: 1000,
+            video_codec: "h264".to_owned(),
+        };
+        record_upload(&self.database.pool, &upload).await?;
         Ok(video)
     }
 
@@ -351,10 +355,9 @@ async fn a_video_deleted_while_processing_is_not_resurrected() -> anyhow::Result
                     .fetch_optional(&pool)
                     .await?;
             if status.as_deref() == Some("processing") {
-                sqlx::query("DELETE FROM videos WHERE id = $1")
-                    .bind(video)
-                    .execute(&pool)
-                    .await?;
+                let mut tx = pool.begin().await?;
+                owned::delete(&mut tx, video).await?;
+                tx.commit().await?;
                 return anyhow::Ok(true);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

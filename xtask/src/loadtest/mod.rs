@@ -273,7 +273,7 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
         )?;
         let product = Product::start(&options).await?;
         let pool = product.pool.clone();
-        sqlx::query("DELETE FROM videos").execute(&pool).await?;
+        platform::videos::bulk::delete_all(&pool).await?;
         sqlx::query("DELETE FROM queue_messages")
             .execute(&pool)
             .await?;

@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
+use platform::videos::intake::{NewVideo, record_upload};
+use platform::videos::outbox;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -99,7 +102,8 @@ pub async fn owner(pool: &PgPool) -> anyhow::Result<Uuid> {
 }
 
 /// Records `count` uploaded videos of `owner` whose original is the stored object `key`, and
-/// sends one processing job each, as an upload would; returns their ids.
+/// sends one processing job each, through the same intake and outbox as an upload; returns their
+/// ids.
 pub async fn inject_jobs(
     pool: &PgPool,
     queue: &dyn platform::queue::JobQueue,
@@ -107,25 +111,26 @@ pub async fn inject_jobs(
     key: &str,
     count: u32,
 ) -> anyhow::Result<Vec<Uuid>> {
+    let original = platform::storage::StorageKey::parse(key)?;
     let mut videos = Vec::new();
     for _ in 0..count {
-        let video = Uuid::now_v7();
-        sqlx::query(
-            "INSERT INTO videos (id, owner_id, title, original_key, duration_ms, width, height,
-                                 size_bytes, video_codec)
-             VALUES ($1, $2, 'synthetic', $3, 40000, 1920, 1080, 1, 'h264')",
-        )
-        .bind(video)
-        .bind(owner)
-        .bind(key)
-        .execute(pool)
-        .await?;
-        let job = platform::job::ProcessVideo {
-            task_id: Uuid::now_v7(),
-            video_id: video,
+        let video = NewVideo {
+            id: Uuid::now_v7(),
+            owner_id: owner,
+            title: "synthetic".to_owned(),
+            publish_requested: true,
+            original: original.clone(),
+            duration: Duration::from_secs(40),
+            width: 1920,
+            height: 1080,
+            size_bytes: 1,
+            video_codec: "h264".to_owned(),
         };
-        queue.send(&job.to_body()).await?;
-        videos.push(video);
+        let task_id = record_upload(pool, &video).await?;
+        if !outbox::publish(pool, queue, task_id, video.id).await {
+            anyhow::bail!("could not send the job of video {}", video.id);
+        }
+        videos.push(video.id);
     }
     Ok(videos)
 }

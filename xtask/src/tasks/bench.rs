@@ -148,7 +148,7 @@ async fn measure(
     concurrency: usize,
     jobs: u32,
 ) -> anyhow::Result<(Duration, Duration, u64)> {
-    sqlx::query("DELETE FROM videos").execute(pool).await?;
+    platform::videos::bulk::delete_all(pool).await?;
     sqlx::query("DELETE FROM queue_messages")
         .execute(pool)
         .await?;

@@ -101,19 +101,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     .bind(CITIES.map(str::to_owned).to_vec())
     .execute(&mut db)
     .await?;
-    sqlx::query(
-        "INSERT INTO videos (id, owner_id, title, status, publish_requested, published_at,
-                             original_key, processed_key, poster_key, duration_ms, width, height,
-                             size_bytes, video_codec, uploaded_at, processed_at)
-         SELECT md5('video-' || i)::uuid, md5('player-' || i)::uuid, 'Jugada ' || i, 'processed', true,
-                t + interval '1 minute', 'seed/' || i || '/original.mp4', 'seed/' || i || '/processed.mp4',
-                'seed/' || i || '/poster.jpg', 30000, 1920, 1080, 50000000, 'h264', t, t + interval '1 minute'
-         FROM generate_series(0, $1 - 1) AS i,
-              LATERAL (SELECT timestamptz '2026-02-01 00:00:00Z' + i * interval '10 seconds' AS t) AS at",
-    )
-    .bind(i64::from(args.players))
-    .execute(&mut db)
-    .await?;
+    platform::videos::bulk::seed_published(&mut db, i64::from(args.players)).await?;
 
     console::step(format!("Votes: {} (Zipf, s = 1)", args.votes));
     let counts = zipf_counts(args.players, args.votes);
@@ -130,10 +118,9 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     .bind(i64::from(args.players))
     .execute(&mut db)
     .await?;
+    platform::videos::bulk::recount_votes(&mut db).await?;
     db.execute(
-        "UPDATE videos v SET votes = c.n FROM (SELECT video_id, count(*) AS n FROM votes GROUP BY video_id) c
-         WHERE v.id = c.video_id;
-         INSERT INTO player_scores (player_id, city_key, votes, reached_at)
+        "INSERT INTO player_scores (player_id, city_key, votes, reached_at)
          SELECT v.owner_id, lower(u.city), v.votes, v.published_at + v.votes * interval '1 second'
          FROM videos v JOIN users u ON u.id = v.owner_id;
          INSERT INTO listing_counts (city_key, ranked_players, published_videos)

@@ -7,7 +7,7 @@ use poem_openapi::registry::{MetaRequest, Registry};
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-use crate::problem::Problem;
+use crate::http::problem::Problem;
 
 /// The largest JSON body accepted (every request object here is a handful of short strings).
 const MAX_JSON_BYTES: usize = 64 * 1024;

@@ -6,7 +6,7 @@ use poem::{Endpoint, IntoResponse, Response};
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::Json;
 
-use crate::problem::{PROBLEM_JSON, Problem};
+use crate::http::problem::{PROBLEM_JSON, Problem};
 
 /// Responses any endpoint may give besides its own: documented once, used everywhere.
 #[derive(Debug, ApiResponse)]

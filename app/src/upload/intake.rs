@@ -1,0 +1,162 @@
+//! Upload intake as one decision: a received upload is checked against the rules, its original
+//! stored and its video and job recorded (accepted), or it is refused with a reason; the route only
+//! turns the outcome into an answer.
+
+use platform::videos::VideoKeys;
+use platform::videos::intake::{NewVideo, record_upload};
+use platform::videos::outbox;
+use uuid::Uuid;
+
+use crate::domain::Title;
+use crate::http::errors::ApiError;
+use crate::state::AppState;
+use crate::upload::ReceivedUpload;
+use crate::upload::probe::{ProbeError, VideoProbe, probe};
+
+/// What became of an upload.
+#[derive(Debug)]
+pub enum Intake {
+    /// Stored, recorded, and its processing job published (or left to the outbox relay).
+    Accepted { video_id: Uuid, task_id: Uuid },
+    /// Nothing stored, nothing recorded.
+    Refused(Refusal),
+}
+
+/// Why an upload was refused; `detail` is for the user (Spanish).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A missing or invalid form field (`validation_error`, naming the field).
+    Field { field: String, detail: String },
+    /// The file breaks a rule: `invalid_video`, `invalid_duration` or `invalid_resolution`.
+    Video { code: &'static str, detail: String },
+}
+
+/// The upload's fields and file, checked.
+struct Checked {
+    title: Title,
+    publish: bool,
+    probed: VideoProbe,
+}
+
+/// Takes `upload` in for `owner_id`: checks it, stores its original, records the video and its job
+/// in one transaction, then publishes the job. A refused upload stores nothing; an upload whose
+/// record fails has its stored original removed again.
+pub async fn intake(
+    state: &AppState,
+    owner_id: Uuid,
+    upload: &ReceivedUpload,
+) -> Result<Intake, ApiError> {
+    let Checked {
+        title,
+        publish,
+        probed,
+    } = match check(upload).await {
+        Ok(checked) => checked,
+        Err(refusal) => return Ok(Intake::Refused(refusal)),
+    };
+    let Some(file) = &upload.file else {
+        return Err(ApiError::internal("checked upload without a file"));
+    };
+
+    let video_id = Uuid::now_v7();
+    let key = VideoKeys::of(video_id).original();
+    state
+        .storage
+        .put_file(&key, file.path(), "video/mp4")
+        .await?;
+    let video = NewVideo {
+        id: video_id,
+        owner_id,
+        title: title.as_str().to_owned(),
+        publish_requested: publish,
+        original: key.clone(),
+        duration: probed.duration,
+        width: probed.width,
+        height: probed.height,
+        size_bytes: upload.size,
+        video_codec: probed.codec.to_owned(),
+    };
+    let task_id = match record_upload(&state.pool, &video).await {
+        Ok(task_id) => task_id,
+        Err(error) => {
+            // Leave nothing behind: no row was written, so the stored original goes too.
+            if let Err(cleanup) = state.storage.delete(&key).await {
+                tracing::error!(%cleanup, key = %key, "could not remove the original of a failed upload");
+            }
+            return Err(error.into());
+        }
+    };
+    outbox::publish(&state.pool, state.queue.as_ref(), task_id, video_id).await;
+    tracing::info!(%video_id, %task_id, bytes = upload.size, "video uploaded");
+    Ok(Intake::Accepted { video_id, task_id })
+}
+
+/// The upload's fields, then its file: the probe reads the file on a blocking thread so that a
+/// hostile file cannot stall the request threads (and with them the health checks).
+async fn check(upload: &ReceivedUpload) -> Result<Checked, Refusal> {
+    let field = |field: &str, detail: &str| Refusal::Field {
+        field: field.to_owned(),
+        detail: detail.to_owned(),
+    };
+    let video = |code: &'static str, detail: String| Refusal::Video { code, detail };
+    let Some(file) = &upload.file else {
+        return Err(field(
+            "video_file",
+            "Falta el archivo de video (campo «video_file»).",
+        ));
+    };
+    let Some(title) = &upload.title else {
+        return Err(field("title", "Falta el título del video."));
+    };
+    let title = Title::parse(title).map_err(|error| field(error.field, &error.detail))?;
+    let publish = match upload
+        .publish
+        .as_deref()
+        .map(|p| p.trim().to_ascii_lowercase())
+    {
+        None => true,
+        Some(value) => match value.as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => return Err(field("publish", "«publish» debe ser true o false.")),
+        },
+    };
+    let path = file.path().to_owned();
+    let probed = tokio::task::spawn_blocking(move || probe(&path))
+        .await
+        .unwrap_or_else(|join| Err(ProbeError::Io(format!("probe task: {join}"))));
+    let probed = probed.map_err(|error| {
+        tracing::info!(%error, "upload refused by the probe");
+        match error {
+            ProbeError::NotMp4 | ProbeError::Damaged(_) | ProbeError::Io(_) => video(
+                "invalid_video",
+                "El archivo no es un video MP4 válido.".to_owned(),
+            ),
+            ProbeError::NoVideoTrack | ProbeError::UnsupportedCodec(_) => video(
+                "invalid_video",
+                "El archivo no contiene una pista de video H.264, H.265, AV1 o MPEG-4.".to_owned(),
+            ),
+        }
+    })?;
+    let seconds = probed.duration.as_secs_f64();
+    if !(20.0..=60.0).contains(&seconds) {
+        return Err(video(
+            "invalid_duration",
+            format!("El video debe durar entre 20 y 60 segundos (dura {seconds:.1} s)."),
+        ));
+    }
+    if probed.width.min(probed.height) < 1080 {
+        return Err(video(
+            "invalid_resolution",
+            format!(
+                "La resolución mínima es 1080p (lado corto de 1080 px); el video es de {}x{}.",
+                probed.width, probed.height
+            ),
+        ));
+    }
+    Ok(Checked {
+        title,
+        publish,
+        probed,
+    })
+}
