@@ -69,9 +69,11 @@ try {
 			await page.goto(`/videos/${video}`);
 			await page.getByRole('heading', { level: 1 }).waitFor();
 			await settle(page);
-			// The player shows its first frame, not a loading spinner.
+			// Headless Chromium draws a loading ring over a player that has fetched nothing (the page
+			// preloads none): let it read the clip's start, as a viewer's browser does on play.
+			await page.evaluate(() => document.querySelectorAll('video').forEach((v) => ((v.preload = 'auto'), v.load())));
 			await page.waitForFunction(() => [...document.querySelectorAll('video')].every((v) => v.readyState >= 2), null, {
-				timeout: 10_000
+				timeout: 15_000
 			});
 			await shoot(page, 'video', width);
 			await page.goto('/mis-videos');
