@@ -23,6 +23,16 @@ function apiRules() {
 	};
 }
 
+/** The upload rules the API publishes on its upload operation (`x-upload-rules`); the build fails without them. */
+function uploadRules() {
+	const doc = JSON.parse(readFileSync(new URL('../docs/openapi.json', import.meta.url), 'utf8'));
+	const rules = doc.paths?.['/api/videos/upload']?.post?.['x-upload-rules'];
+	if (!rules) {
+		throw new Error('docs/openapi.json has no x-upload-rules on POST /api/videos/upload');
+	}
+	return rules;
+}
+
 /**
  * SvelteKit's generated root component gives its route announcer an inline style attribute, which the
  * CSP (style-src 'self') blocks. Drop the attribute before compilation; app.css styles #svelte-announcer.
@@ -46,7 +56,7 @@ const proxied = ['/api', '/files', '/health', '/openapi.json', '/docs'];
 
 export default defineConfig({
 	plugins: [announcerWithoutInlineStyle(), sveltekit()],
-	define: { __API_RULES__: JSON.stringify(apiRules()) },
+	define: { __API_RULES__: JSON.stringify(apiRules()), __UPLOAD_RULES__: JSON.stringify(uploadRules()) },
 	server: {
 		host: '127.0.0.1',
 		port: 5173,

@@ -50,9 +50,23 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
     .server("/")
 }
 
-/// The OpenAPI document as committed in `docs/openapi.json`.
+/// The OpenAPI document as committed in `docs/openapi.json` and served at `/openapi.json`: what
+/// poem-openapi generates, plus the upload rules on the upload operation (`x-upload-rules`, from
+/// `platform::videos::rules`), which the web app's checks and texts are built from.
 pub fn openapi_json() -> String {
-    api_service().spec()
+    let spec = api_service().spec();
+    let Ok(mut document) = serde_json::from_str::<serde_json::Value>(&spec) else {
+        return spec;
+    };
+    if let Some(upload) = document.pointer_mut("/paths/~1api~1videos~1upload/post")
+        && let Some(operation) = upload.as_object_mut()
+    {
+        operation.insert(
+            "x-upload-rules".to_owned(),
+            platform::videos::rules::document(),
+        );
+    }
+    serde_json::to_string_pretty(&document).unwrap_or(spec)
 }
 
 impl Application {
@@ -134,7 +148,12 @@ impl Application {
             trust_forwarded_proto: self.state.trust_forwarded_for,
         };
         let api = api_service();
-        let spec = api.spec_endpoint();
+        let document = openapi_json();
+        let spec = poem::endpoint::make_sync(move |_| {
+            poem::Response::builder()
+                .content_type("application/json")
+                .body(document.clone())
+        });
         let docs = api.swagger_ui();
         let allowed = AllowedMethods::from_document(&api.spec());
         // The API's paths are absolute (`/api/…`, `/health…`): nested without stripping, so

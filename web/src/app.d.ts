@@ -7,6 +7,15 @@ declare global {
 		'signup' | 'login' | 'upload',
 		Record<string, { minLength?: number; maxLength?: number; pattern?: string }>
 	>;
+
+	/** The upload rules of the API document (`x-upload-rules`, vite.config.ts). */
+	const __UPLOAD_RULES__: {
+		max_bytes: number;
+		min_seconds: number;
+		max_seconds: number;
+		min_short_side: number;
+		codecs: { name: string; label: string; fourcc: string[] }[];
+	};
 }
 
 export {};

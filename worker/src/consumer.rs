@@ -26,6 +26,7 @@ use platform::job::ProcessVideo;
 use platform::queue::{JobQueue, QueueError, ReceivedMessage};
 use platform::storage::{Storage, StorageKey};
 use platform::videos::attempts::{self, Claim};
+use platform::videos::rules;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -503,24 +504,28 @@ impl Consumer {
 /// whose headers promised 1080p and 20–60 s but whose frames are something else fails here.
 fn check_decoded(report: &ShowcaseReport) -> Result<(), JobError> {
     /// Decoded footage may fall short of the declared length by about a frame at the start and end.
-    const SHORTEST: Duration = Duration::from_millis(19_500);
-    let shorter_side = report.source_width.min(report.source_height);
-    if shorter_side < 1080 {
+    const SLACK: Duration = Duration::from_millis(500);
+    let shortest = Duration::from_secs(rules::MIN_SECONDS).saturating_sub(SLACK);
+    if !rules::accepts_resolution(report.source_width, report.source_height) {
         tracing::warn!(
             width = report.source_width,
             height = report.source_height,
-            "decoded frames are below 1080p"
+            "decoded frames are below the minimum resolution"
         );
         return Err(JobError::Permanent(format!(
-            "El video decodificado es de {}x{}; la resolución mínima es 1080p.",
-            report.source_width, report.source_height
+            "El video decodificado es de {}x{}; la resolución mínima es {}p.",
+            report.source_width,
+            report.source_height,
+            rules::MIN_SHORT_SIDE
         )));
     }
-    if !report.source_cut && report.source_used < SHORTEST {
-        tracing::warn!(decoded = ?report.source_used, "decoded footage is under 20 s");
+    if !report.source_cut && report.source_used < shortest {
+        tracing::warn!(decoded = ?report.source_used, "decoded footage is under the minimum length");
         return Err(JobError::Permanent(format!(
-            "El video decodificado dura {:.1} s; debe durar entre 20 y 60 segundos.",
-            report.source_used.as_secs_f64()
+            "El video decodificado dura {:.1} s; debe durar entre {} y {} segundos.",
+            report.source_used.as_secs_f64(),
+            rules::MIN_SECONDS,
+            rules::MAX_SECONDS
         )));
     }
     Ok(())

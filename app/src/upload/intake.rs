@@ -4,7 +4,7 @@
 
 use platform::videos::VideoKeys;
 use platform::videos::intake::{NewVideo, record_upload};
-use platform::videos::outbox;
+use platform::videos::{outbox, rules};
 use uuid::Uuid;
 
 use crate::domain::Title;
@@ -134,23 +134,32 @@ async fn check(upload: &ReceivedUpload) -> Result<Checked, Refusal> {
             ),
             ProbeError::NoVideoTrack | ProbeError::UnsupportedCodec(_) => video(
                 "invalid_video",
-                "El archivo no contiene una pista de video H.264, H.265, AV1 o MPEG-4.".to_owned(),
+                format!(
+                    "El archivo no contiene una pista de video {}.",
+                    rules::codec_list()
+                ),
             ),
         }
     })?;
-    let seconds = probed.duration.as_secs_f64();
-    if !(20.0..=60.0).contains(&seconds) {
+    if !rules::accepts_duration(probed.duration) {
         return Err(video(
             "invalid_duration",
-            format!("El video debe durar entre 20 y 60 segundos (dura {seconds:.1} s)."),
+            format!(
+                "El video debe durar entre {} y {} segundos (dura {:.1} s).",
+                rules::MIN_SECONDS,
+                rules::MAX_SECONDS,
+                probed.duration.as_secs_f64()
+            ),
         ));
     }
-    if probed.width.min(probed.height) < 1080 {
+    if !rules::accepts_resolution(probed.width, probed.height) {
         return Err(video(
             "invalid_resolution",
             format!(
-                "La resolución mínima es 1080p (lado corto de 1080 px); el video es de {}x{}.",
-                probed.width, probed.height
+                "La resolución mínima es {side}p (lado corto de {side} px); el video es de {}x{}.",
+                probed.width,
+                probed.height,
+                side = rules::MIN_SHORT_SIDE
             ),
         ));
     }

@@ -18,8 +18,7 @@ use futures_util::StreamExt;
 use super::framing::{FramingWatch, HeadersTooLong};
 use crate::state::AppState;
 
-/// The most an upload may weigh: 100 MiB.
-pub const MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
+pub use platform::videos::rules::MAX_UPLOAD_BYTES;
 /// Text fields are short; anything longer than this is refused without reading on.
 const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
 /// Room for the text fields and multipart framing around the file.

@@ -13,13 +13,15 @@ use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 use std::time::Duration;
 
+use platform::videos::rules::Codec;
+
 /// What the upload rules need to know about a video.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoProbe {
     pub duration: Duration,
     pub width: u32,
     pub height: u32,
-    /// `h264`, `h265`, `av1` or `mpeg4`.
+    /// The accepted codec's stored name ([`Codec::name`]: `h264`, `h265`, `av1` or `mpeg4`).
     pub codec: &'static str,
 }
 
@@ -277,17 +279,9 @@ fn parse_moov(moov: &[u8], boxes_left: usize) -> Result<VideoProbe, ProbeError> 
                 "video track without sample description",
             ))?;
         let format = entry.get(4..8).ok_or(ProbeError::Damaged("sample entry"))?;
-        let codec = match format {
-            b"avc1" | b"avc3" => "h264",
-            b"hvc1" | b"hev1" => "h265",
-            b"av01" => "av1",
-            b"mp4v" => "mpeg4",
-            other => {
-                return Err(ProbeError::UnsupportedCodec(
-                    String::from_utf8_lossy(other).into_owned(),
-                ));
-            }
-        };
+        let codec = Codec::from_fourcc(format)
+            .ok_or_else(|| ProbeError::UnsupportedCodec(String::from_utf8_lossy(format).into()))?
+            .name();
         // Visual sample entry (after its 8-byte box header): width at 24, height at 26.
         let coded = (
             be_u16(entry, 8 + 24).map(u32::from),

@@ -9,6 +9,7 @@
 //! - [`owned`]: the owner's reads, the row locked for publish and delete, and the delete.
 //! - [`publish`]: publishing for voting; [`votes`]: casting a vote.
 //! - [`bulk`]: whole-table changes for the developer tools.
+//! - [`rules`]: what an upload must be (size, length, resolution, codec), written once.
 //!
 //! `xtask`'s tidy test keeps every `INSERT`, `UPDATE` or `DELETE` on `videos` or `job_outbox`
 //! inside this folder.
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod outbox;
 pub mod owned;
 mod publish;
+pub mod rules;
 mod status;
 pub mod votes;
 

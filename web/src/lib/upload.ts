@@ -5,6 +5,7 @@ import { problemOf, type ProblemInfo } from '$lib/problem';
 import { megabytes, seconds } from '$lib/format';
 import { titleRule } from '$lib/validation';
 import { t } from '$lib/i18n';
+import { uploadRules } from '$lib/rules';
 
 const UPLOAD_PATH = '/api/videos/upload' satisfies keyof paths;
 type Upload = paths[typeof UPLOAD_PATH]['post'];
@@ -16,10 +17,10 @@ type UploadForm = Upload['requestBody']['content']['multipart/form-data'];
 /** A field name of the multipart form, checked against the document. */
 const field = <K extends keyof UploadForm & string>(k: K): K => k;
 
-export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
-export const MIN_SECONDS = 20;
-export const MAX_SECONDS = 60;
-export const MIN_SHORT_SIDE = 1080;
+export const MAX_UPLOAD_BYTES = uploadRules.max_bytes;
+export const MIN_SECONDS = uploadRules.min_seconds;
+export const MAX_SECONDS = uploadRules.max_seconds;
+export const MIN_SHORT_SIDE = uploadRules.min_short_side;
 /** Browsers and MP4 headers may disagree by a few frames; the server has the last word. */
 export const DURATION_SLACK = 0.05;
 

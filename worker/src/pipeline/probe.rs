@@ -8,6 +8,7 @@ use ffmpeg_next as ffmpeg;
 use ffmpeg_next::codec::packet::side_data;
 use ffmpeg_next::format::stream::Disposition;
 use ffmpeg_next::{Dictionary, Rational, codec, decoder, format, frame, media};
+use platform::videos::rules::Codec;
 
 use super::contract::{
     InputProblem, OUTPUT_HEIGHT, OUTPUT_WIDTH, PipelineError, is_resource_error, threads_option,
@@ -85,7 +86,9 @@ impl Source {
 
         let parameters = stream.parameters();
         let codec_id = parameters.id();
-        if !ACCEPTED_CODECS.contains(&codec_id) {
+        // Only the codecs the API accepts at upload (platform's rules, by FFmpeg's name): no other
+        // decoder in libavcodec ever sees an upload.
+        if Codec::from_ffmpeg_name(codec_id.name()).is_none() {
             return Err(PipelineError::invalid(
                 InputProblem::UnsupportedCodec,
                 format!("the video track is {codec_id:?}"),
@@ -194,15 +197,6 @@ pub(crate) struct Layout {
     /// The picture's size inside the 1280×720 frame, before padding.
     pub fit: (u32, u32),
 }
-
-/// The codecs the API accepts at upload (`avc1`/`avc3`, `hvc1`/`hev1`, `av01`, `mp4v`): no other
-/// decoder in libavcodec ever sees an upload.
-const ACCEPTED_CODECS: [codec::Id; 4] = [
-    codec::Id::H264,
-    codec::Id::HEVC,
-    codec::Id::AV1,
-    codec::Id::MPEG4,
-];
 
 /// The first video track in container order, skipping cover art (an "attached picture" is a video
 /// stream of one frame): the track the API's probe validated. FFmpeg's "best" track could be

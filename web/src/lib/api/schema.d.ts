@@ -299,11 +299,11 @@ export interface components {
          * @description An error as clients see it: `detail` is a sentence for people (Spanish), `code` a stable
          *     identifier for programs, `field` the offending input field of a validation error.
          * @example {
-         *       "code": "video_not_found",
-         *       "detail": "Video no encontrado.",
-         *       "status": 404,
+         *       "type": "about:blank",
          *       "title": "Not Found",
-         *       "type": "about:blank"
+         *       "status": 404,
+         *       "detail": "Video no encontrado.",
+         *       "code": "video_not_found"
          *     }
          */
         Problem: {

@@ -1,4 +1,5 @@
 // Every user-facing text of the app, in Spanish. A second language is a copy of this object typed as `Messages`.
+import { codecList, maxUploadMegabytes, uploadRules as rules } from '$lib/rules';
 
 export const es = {
 	app: {
@@ -176,7 +177,7 @@ export const es = {
 	},
 	upload: {
 		title: 'Subir video',
-		lead: 'Un MP4 de 20 a 60 segundos, en 1080p o más (el lado corto de al menos 1080 px), de hasta 100 MB.',
+		lead: `Un MP4 (${codecList}) de ${rules.min_seconds} a ${rules.max_seconds} segundos, en ${rules.min_short_side}p o más (el lado corto de al menos ${rules.min_short_side} px), de hasta ${maxUploadMegabytes} MB.`,
 		drop: 'Arrastra tu video aquí',
 		or: 'o',
 		pick: 'Elige un archivo',
@@ -186,12 +187,12 @@ export const es = {
 		fileInfo: (name: string, size: string) => `${name} · ${size}`,
 		meta: (duration: string, w: number, h: number) => `${duration} · ${w}×${h}`,
 		ok: 'El video cumple los requisitos.',
-		tooBig: (size: string) => `El archivo pesa ${size}; el máximo es 100 MB.`,
+		tooBig: (size: string) => `El archivo pesa ${size}; el máximo es ${maxUploadMegabytes} MB.`,
 		empty: 'El archivo está vacío.',
-		tooShort: (s: string) => `El video dura ${s}; debe durar al menos 20 segundos.`,
-		tooLong: (s: string) => `El video dura ${s}; debe durar como máximo 60 segundos.`,
+		tooShort: (s: string) => `El video dura ${s}; debe durar al menos ${rules.min_seconds} segundos.`,
+		tooLong: (s: string) => `El video dura ${s}; debe durar como máximo ${rules.max_seconds} segundos.`,
 		lowRes: (w: number, h: number) =>
-			`La resolución es ${w}×${h}; el lado corto debe tener al menos 1080 px (1080p).`,
+			`La resolución es ${w}×${h}; el lado corto debe tener al menos ${rules.min_short_side} px (${rules.min_short_side}p).`,
 		unreadable:
 			'Tu navegador no pudo leer este archivo, así que no podemos revisarlo aquí. Puedes enviarlo igualmente: el servidor decidirá si es válido.',
 		notVideo: 'El archivo no parece un video. Elige un MP4.',
