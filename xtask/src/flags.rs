@@ -269,7 +269,8 @@ pub struct TestArgs {
     #[arg(long)]
     pub skip_lint: bool,
     /// What to run between edits: unit and fast end-to-end tests (nextest profile `quick`, see
-    /// `.config/nextest.toml`); no lints, images, deploys, load tests, clip rendering or web suite.
+    /// `.config/nextest.toml`), then the web app's unit tests (Vitest); no lints, images,
+    /// deploys, load tests, clip rendering or browser tests.
     #[arg(long, conflicts_with = "web_only")]
     pub quick: bool,
     /// Only the web app's checks, its browser tests and the contract tests (no cargo tests).
