@@ -84,6 +84,29 @@ async fn a_wrong_password_among_two_hundred_correct_logins_refuses_only_itself()
 }
 
 #[tokio::test]
+async fn two_hundred_parallel_logins_through_two_api_instances_all_succeed() -> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    let first = RunningApi::start(&backends.env).await?;
+    let second = RunningApi::start(&backends.env).await?;
+    let clients = [Client::new(&first.base_url), Client::new(&second.base_url)];
+    let emails = accounts(&clients[0], "hincha", 5).await?;
+    // Each instance lets five logins of an account through at once; the database lets five in
+    // all, so half of them find the account's places taken by the other instance and wait.
+    let answers = join_all((0..200).map(|index| {
+        let client = &clients[index % 2];
+        let body = login_body(&emails[(index / 2) % 5], PASSWORD);
+        async move { client.login(&body).await }
+    }))
+    .await;
+    let statuses: Vec<u16> = answers
+        .into_iter()
+        .map(|answer| Ok(answer?.status))
+        .collect::<anyhow::Result<_>>()?;
+    assert_eq!(counts(&statuses), HashMap::from([(200, 200)]));
+    Ok(())
+}
+
+#[tokio::test]
 async fn typos_followed_by_the_right_password_never_lock_out_a_shared_address() -> anyhow::Result<()>
 {
     let backends = local_backends().await?;
