@@ -153,3 +153,57 @@ async fn guesses_over_many_accounts_from_one_address_are_still_throttled() -> an
     assert_eq!(right.code(), "too_many_attempts");
     Ok(())
 }
+
+/// A signup sent as if CloudFront saw it come from `address`; returns the status.
+async fn signup_from(client: &Client, address: &str, email: &str) -> anyhow::Result<u16> {
+    let answer = client
+        .http
+        .post(client.url("/api/auth/signup"))
+        .header("CloudFront-Viewer-Address", format!("[{address}]:443"))
+        .json(&signup_request(email, "Ana", "Cali"))
+        .send()
+        .await?;
+    Ok(answer.status().as_u16())
+}
+
+#[tokio::test]
+async fn an_ipv6_client_is_its_64_and_signups_count_before_the_email_is_looked_up()
+-> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    let mut env = backends.env.clone();
+    env.insert(
+        "CLIENT_ADDRESS_HEADER".into(),
+        "CloudFront-Viewer-Address".into(),
+    );
+    env.insert("SIGNUP_MAX_PER_CLIENT".into(), "3".into());
+    let api = RunningApi::start(&env).await?;
+    let client = Client::new(&api.base_url);
+    // Three addresses of one /64 share its three signups: rotating through 2^64 addresses buys
+    // nothing. A taken email counts too, so they cannot be used to test which emails exist.
+    assert_eq!(
+        signup_from(&client, "2001:db8:0:1::1", "uno@example.com").await?,
+        201
+    );
+    assert_eq!(
+        signup_from(&client, "2001:db8:0:1::2", "uno@example.com").await?,
+        400
+    );
+    assert_eq!(
+        signup_from(&client, "2001:db8:0:1:ffff::3", "dos@example.com").await?,
+        201
+    );
+    assert_eq!(
+        signup_from(&client, "2001:db8:0:1::4", "tres@example.com").await?,
+        429
+    );
+    assert_eq!(
+        signup_from(&client, "2001:db8:0:1::5", "uno@example.com").await?,
+        429
+    );
+    // The next /64 is somebody else.
+    assert_eq!(
+        signup_from(&client, "2001:db8:0:2::1", "tres@example.com").await?,
+        201
+    );
+    Ok(())
+}

@@ -1,7 +1,5 @@
 //! `POST /api/auth/signup` and `POST /api/auth/login`.
 
-use std::net::IpAddr;
-
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -13,6 +11,7 @@ use super::ApiTags;
 use crate::auth::password::HashError;
 use crate::auth::throttle::LoginAdmission;
 use crate::domain::{Email, Name, Password};
+use crate::http::client::client_network;
 use crate::http::errors::InternalError;
 use crate::http::fields::{EmailText, NameText, PasswordText};
 use crate::http::json::{JsonBody, StringFields};
@@ -83,7 +82,9 @@ pub enum SignupResponse {
     /// of strings (`invalid_body`).
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
-    /// Too many signups from this client: `too_many_signups`.
+    /// Too many signups from this client's network (an IPv6 /64, an IPv4 address):
+    /// `too_many_signups`. Every attempt counts, a taken email's too, before the email is looked
+    /// up.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyAttempts(
         Json<Problem>,
@@ -150,7 +151,8 @@ pub enum LoginResponse {
     /// Wrong email or password (the same answer for both): `invalid_credentials`.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
-    /// Too many failed attempts for this email or client: `too_many_attempts`. Attempts still
+    /// Too many failed attempts for this email or from this client's network (an IPv6 /64, an
+    /// IPv4 address): `too_many_attempts`. Attempts still
     /// being checked never cause it: a login waits for them instead.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyAttempts(
@@ -243,36 +245,6 @@ fn email_taken() -> SignupResponse {
     )
 }
 
-/// The client's address: a trusted proxy's header (`CLIENT_ADDRESS_HEADER`, e.g. CloudFront's
-/// `CloudFront-Viewer-Address`, "ip:port"), else the load balancer's last `X-Forwarded-For` entry
-/// (with `TRUST_FORWARDED_FOR`), else the TCP peer.
-fn client_address(request: &Request, state: &AppState) -> String {
-    let from_proxy = state
-        .client_address_header
-        .as_deref()
-        .and_then(|name| request.header(name))
-        .and_then(|value| {
-            let (address, _port) = value.trim().rsplit_once(':')?;
-            address.trim_matches(['[', ']']).parse::<IpAddr>().ok()
-        });
-    if let Some(address) = from_proxy {
-        return address.to_string();
-    }
-    if state.trust_forwarded_for {
-        let forwarded = request
-            .header("x-forwarded-for")
-            .and_then(|list| list.rsplit(',').next())
-            .and_then(|last| last.trim().parse::<IpAddr>().ok());
-        if let Some(address) = forwarded {
-            return address.to_string();
-        }
-    }
-    request
-        .remote_addr()
-        .as_socket_addr()
-        .map_or_else(|| "unknown".to_owned(), |address| address.ip().to_string())
-}
-
 pub struct AuthApi;
 
 #[OpenApi(tag = "ApiTags::Auth", prefix_path = "/api/auth")]
@@ -289,15 +261,9 @@ impl AuthApi {
             Ok(user) => user,
             Err(problem) => return Ok(SignupResponse::BadRequest(problem.json())),
         };
-        let taken: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
-                .bind(user.email.as_str())
-                .fetch_one(&state.pool)
-                .await?;
-        if taken {
-            return Ok(email_taken());
-        }
-        let client = client_address(request, &state);
+        // Counted before the email is looked up: a script cannot test addresses for accounts
+        // faster than it may sign up.
+        let client = client_network(request, &state);
         if let Some(wait) = state.throttle.reserve_signup(&client).await? {
             tracing::warn!(client = %client, "signup throttled");
             let (problem, wait) = too_many(
@@ -306,6 +272,14 @@ impl AuthApi {
                 wait,
             );
             return Ok(SignupResponse::TooManyAttempts(problem, wait));
+        }
+        let taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+                .bind(user.email.as_str())
+                .fetch_one(&state.pool)
+                .await?;
+        if taken {
+            return Ok(email_taken());
         }
         let hash = match state.passwords.hash(user.password.into_inner()).await {
             Ok(hash) => hash,
@@ -355,7 +329,7 @@ impl AuthApi {
         body: JsonBody<LoginRequest>,
     ) -> Result<LoginResponse, InternalError> {
         let email = body.0.email.trim().to_lowercase();
-        let client = client_address(request, &state);
+        let client = client_network(request, &state);
         // Admitted before the hash: parallel wrong guesses cannot all slip past the limit.
         let attempt = match state.throttle.admit_login(&email, &client).await? {
             LoginAdmission::Admitted(attempt) => attempt,

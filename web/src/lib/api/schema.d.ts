@@ -524,7 +524,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many signups from this client: `too_many_signups`. */
+            /**
+             * @description Too many signups from this client's network (an IPv6 /64, an IPv4 address):
+             *     `too_many_signups`. Every attempt counts, a taken email's too, before the email is looked
+             *     up.
+             */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -601,7 +605,8 @@ export interface operations {
                 };
             };
             /**
-             * @description Too many failed attempts for this email or client: `too_many_attempts`. Attempts still
+             * @description Too many failed attempts for this email or from this client's network (an IPv6 /64, an
+             *     IPv4 address): `too_many_attempts`. Attempts still
              *     being checked never cause it: a login waits for them instead.
              */
             429: {
