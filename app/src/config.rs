@@ -101,11 +101,30 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        let listen_addr = parse_or("LISTEN_ADDR", default_addr)?;
+        let storage = StorageSettings::from_env(mode)?;
+        // Dev mode is assumed on a laptop; beyond loopback the published dev secrets would sign
+        // tokens and links anyone could forge, so there it must be said.
+        let dev_secrets = var("JWT_SECRET").is_none()
+            || (matches!(storage, StorageSettings::Local { .. })
+                && var("URL_SIGNING_SECRET").is_none());
+        if mode == RunMode::Dev
+            && !RunMode::is_explicit()
+            && dev_secrets
+            && !listen_addr.ip().is_loopback()
+        {
+            return Err(ConfigError::new(
+                "LISTEN_ADDR",
+                format!(
+                    "{listen_addr} is reachable beyond this machine while the built-in dev secrets                      are in use: set RUN_MODE=production with JWT_SECRET and URL_SIGNING_SECRET,                      or RUN_MODE=dev to run on the dev secrets on purpose"
+                ),
+            ));
+        }
         Ok(Self {
             mode,
-            listen_addr: parse_or("LISTEN_ADDR", default_addr)?,
+            listen_addr,
             database: DatabaseSettings::from_env()?,
-            storage: StorageSettings::from_env(mode)?,
+            storage,
             queue: QueueSettings::from_env()?,
             auth,
             signed_url_ttl: seconds_or("SIGNED_URL_TTL_SECONDS", Duration::from_secs(3600))?,

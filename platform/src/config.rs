@@ -139,6 +139,11 @@ impl RunMode {
         }
     }
 
+    /// Whether `RUN_MODE` was said, rather than dev assumed for a laptop.
+    pub fn is_explicit() -> bool {
+        var("RUN_MODE").is_some()
+    }
+
     /// A secret variable: required in production, `dev_default` otherwise.
     pub fn secret(
         self,

@@ -86,3 +86,37 @@ async fn a_deployed_task_without_a_run_mode_is_refused() -> anyhow::Result<()> {
     )
     .await
 }
+
+#[tokio::test]
+async fn dev_secrets_beyond_loopback_are_refused_unless_dev_is_said() -> anyhow::Result<()> {
+    // RUN_MODE unset off ECS, listening on every interface: the published dev secrets would sign
+    // tokens anyone can forge.
+    refuses(&[("LISTEN_ADDR", "0.0.0.0:0")], "LISTEN_ADDR").await?;
+    refuses(&[("LISTEN_ADDR", "[::]:0")], "LISTEN_ADDR").await?;
+
+    // Said explicitly, it runs (a classroom demo on a LAN).
+    let backends = local_backends().await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut api = tokio::process::Command::new(end_to_end::binary("rising-stars-api")?)
+        .envs(&backends.env)
+        .env("RUN_MODE", "dev")
+        .env("LISTEN_ADDR", format!("0.0.0.0:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let health = format!("http://127.0.0.1:{port}/health");
+    let mut answered = None;
+    for _ in 0..100 {
+        if let Ok(answer) = reqwest::get(&health).await {
+            answered = Some(answer.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    api.kill().await?;
+    assert_eq!(answered, Some(200));
+    Ok(())
+}
