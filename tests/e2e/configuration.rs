@@ -120,3 +120,16 @@ async fn dev_secrets_beyond_loopback_are_refused_unless_dev_is_said() -> anyhow:
     assert_eq!(answered, Some(200));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_production_worker_refuses_an_orphan_grace_under_ten_minutes() -> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    let mut env = backends.env.clone();
+    env.insert("RUN_MODE".into(), "production".into());
+    env.insert("WORKER_ORPHAN_GRACE_SECONDS".into(), "60".into());
+    let (code, stderr) = run_to_exit("rising-stars-worker", &env).await?;
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("WORKER_ORPHAN_GRACE_SECONDS"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Ok(())
+}

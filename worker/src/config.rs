@@ -30,6 +30,10 @@ use platform::config::{
 
 use crate::pipeline::PipelineSettings;
 
+/// The shortest orphan grace production accepts: ten minutes, well past the longest an upload
+/// takes to be stored and recorded.
+pub const MIN_ORPHAN_GRACE: Duration = Duration::from_secs(600);
+
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub database: DatabaseSettings,
@@ -96,6 +100,19 @@ impl WorkerSettings {
                 format!("{} is not a file", logo.display()),
             ));
         }
+        let orphan_grace = seconds_or("WORKER_ORPHAN_GRACE_SECONDS", Duration::from_secs(3600))?;
+        // Shorter, and an upload still being stored or an attempt still writing could lose its
+        // files; the tests (dev mode) shorten it to see a pass at once.
+        if mode == RunMode::Production && orphan_grace < MIN_ORPHAN_GRACE {
+            return Err(ConfigError::new(
+                "WORKER_ORPHAN_GRACE_SECONDS",
+                format!(
+                    "must be at least {} in production (files younger than that may belong to an \
+                     upload or an attempt still in flight)",
+                    MIN_ORPHAN_GRACE.as_secs()
+                ),
+            ));
+        }
         Ok(Self {
             database: DatabaseSettings::from_env()?,
             storage: StorageSettings::from_env(mode)?,
@@ -112,7 +129,7 @@ impl WorkerSettings {
                 "WORKER_RECONCILE_INTERVAL_SECONDS",
                 Duration::from_secs(3600),
             )?,
-            orphan_grace: seconds_or("WORKER_ORPHAN_GRACE_SECONDS", Duration::from_secs(3600))?,
+            orphan_grace,
             enforce_upload_rules: true,
             pipeline: PipelineSettings {
                 preset,

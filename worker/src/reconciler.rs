@@ -36,7 +36,7 @@ pub async fn reconcile(
     let objects = storage.list(PREFIX).await?;
     let old: Vec<&StoredObject> = objects
         .iter()
-        .filter(|object| object.modified < cutoff)
+        .filter(|object| older_than(object, cutoff))
         .collect();
     // `videos/<id>/…`: the rows of every id seen, read after the listing so that a row committed
     // meanwhile counts.
@@ -66,4 +66,42 @@ pub async fn reconcile(
         examined: objects.len(),
         removed,
     })
+}
+
+/// Whether `object` was last written before `cutoff`; an object whose age the storage cannot tell
+/// is never taken for old (so never deleted).
+fn older_than(object: &StoredObject, cutoff: SystemTime) -> bool {
+    object.modified.is_some_and(|at| at < cutoff)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use platform::storage::{StorageKey, StoredObject};
+
+    use super::older_than;
+
+    #[test]
+    fn an_object_of_unknown_age_is_never_old() {
+        let key = StorageKey::parse("videos/x/original.mp4").unwrap();
+        let now = SystemTime::now();
+        let object = |modified| StoredObject {
+            key: key.clone(),
+            modified,
+        };
+        assert!(older_than(
+            &object(Some(now - Duration::from_secs(7200))),
+            now - Duration::from_secs(3600)
+        ));
+        assert!(!older_than(
+            &object(Some(now)),
+            now - Duration::from_secs(3600)
+        ));
+        assert!(!older_than(&object(None), now));
+        assert!(!older_than(
+            &object(None),
+            SystemTime::now() + Duration::from_secs(86_400)
+        ));
+    }
 }

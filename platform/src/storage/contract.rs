@@ -49,7 +49,9 @@ impl std::fmt::Display for StorageKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
     pub key: StorageKey,
-    pub modified: std::time::SystemTime,
+    /// When it was last written; `None` when the backend could not say (such an object is never
+    /// taken for old).
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// A storage failure. The backend's own error is kept as the source, for logs only.

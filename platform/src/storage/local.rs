@@ -238,7 +238,8 @@ fn list_under(root: &Path, prefix: &str) -> Result<Vec<StoredObject>, StorageErr
             if !key.starts_with(prefix) {
                 continue;
             }
-            if let (Ok(key), Ok(modified)) = (StorageKey::parse(&key), metadata.modified()) {
+            if let Ok(key) = StorageKey::parse(&key) {
+                let modified = metadata.modified().ok();
                 found.push(StoredObject { key, modified });
             }
         }

@@ -267,14 +267,16 @@ impl Storage for S3Storage {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|error| StorageError::backend("list", &full_prefix, error))?;
             for object in page.contents() {
-                let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
+                let Some(key) = object.key() else {
                     continue;
                 };
                 let Ok(key) = StorageKey::parse(key.get(strip..).unwrap_or_default()) else {
                     continue;
                 };
-                let modified = std::time::SystemTime::try_from(*modified)
-                    .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+                // Unreadable, it is unknown (never the epoch: that would make it look old).
+                let modified = object
+                    .last_modified()
+                    .and_then(|at| std::time::SystemTime::try_from(*at).ok());
                 found.push(StoredObject { key, modified });
             }
         }

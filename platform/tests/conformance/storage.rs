@@ -192,7 +192,9 @@ conformance_suite! {
         assert!(
             listed
                 .iter()
-                .all(|object| object.modified > before && object.modified < after),
+                .all(|object| object
+                    .modified
+                    .is_some_and(|at| at > before && at < after)),
             "{listed:?}"
         );
         let only_a: Vec<String> = storage
