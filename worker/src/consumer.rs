@@ -258,7 +258,7 @@ impl Consumer {
         match attempts::claim(&self.pool, video_id, self.settings.visibility_timeout).await {
             Ok(Some(claim)) => {
                 let cancel = Arc::new(AtomicBool::new(false));
-                let lease_lost = Arc::new(AtomicBool::new(false));
+                let lost = Arc::new(Lost::default());
                 let heartbeat = tokio::spawn(heartbeat(
                     Arc::clone(&self.queue),
                     self.pool.clone(),
@@ -266,7 +266,7 @@ impl Consumer {
                     claim.clone(),
                     self.settings.visibility_timeout,
                     Arc::clone(&cancel),
-                    Arc::clone(&lease_lost),
+                    Arc::clone(&lost),
                 ));
                 let watchdog = tokio::spawn(shutdown_watchdog(
                     shutdown.clone(),
@@ -276,7 +276,10 @@ impl Consumer {
                 let result = self.process(&claim, &cancel).await;
                 heartbeat.abort();
                 watchdog.abort();
-                let result = if lease_lost.load(Ordering::SeqCst) {
+                let result = if lost.video.load(Ordering::SeqCst) {
+                    // Another attempt holds the video, or it is gone: nothing to record.
+                    Ok(false)
+                } else if lost.message.load(Ordering::SeqCst) {
                     Err(JobError::Released(
                         "the lease on the message was lost".to_owned(),
                     ))
@@ -531,8 +534,9 @@ fn check_decoded(report: &ShowcaseReport) -> Result<(), JobError> {
     Ok(())
 }
 
-/// Extends the message's visibility and the video's lease every third of the timeout; on a lost
-/// message lease raises `cancel`.
+/// Extends the message's visibility and the video's lease every third of the timeout; when
+/// either is gone (the receipt expired; a newer attempt claimed the video, or it was deleted) it
+/// says which in `lost` and raises `cancel`, so a superseded attempt stops rendering at once.
 async fn heartbeat(
     queue: Arc<dyn JobQueue>,
     pool: PgPool,
@@ -540,26 +544,46 @@ async fn heartbeat(
     claim: Claim,
     visibility: Duration,
     cancel: Arc<AtomicBool>,
-    lease_lost: Arc<AtomicBool>,
+    lost: Arc<Lost>,
 ) {
     let mut ticker = tokio::time::interval(visibility / 3);
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        if let Err(error) = attempts::extend_lease(&pool, &claim, visibility).await {
-            tracing::warn!(%error, "could not extend the video's lease; trying again next beat");
+        match attempts::extend_lease(&pool, &claim, visibility).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    "a newer attempt holds the video, or it was deleted: stopping this one"
+                );
+                lost.video.store(true, Ordering::SeqCst);
+                cancel.store(true, Ordering::SeqCst);
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not extend the video's lease; trying again next beat");
+            }
         }
         match queue.extend_visibility(&receipt, visibility).await {
             Ok(()) => {}
             Err(QueueError::ReceiptExpired) => {
                 tracing::warn!("lost the lease on the job: stopping it");
-                lease_lost.store(true, Ordering::SeqCst);
+                lost.message.store(true, Ordering::SeqCst);
                 cancel.store(true, Ordering::SeqCst);
                 return;
             }
             Err(error) => tracing::warn!(%error, "heartbeat failed; trying again next beat"),
         }
     }
+}
+
+/// What a running attempt's heartbeat found gone.
+#[derive(Debug, Default)]
+struct Lost {
+    /// The message's lease (its receipt expired): give the job back.
+    message: AtomicBool,
+    /// The video's lease: a newer attempt claimed it, or it was deleted. Nothing to record.
+    video: AtomicBool,
 }
 
 /// After shutdown begins, lets the job run for `grace`, then raises `cancel`.

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use platform::config::{DatabaseSettings, QueueSettings, Secret, StorageSettings};
 use platform::job::ProcessVideo;
 use platform::queue::{JobQueue, PgQueue, QueueDepth};
@@ -378,6 +379,63 @@ async fn a_video_deleted_while_processing_is_not_resurrected() -> anyhow::Result
     // does, after its commit), never the worker's.
     assert_eq!(fx.files_of(video), ["original.mp4"]);
     assert_eq!(fx.queue.depth().await?, QueueDepth::default());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_superseded_attempt_stops_rendering_at_its_next_heartbeat() -> anyhow::Result<()> {
+    let mut fx = fixture().await?;
+    // A heartbeat a second, and a render slow enough that finishing it would take minutes.
+    fx.settings.visibility_timeout = Duration::from_secs(3);
+    fx.settings.pipeline.preset = "veryslow".into();
+    fx.consumer = Consumer::new(
+        fx.database.pool.clone(),
+        fx.storage.clone() as Arc<dyn Storage>,
+        fx.queue.clone() as Arc<dyn JobQueue>,
+        fx.settings.clone(),
+    );
+    let video = fx
+        .uploaded_video(Some(&Clip::h264(1920, 1080, 30.0).path()?), true)
+        .await?;
+    fx.enqueue(video).await?;
+    let pool = fx.database.pool.clone();
+    let usurper = tokio::spawn(async move {
+        // Another attempt takes the video over (a duplicate delivery claimed it anew).
+        for _ in 0..600 {
+            let taken = sqlx::query(
+                "UPDATE videos SET claim_token = gen_random_uuid()
+                 WHERE id = $1 AND status = 'processing'",
+            )
+            .bind(video)
+            .execute(&pool)
+            .await?
+            .rows_affected();
+            if taken > 0 {
+                return anyhow::Ok(Some(Instant::now()));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        anyhow::Ok(None)
+    });
+    let outcome = fx.step().await?;
+    let stopped = Instant::now();
+    let taken_over = usurper
+        .await??
+        .context("the worker never claimed the video")?;
+    assert_eq!(
+        outcome,
+        Step::TaskCompleted(JobOutcome::Skipped {
+            video_id: video,
+            reason: "superseded or deleted during processing"
+        })
+    );
+    // A beat (1 s) and the render noticing the cancel, with room for a busy machine.
+    let took = stopped - taken_over;
+    assert!(
+        took < Duration::from_secs(10),
+        "stopped {took:?} after the takeover"
+    );
+    assert_eq!(fx.files_of(video), ["original.mp4"]);
     Ok(())
 }
 
