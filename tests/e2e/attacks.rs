@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use anyhow::Context;
 use end_to_end::{Client, RunningApi, types};
 use futures_util::future::join_all;
 use testkit::media::Clip;
@@ -267,6 +268,59 @@ async fn a_crafted_duration_is_a_400_not_a_dropped_connection() -> anyhow::Resul
     );
     // And the server is still there.
     assert_eq!(client.health().await?.status, 200);
+    Ok(())
+}
+
+/// A copy of `clip` whose sample entry declares frames of `width` × `height` for the decoder.
+fn with_declared_frame_size(
+    clip: &std::path::Path,
+    width: u16,
+    height: u16,
+) -> anyhow::Result<tempfile::NamedTempFile> {
+    let mut bytes = std::fs::read(clip)?;
+    let stsd = bytes
+        .windows(4)
+        .position(|window| window == b"stsd")
+        .context("the clip has an stsd box")?;
+    let entry = stsd
+        + bytes[stsd..]
+            .windows(4)
+            .position(|window| window == b"avc1")
+            .context("the clip's sample entry is avc1")?;
+    // The visual sample entry's width and height, 24 and 26 bytes into its payload.
+    bytes[entry + 28..entry + 30].copy_from_slice(&width.to_be_bytes());
+    bytes[entry + 30..entry + 32].copy_from_slice(&height.to_be_bytes());
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), bytes)?;
+    Ok(file)
+}
+
+#[tokio::test]
+async fn frames_too_many_or_too_large_for_a_worker_are_refused_at_upload() -> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
+    let client = Client::new(&api.base_url);
+    let player = client.player("pesado@example.com", "Ana", "Cali").await?;
+    let dense = Clip {
+        fps: 240,
+        audio: false,
+        ..Clip::h264(320, 240, 21.0)
+    };
+    let huge = with_declared_frame_size(&Clip::h264(1920, 1080, 21.0).path()?, 16_000, 16_000)?;
+    for (file, code) in [
+        (dense.path()?, "invalid_frame_rate"),
+        (huge.path().to_owned(), "invalid_resolution"),
+    ] {
+        let answer = client
+            .upload(
+                &player.token,
+                "video_file",
+                Some(&file),
+                &[("title", "Pesado")],
+            )
+            .await?;
+        assert_eq!((answer.status, answer.code()), (400, code), "{answer:?}");
+    }
     Ok(())
 }
 

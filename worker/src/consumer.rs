@@ -93,6 +93,10 @@ fn owner_reason(problem: InputProblem) -> &'static str {
         InputProblem::UnsupportedCodec => {
             "La pista de video no usa un códec admitido (H.264, H.265, AV1 o MPEG-4)."
         }
+        InputProblem::FrameTooLarge => "Las imágenes del video superan el máximo de 4K.",
+        InputProblem::TooManyFrames => {
+            "El video tiene más imágenes por segundo de las permitidas (120)."
+        }
     }
 }
 
@@ -401,10 +405,13 @@ impl Consumer {
                 tracing::warn!(error = %error, "input can never be processed");
                 Err(JobError::Permanent(reason.to_owned()))
             }
-            Ok(Err(error)) if error.is_cancelled() && timed_out => Err(JobError::Transient {
-                owner_reason: "El procesamiento superó el tiempo máximo permitido.".to_owned(),
-                cause: format!("render timed out after {:?}", self.settings.encode_timeout),
-            }),
+            // A render that outlasts the limit would outlast it again: no retry.
+            Ok(Err(error)) if error.is_cancelled() && timed_out => {
+                tracing::warn!(limit = ?self.settings.encode_timeout, "render timed out");
+                Err(JobError::Permanent(
+                    "El procesamiento superó el tiempo máximo permitido.".to_owned(),
+                ))
+            }
             Ok(Err(error)) if error.is_cancelled() => Err(JobError::Released(
                 "cancelled (shutdown or lost lease)".to_owned(),
             )),

@@ -152,6 +152,38 @@ async fn check(upload: &ReceivedUpload) -> Result<Checked, Refusal> {
             ),
         ));
     }
+    let largest = probed
+        .coded
+        .map_or((probed.width, probed.height), |(w, h)| {
+            if u64::from(w) * u64::from(h) > u64::from(probed.width) * u64::from(probed.height) {
+                (w, h)
+            } else {
+                (probed.width, probed.height)
+            }
+        });
+    if !rules::accepts_frame_size(largest.0, largest.1) {
+        return Err(video(
+            "invalid_resolution",
+            format!(
+                "El video es de {}x{}; el máximo es {} megapíxeles por imagen (4K).",
+                largest.0,
+                largest.1,
+                rules::MAX_PIXELS / 1_000_000
+            ),
+        ));
+    }
+    if let Some(frames) = probed.frames
+        && !rules::accepts_frame_count(frames, probed.duration)
+    {
+        return Err(video(
+            "invalid_frame_rate",
+            format!(
+                "El video tiene {:.0} imágenes por segundo; el máximo es {}.",
+                frames as f64 / probed.duration.as_secs_f64().max(0.001),
+                rules::MAX_FRAME_RATE
+            ),
+        ));
+    }
     if !rules::accepts_resolution(probed.width, probed.height) {
         return Err(video(
             "invalid_resolution",

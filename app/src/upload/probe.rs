@@ -23,6 +23,11 @@ pub struct VideoProbe {
     pub height: u32,
     /// The accepted codec's stored name ([`Codec::name`]: `h264`, `h265`, `av1` or `mpeg4`).
     pub codec: &'static str,
+    /// The frames the track's sample table lists (`stsz`/`stz2`); `None` when it lists none (a
+    /// fragmented file).
+    pub frames: Option<u64>,
+    /// The size the sample entry declares for the decoder, when it differs from the display size.
+    pub coded: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -266,10 +271,22 @@ fn parse_moov(moov: &[u8], boxes_left: usize) -> Result<VideoProbe, ProbeError> 
         if !is_video {
             continue;
         }
-        let entry = find(mdia, b"minf", budget)?
+        let stbl = find(mdia, b"minf", budget)?
             .map(|minf| find(minf, b"stbl", budget))
             .transpose()?
-            .flatten()
+            .flatten();
+        // stsz: version/flags (4), sample size (4), sample count (4); stz2: version/flags (4),
+        // reserved and field size (4), sample count (4).
+        let mut frames = None;
+        if let Some(stbl) = stbl {
+            for table in [b"stsz", b"stz2"] {
+                if let Some(count) = find(stbl, table, budget)?.and_then(|t| be_u32(t, 8)) {
+                    frames = (count > 0).then_some(u64::from(count));
+                    break;
+                }
+            }
+        }
+        let entry = stbl
             .map(|stbl| find(stbl, b"stsd", budget))
             .transpose()?
             .flatten()
@@ -293,6 +310,10 @@ fn parse_moov(moov: &[u8], boxes_left: usize) -> Result<VideoProbe, ProbeError> 
             (_, (Some(w), Some(h))) if w > 0 && h > 0 => (w, h),
             _ => return Err(ProbeError::Damaged("video track without a size")),
         };
+        let coded = match coded {
+            (Some(w), Some(h)) if (w, h) != (width, height) => Some((w, h)),
+            _ => None,
+        };
         let track_duration = find(mdia, b"mdhd", budget)?
             .and_then(timescale_and_duration)
             .and_then(|(scale, duration)| seconds(scale, duration));
@@ -304,6 +325,8 @@ fn parse_moov(moov: &[u8], boxes_left: usize) -> Result<VideoProbe, ProbeError> 
             width,
             height,
             codec,
+            frames,
+            coded,
         });
     }
     Err(ProbeError::NoVideoTrack)

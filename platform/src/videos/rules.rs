@@ -17,6 +17,26 @@ pub const MAX_SECONDS: u64 = 60;
 /// The shortest side of the picture, in pixels, at least (1080p, portrait or landscape).
 pub const MIN_SHORT_SIDE: u32 = 1080;
 
+/// The most frames a second a video may hold: every frame is decoded before the showcase's 30 fps
+/// keeps one in so many, so a file of thousands of tiny frames a second would hold a worker for
+/// many minutes.
+pub const MAX_FRAME_RATE: u32 = 120;
+
+/// The most pixels a frame may have (4096 × 2304: a phone's 4K either way up, and DCI 4K):
+/// decoding a larger one costs memory and time out of proportion to a 720p showcase.
+pub const MAX_PIXELS: u64 = 4096 * 2304;
+
+/// Whether `frames` over `duration` stay within [`MAX_FRAME_RATE`] (half a frame a second of
+/// rounding allowed).
+pub fn accepts_frame_count(frames: u64, duration: Duration) -> bool {
+    frames as f64 <= (f64::from(MAX_FRAME_RATE) + 0.5) * duration.as_secs_f64()
+}
+
+/// Whether a frame of `width` × `height` stays within [`MAX_PIXELS`].
+pub fn accepts_frame_size(width: u32, height: u32) -> bool {
+    u64::from(width) * u64::from(height) <= MAX_PIXELS
+}
+
 /// Whether a video of `duration` may be uploaded.
 pub fn accepts_duration(duration: Duration) -> bool {
     (Duration::from_secs(MIN_SECONDS)..=Duration::from_secs(MAX_SECONDS)).contains(&duration)
@@ -112,6 +132,8 @@ pub fn document() -> Value {
         "min_seconds": MIN_SECONDS,
         "max_seconds": MAX_SECONDS,
         "min_short_side": MIN_SHORT_SIDE,
+        "max_frame_rate": MAX_FRAME_RATE,
+        "max_pixels": MAX_PIXELS,
         "codecs": Codec::ALL.iter().map(|codec| json!({
             "name": codec.name(),
             "label": codec.label(),
@@ -144,6 +166,12 @@ mod tests {
         assert!(!accepts_duration(Duration::from_millis(60_001)));
         assert!(accepts_resolution(1920, 1080) && accepts_resolution(1080, 1920));
         assert!(!accepts_resolution(1920, 1079));
+        assert!(accepts_frame_size(3840, 2160) && accepts_frame_size(2304, 4096));
+        assert!(!accepts_frame_size(16_000, 16_000) && !accepts_frame_size(7680, 4320));
+        assert!(accepts_frame_count(60 * 120, Duration::from_secs(60)));
+        assert!(accepts_frame_count(1 + 20 * 120, Duration::from_secs(20)));
+        assert!(!accepts_frame_count(25 * 1500, Duration::from_secs(25)));
+        assert!(!accepts_frame_count(21 * 240, Duration::from_secs(21)));
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub enum InputProblem {
     Truncated,
     /// The video track's codec is not one uploads may use (H.264, H.265, AV1, MPEG-4).
     UnsupportedCodec,
+    /// Frames larger than uploads may have (`platform::videos::rules::MAX_PIXELS`).
+    FrameTooLarge,
+    /// More frames a second than uploads may have (`platform::videos::rules::MAX_FRAME_RATE`).
+    TooManyFrames,
 }
 
 impl std::fmt::Display for InputProblem {
@@ -100,6 +104,8 @@ impl std::fmt::Display for InputProblem {
             Self::Undecodable => "the video track cannot be decoded",
             Self::Truncated => "the file is truncated or corrupt",
             Self::UnsupportedCodec => "the video track's codec is not accepted",
+            Self::FrameTooLarge => "the frames are larger than uploads may have",
+            Self::TooManyFrames => "the track has more frames a second than uploads may have",
         })
     }
 }

@@ -8,7 +8,7 @@ use ffmpeg_next as ffmpeg;
 use ffmpeg_next::codec::packet::side_data;
 use ffmpeg_next::format::stream::Disposition;
 use ffmpeg_next::{Dictionary, Rational, codec, decoder, format, frame, media};
-use platform::videos::rules::Codec;
+use platform::videos::rules::{self, Codec};
 
 use super::contract::{
     InputProblem, OUTPUT_HEIGHT, OUTPUT_WIDTH, PipelineError, is_resource_error, threads_option,
@@ -122,6 +122,24 @@ impl Source {
             return Err(PipelineError::invalid(
                 InputProblem::Undecodable,
                 "the video track has no picture size",
+            ));
+        }
+        // The bounds on work, whatever else the upload rules say: each frame is decoded before
+        // the 30 fps cut, so frames a second and pixels a frame are what a job costs.
+        if !rules::accepts_frame_size(decoder.width(), decoder.height()) {
+            return Err(PipelineError::invalid(
+                InputProblem::FrameTooLarge,
+                format!("{}x{} frames", decoder.width(), decoder.height()),
+            ));
+        }
+        let frames = u64::try_from(stream.frames()).unwrap_or(0);
+        if let Some(duration) = duration
+            && frames > 0
+            && !rules::accepts_frame_count(frames, duration)
+        {
+            return Err(PipelineError::invalid(
+                InputProblem::TooManyFrames,
+                format!("{frames} frames in {duration:?}"),
             ));
         }
 

@@ -302,6 +302,34 @@ async fn corrupt_input_fails_at_once_with_a_reason_and_is_dead_lettered() -> any
 }
 
 #[tokio::test]
+async fn a_file_of_too_many_frames_a_second_fails_once_before_any_is_decoded() -> anyhow::Result<()>
+{
+    let fx = fixture().await?;
+    // 240 frames a second for 21 s: twice what uploads may have (the API refuses it; a worker
+    // given one anyway must not spend minutes decoding frames the 30 fps cut throws away).
+    let dense = Clip {
+        fps: 240,
+        audio: false,
+        ..Clip::h264(320, 240, 21.0)
+    };
+    let video = fx.uploaded_video(Some(&dense.path()?), true).await?;
+    fx.enqueue(video).await?;
+    let began = Instant::now();
+    let Step::TaskCompleted(JobOutcome::Failed { reason, .. }) = fx.step().await? else {
+        panic!("expected a failure");
+    };
+    assert!(reason.contains("imágenes por segundo"), "{reason}");
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    // Failed for good on its first receive: dead-lettered, not retried.
+    assert_eq!(fx.queue.depth().await?.dead_letter, 1);
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_passing_failure_is_retried_until_the_last_receive_then_fails() -> anyhow::Result<()> {
     let fx = fixture().await?;
     // The original is missing from storage: a download failure, which retrying could fix.

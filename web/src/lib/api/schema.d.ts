@@ -682,8 +682,10 @@ export interface operations {
             };
             /**
              * @description `invalid_video` (not an MP4, unreadable, no supported video track), `invalid_duration`
-             *     (not 20–60 s), `invalid_resolution` (shorter side under 1080 px), `validation_error`
-             *     (missing file, bad title or publish, malformed body; `field` names it).
+             *     (not 20–60 s), `invalid_resolution` (shorter side under 1080 px, or frames over 4096 × 2304
+             *     pixels), `invalid_frame_rate` (over 120 frames a second), `validation_error` (missing
+             *     file, bad title or publish, malformed body; `field` names it). The numbers are the
+             *     operation's `x-upload-rules`.
              */
             400: {
                 headers: {
