@@ -18,7 +18,10 @@ use serde_json::Value;
 type Result<T> = std::result::Result<T, String>;
 
 fn main() {
+    // Absolute and without `..`: cargo then watches the file itself (a path it could express
+    // relative to this package came back as never changed).
     let document = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let document = document.canonicalize().unwrap_or(document);
     println!("cargo::rerun-if-changed={}", document.display());
     let generated = std::fs::read_to_string(&document)
         .map_err(|error| format!("cannot read {}: {error}", document.display()))

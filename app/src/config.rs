@@ -7,6 +7,10 @@
 //! - `TOKEN_LIFETIME_SECONDS`: access token lifetime (default 3600).
 //! - `SIGNED_URL_TTL_SECONDS`: lifetime of the file links in video details (default 3600).
 //! - `UPLOAD_DIR`: where uploads are streamed before they are stored (default: the system temp dir).
+//! - `UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`: uploads one account sends to one instance at once
+//!   (default 2); more are answered 429 with `Retry-After` before their body is read.
+//! - `UPLOAD_DEADLINE_SECONDS`: the longest one upload's body may take (default 1200: 100 MB at
+//!   about 0.7 Mbit/s); past it the upload is refused (400) and its slot freed.
 //! - `UPLOAD_MAX_CONCURRENT`: uploads one instance receives at once (default 16); more are answered
 //!   503 with `Retry-After` before their body is read. Each holds up to 100 MiB of `UPLOAD_DIR`
 //!   and well under 1 MiB of memory.
@@ -47,6 +51,8 @@ pub struct Settings {
     pub signed_url_ttl: Duration,
     pub upload_dir: PathBuf,
     pub max_concurrent_uploads: usize,
+    pub max_concurrent_uploads_per_account: usize,
+    pub upload_deadline: Duration,
     pub trust_forwarded_for: bool,
     pub client_address_header: Option<String>,
     pub web: WebSettings,
@@ -130,6 +136,12 @@ impl Settings {
             signed_url_ttl: seconds_or("SIGNED_URL_TTL_SECONDS", Duration::from_secs(3600))?,
             upload_dir: var("UPLOAD_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
             max_concurrent_uploads: parse_or("UPLOAD_MAX_CONCURRENT", 16_usize)?.max(1),
+            max_concurrent_uploads_per_account: parse_or(
+                "UPLOAD_MAX_CONCURRENT_PER_ACCOUNT",
+                2_usize,
+            )?
+            .max(1),
+            upload_deadline: seconds_or("UPLOAD_DEADLINE_SECONDS", Duration::from_secs(1200))?,
             trust_forwarded_for: flag_or("TRUST_FORWARDED_FOR", false)?,
             client_address_header: var("CLIENT_ADDRESS_HEADER")
                 .map(|name| name.to_ascii_lowercase()),

@@ -123,6 +123,10 @@ impl Application {
                 signed_url_ttl: settings.signed_url_ttl,
                 upload_dir: settings.upload_dir.clone(),
                 uploads: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads)),
+                account_uploads: crate::upload::per_account::AccountUploads::new(
+                    settings.max_concurrent_uploads_per_account,
+                ),
+                upload_deadline: settings.upload_deadline,
                 trust_forwarded_for: settings.trust_forwarded_for,
                 client_address_header: settings.client_address_header.clone(),
                 rankings: Rankings::new(pool.clone()),

@@ -24,6 +24,10 @@ pub struct AppState {
     pub upload_dir: std::path::PathBuf,
     /// One permit per upload being received (`UPLOAD_MAX_CONCURRENT`).
     pub uploads: Arc<tokio::sync::Semaphore>,
+    /// The uploads each account is sending (`UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`).
+    pub account_uploads: Arc<crate::upload::per_account::AccountUploads>,
+    /// The longest one upload's body may take to arrive (`UPLOAD_DEADLINE_SECONDS`).
+    pub upload_deadline: Duration,
     pub trust_forwarded_for: bool,
     /// A trusted proxy's client-address header, lower-cased (`CLIENT_ADDRESS_HEADER`).
     pub client_address_header: Option<String>,

@@ -117,6 +117,8 @@ async fn uploads_past_the_concurrency_cap_are_refused_at_once() -> anyhow::Resul
     let api = RunningApi::start(&env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("cap@example.com", "Ana", "Cali").await?;
+    // The third upload comes from someone else: the player's own two are its account's share.
+    let other = client.player("cap2@example.com", "Eva", "Cali").await?;
 
     // Two uploads that stay open (their bodies wait on a channel), then a third.
     let mut holds = Vec::new();
@@ -144,7 +146,7 @@ async fn uploads_past_the_concurrency_cap_are_refused_at_once() -> anyhow::Resul
     let clip = Clip::h264(1920, 1080, 21.0).path()?;
     let third = client
         .upload(
-            &player.token,
+            &other.token,
             "video_file",
             Some(&clip),
             &[("title", "Tercero")],
@@ -437,5 +439,117 @@ async fn an_early_refusal_reaches_a_node_client_still_sending() -> anyhow::Resul
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(printed.contains("unauthorized"), "{printed}");
+    Ok(())
+}
+
+/// An upload that sends its head and the start of its body, then a byte every `every` until
+/// aborted: it never stalls long enough to be dropped.
+fn trickle(base_url: &str, token: &str, every: Duration) -> tokio::task::JoinHandle<()> {
+    let address = base_url.trim_start_matches("http://").to_owned();
+    let token = token.to_owned();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let Ok(mut stream) = tokio::net::TcpStream::connect(&address).await else {
+            return;
+        };
+        let head = format!(
+            "POST /api/videos/upload HTTP/1.1\r\nHost: {address}\r\n\
+             Authorization: Bearer {token}\r\n\
+             Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 50000000\r\n\r\n\
+             --B\r\nContent-Disposition: form-data; name=\"video_file\"; filename=\"a.mp4\"\r\n\r\n"
+        );
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(every).await;
+            if stream.write_all(b"a").await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn one_account_trickling_on_sixteen_connections_leaves_room_for_everyone_else()
+-> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    backends.expect_queued_jobs();
+    let api = RunningApi::start(&backends.env).await?;
+    let client = Client::new(&api.base_url);
+    let slow = client.player("goteo@example.com", "Ana", "Cali").await?;
+    let other = client.player("otra@example.com", "Eva", "Cali").await?;
+    // As many connections as the instance takes uploads (UPLOAD_MAX_CONCURRENT), each sending a
+    // byte a second: before, they held every slot and everyone else got 503.
+    let tricklers: Vec<_> = (0..16)
+        .map(|_| trickle(&api.base_url, &slow.token, Duration::from_secs(1)))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let answer = client
+        .upload(
+            &other.token,
+            "video_file",
+            Some(&Clip::h264(1920, 1080, 21.0).path()?),
+            &[("title", "Mientras tanto")],
+        )
+        .await?;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    // The trickling account itself may send two at once (UPLOAD_MAX_CONCURRENT_PER_ACCOUNT).
+    let refused = client
+        .upload(
+            &slow.token,
+            "video_file",
+            Some(&Clip::h264(1920, 1080, 21.0).path()?),
+            &[("title", "Otra más")],
+        )
+        .await?;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (429, "too_many_uploads"),
+        "{refused:?}"
+    );
+    assert!(refused.header("retry-after").is_some());
+    for trickler in tricklers {
+        trickler.abort();
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_body_that_never_ends_frees_its_slot_at_the_upload_deadline() -> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    backends.expect_queued_jobs();
+    let mut env = backends.env.clone();
+    env.insert("UPLOAD_MAX_CONCURRENT".into(), "1".into());
+    env.insert("UPLOAD_DEADLINE_SECONDS".into(), "2".into());
+    let api = RunningApi::start(&env).await?;
+    let client = Client::new(&api.base_url);
+    let slow = client.player("eterno@example.com", "Ana", "Cali").await?;
+    let other = client.player("puntual@example.com", "Eva", "Cali").await?;
+    // Never stalled (a byte every half second), never finished: it holds the only slot...
+    let trickler = trickle(&api.base_url, &slow.token, Duration::from_millis(500));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let clip = Clip::h264(1920, 1080, 21.0).path()?;
+    let meanwhile = client
+        .upload(
+            &other.token,
+            "video_file",
+            Some(&clip),
+            &[("title", "Espera")],
+        )
+        .await?;
+    assert_eq!((meanwhile.status, meanwhile.code()), (503, "busy"));
+    // ...until the deadline, while it still trickles.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = client
+        .upload(
+            &other.token,
+            "video_file",
+            Some(&clip),
+            &[("title", "Ahora sí")],
+        )
+        .await?;
+    assert_eq!(after.status, 201, "{after:?}");
+    trickler.abort();
     Ok(())
 }

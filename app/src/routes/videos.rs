@@ -44,6 +44,15 @@ pub enum UploadResponse {
     /// Over 100 MiB (`file_too_large`); the rest of the body is not kept.
     #[oai(status = 413, content_type = "application/problem+json")]
     TooLarge(Json<Problem>),
+    /// This account already sends as many uploads as it may at once
+    /// (`UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`): `too_many_uploads`; nothing was read.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyUploads(
+        Json<Problem>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
     /// This instance is receiving as many uploads as it takes at once (`busy`); try again after
     /// `Retry-After` seconds.
     #[oai(status = 503, content_type = "application/problem+json")]
@@ -54,6 +63,9 @@ pub enum UploadResponse {
         u64,
     ),
 }
+
+/// How long an account told it sends too many uploads waits: an upload takes seconds to minutes.
+const ACCOUNT_BUSY_RETRY_AFTER_SECONDS: u64 = 30;
 
 /// Where a video is in its life (the values of `videos.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -276,6 +288,17 @@ impl VideosApi {
                     },
                 };
                 return Ok(UploadResponse::BadRequest(problem.json()));
+            }
+            Err(UploadRejection::AccountBusy) => {
+                return Ok(UploadResponse::TooManyUploads(
+                    Problem::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too_many_uploads",
+                        "Ya estás subiendo otros videos. Espera a que terminen e inténtalo de nuevo.",
+                    )
+                    .json(),
+                    ACCOUNT_BUSY_RETRY_AFTER_SECONDS,
+                ));
             }
             Err(UploadRejection::Busy) => {
                 return Ok(UploadResponse::Busy(

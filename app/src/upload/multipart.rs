@@ -67,6 +67,8 @@ pub struct ReceivedUpload {
     pub publish: Option<String>,
     /// This upload's place among the ones the instance takes at once, freed when dropped.
     pub slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Its place among the ones its account sends at once, freed when dropped.
+    pub account_slot: Option<super::per_account::AccountUpload>,
 }
 
 /// Why the body could not be received.
@@ -81,6 +83,8 @@ pub enum UploadRejection {
     },
     /// The instance already receives `UPLOAD_MAX_CONCURRENT` uploads: nothing was read.
     Busy,
+    /// This account already sends `UPLOAD_MAX_CONCURRENT_PER_ACCOUNT` uploads: nothing was read.
+    AccountBusy,
     /// Our side failed (temporary file): a 500, logged.
     Internal(String),
 }
@@ -120,13 +124,41 @@ impl<'a> ApiExtractor<'a> for UploadForm {
                 "no application state".to_owned(),
             ))));
         };
+        // An account's share first (the bearer token is checked before the body is read; an
+        // invalid one is answered 401 by the handler's guard and never gets here with a body).
+        let account = request
+            .header("authorization")
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(|token| state.tokens.verify(token.trim()));
+        let account_slot = match account {
+            Some(account) => match state.account_uploads.try_start(account) {
+                Some(place) => Some(place),
+                None => return Ok(Self(Err(UploadRejection::AccountBusy))),
+            },
+            None => None,
+        };
         // Each upload holds a temporary file and a parser: a fixed number at once per instance.
         let Ok(slot) = state.uploads.clone().try_acquire_owned() else {
             return Ok(Self(Err(UploadRejection::Busy)));
         };
-        let received = receive(request, body, &state.upload_dir).await;
+        // However it trickles, a body has a deadline: a slot is never held for ever.
+        let received = tokio::time::timeout(
+            state.upload_deadline,
+            receive(request, body, &state.upload_dir),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(malformed(
+                None,
+                format!(
+                    "El envío tardó más de {} minutos; inténtalo con una conexión más rápida.",
+                    state.upload_deadline.as_secs().div_ceil(60)
+                ),
+            ))
+        });
         Ok(Self(received.map(|upload| ReceivedUpload {
             slot: Some(slot),
+            account_slot,
             ..upload
         })))
     }
@@ -209,6 +241,7 @@ async fn receive(
         title: None,
         publish: None,
         slot: None,
+        account_slot: None,
     };
     while let Some(field) = unless_stalled(multipart.next_field()).await? {
         match field.name() {

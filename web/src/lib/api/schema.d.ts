@@ -714,6 +714,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description This account already sends as many uploads as it may at once
+             *     (`UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`): `too_many_uploads`; nothing was read.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Something failed on our side; the cause is in the logs, never in the answer. */
             500: {
                 headers: {
