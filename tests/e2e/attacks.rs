@@ -68,10 +68,15 @@ async fn ten_parallel_endless_part_headers_are_refused_with_memory_bounded() -> 
     let backends = local_backends().await?;
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
-    let player = client.player("headers@example.com", "Ana", "Cali").await?;
+    // Ten accounts (they are free), so that each attack gets past the per-account share.
+    let mut players = Vec::new();
+    for index in 0..10 {
+        let email = format!("headers{index}@example.com");
+        players.push(client.player(&email, "Ana", "Cali").await?);
+    }
     let health = HealthWatch::start(&api);
 
-    let attacks = (0..10).map(|_| {
+    let attacks = players.iter().map(|player| {
         client
             .http
             .post(api.url("/api/videos/upload"))
