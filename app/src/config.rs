@@ -51,7 +51,7 @@ pub struct Settings {
     pub signed_url_ttl: Duration,
     pub upload_dir: PathBuf,
     pub max_concurrent_uploads: usize,
-    pub max_concurrent_uploads_per_account: usize,
+    pub max_uploads_per_account: u32,
     pub upload_deadline: Duration,
     pub trust_forwarded_for: bool,
     pub client_address_header: Option<String>,
@@ -136,11 +136,7 @@ impl Settings {
             signed_url_ttl: seconds_or("SIGNED_URL_TTL_SECONDS", Duration::from_secs(3600))?,
             upload_dir: var("UPLOAD_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
             max_concurrent_uploads: parse_or("UPLOAD_MAX_CONCURRENT", 16_usize)?.max(1),
-            max_concurrent_uploads_per_account: parse_or(
-                "UPLOAD_MAX_CONCURRENT_PER_ACCOUNT",
-                2_usize,
-            )?
-            .max(1),
+            max_uploads_per_account: parse_or("UPLOAD_MAX_CONCURRENT_PER_ACCOUNT", 2_u32)?.max(1),
             upload_deadline: seconds_or("UPLOAD_DEADLINE_SECONDS", Duration::from_secs(1200))?,
             trust_forwarded_for: flag_or("TRUST_FORWARDED_FOR", false)?,
             client_address_header: var("CLIENT_ADDRESS_HEADER")

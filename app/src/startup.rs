@@ -54,7 +54,11 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
 /// poem-openapi generates, plus the upload rules on the upload operation (`x-upload-rules`, from
 /// `platform::videos::rules`), which the web app's checks and texts are built from.
 pub fn openapi_json() -> String {
-    let spec = api_service().spec();
+    with_upload_rules(api_service().spec())
+}
+
+/// `spec` (poem-openapi's document) with `x-upload-rules` on the upload operation.
+fn with_upload_rules(spec: String) -> String {
     let Ok(mut document) = serde_json::from_str::<serde_json::Value>(&spec) else {
         return spec;
     };
@@ -123,9 +127,8 @@ impl Application {
                 signed_url_ttl: settings.signed_url_ttl,
                 upload_dir: settings.upload_dir.clone(),
                 uploads: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads)),
-                account_uploads: crate::upload::per_account::AccountUploads::new(
-                    settings.max_concurrent_uploads_per_account,
-                ),
+                account_uploads: Arc::default(),
+                max_uploads_per_account: settings.max_uploads_per_account,
                 upload_deadline: settings.upload_deadline,
                 trust_forwarded_for: settings.trust_forwarded_for,
                 client_address_header: settings.client_address_header.clone(),
@@ -152,14 +155,14 @@ impl Application {
             trust_forwarded_proto: self.state.trust_forwarded_for,
         };
         let api = api_service();
-        let document = openapi_json();
+        let document = with_upload_rules(api.spec());
+        let allowed = AllowedMethods::from_document(&document);
         let spec = poem::endpoint::make_sync(move |_| {
             poem::Response::builder()
                 .content_type("application/json")
                 .body(document.clone())
         });
         let docs = api.swagger_ui();
-        let allowed = AllowedMethods::from_document(&api.spec());
         // The API's paths are absolute (`/api/…`, `/health…`): nested without stripping, so
         // everything else falls through to the web app.
         let api = Arc::new(api.into_endpoint());

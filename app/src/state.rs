@@ -24,8 +24,9 @@ pub struct AppState {
     pub upload_dir: std::path::PathBuf,
     /// One permit per upload being received (`UPLOAD_MAX_CONCURRENT`).
     pub uploads: Arc<tokio::sync::Semaphore>,
-    /// The uploads each account is sending (`UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`).
-    pub account_uploads: Arc<crate::upload::per_account::AccountUploads>,
+    /// The uploads each account is sending, at most `UPLOAD_MAX_CONCURRENT_PER_ACCOUNT` at once.
+    pub account_uploads: Arc<crate::lines::KeyedLines>,
+    pub max_uploads_per_account: u32,
     /// The longest one upload's body may take to arrive (`UPLOAD_DEADLINE_SECONDS`).
     pub upload_deadline: Duration,
     pub trust_forwarded_for: bool,

@@ -19,15 +19,14 @@
 //! places of a process that died are forgotten [`IN_FLIGHT_LEASE`] after the key's last
 //! admission.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::config::AuthSettings;
+use crate::lines::{KeyedLines, Turn};
 
 /// How often counters whose window and lease have passed are dropped.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(5);
@@ -39,7 +38,7 @@ pub struct LoginThrottle {
     max_per_client: u32,
     max_signups_per_client: u32,
     window: Duration,
-    gates: Arc<Gates>,
+    lines: Arc<KeyedLines>,
 }
 
 /// How long the places of attempts in flight outlive the key's last admission when nobody gives
@@ -55,15 +54,15 @@ const ADMISSION_WAIT: Duration = Duration::from_secs(60);
 const FIRST_RETRY: Duration = Duration::from_millis(10);
 const LONGEST_RETRY: Duration = Duration::from_millis(200);
 
-pub fn email_key(email: &str) -> String {
+fn email_key(email: &str) -> String {
     format!("email:{email}")
 }
 
-pub fn client_key(client: &str) -> String {
+fn client_key(client: &str) -> String {
     format!("client:{client}")
 }
 
-pub fn signup_key(client: &str) -> String {
+fn signup_key(client: &str) -> String {
     format!("signup:{client}")
 }
 
@@ -107,7 +106,7 @@ impl LoginThrottle {
             max_per_client: settings.max_failures_per_client,
             max_signups_per_client: settings.max_signups_per_client,
             window: settings.failure_window,
-            gates: Arc::default(),
+            lines: Arc::default(),
         }
     }
 
@@ -124,7 +123,7 @@ impl LoginThrottle {
             email: email.to_owned(),
             client: client.to_owned(),
             places: Vec::new(),
-            gates: Vec::new(),
+            turns: Vec::new(),
         };
         for (key, limit) in [
             (email_key(email), self.max_per_email),
@@ -132,8 +131,8 @@ impl LoginThrottle {
         ] {
             // First in line in this process, then a place in the database (which another
             // process may hold).
-            match self.gates.enter(&key, limit, deadline).await {
-                Some(permit) => attempt.gates.push(permit),
+            match self.lines.enter(&key, limit, deadline).await {
+                Some(turn) => attempt.turns.push(turn),
                 None => return Ok(LoginAdmission::Busy),
             }
             let mut pause = FIRST_RETRY;
@@ -187,18 +186,7 @@ impl LoginThrottle {
             return Ok(KeyAdmission::Admitted);
         }
         // Refused: by failures (wait for the window) or by attempts in flight (wait for them).
-        let found: Option<KeyWindow> = sqlx::query_as(
-            "SELECT CASE WHEN window_start > now() - make_interval(secs => $2)
-                         THEN failures ELSE 0 END AS failures,
-                    extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8
-                        AS seconds_left
-             FROM login_failures WHERE key = $1",
-        )
-        .bind(key)
-        .bind(window)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match found {
+        Ok(match self.window_of(key).await? {
             Some(row) if row.failures >= limit => {
                 KeyAdmission::Throttled(whole_seconds(row.seconds_left))
             }
@@ -233,15 +221,25 @@ impl LoginThrottle {
         if counted.is_some() {
             return Ok(None);
         }
-        let seconds_left: Option<f64> = sqlx::query_scalar(
-            "SELECT extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8
+        let found = self.window_of(&key).await?;
+        Ok(Some(found.map_or(self.window, |row| {
+            whole_seconds(row.seconds_left)
+        })))
+    }
+
+    /// `key`'s window as a refused attempt finds it.
+    async fn window_of(&self, key: &str) -> Result<Option<KeyWindow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT CASE WHEN window_start > now() - make_interval(secs => $2)
+                         THEN failures ELSE 0 END AS failures,
+                    extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8
+                        AS seconds_left
              FROM login_failures WHERE key = $1",
         )
-        .bind(&key)
-        .bind(window)
+        .bind(key)
+        .bind(self.window.as_secs_f64())
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(Some(seconds_left.map_or(self.window, whole_seconds)))
+        .await
     }
 
     /// Gives back a signup attempt that never reached the hash (the hashing queue was full).
@@ -370,8 +368,8 @@ pub struct LoginAttempt {
     client: String,
     /// The keys whose places this attempt holds in the database.
     places: Vec<String>,
-    /// Its places in line in this process, released with it.
-    gates: Vec<GatePermit>,
+    /// Its turns in this process's lines, released with it.
+    turns: Vec<Turn>,
 }
 
 impl LoginAttempt {
@@ -415,103 +413,5 @@ impl Drop for LoginAttempt {
                 }
             });
         }
-    }
-}
-
-/// Per-key lines of waiting attempts within this process: at most a key's limit of them go on
-/// to the database at once; the rest wait their turn here. A key's line exists only while
-/// somebody is in it.
-#[derive(Debug, Default)]
-struct Gates {
-    lines: Mutex<HashMap<String, Arc<Semaphore>>>,
-}
-
-impl Gates {
-    /// Waits for a turn on `key` (up to `limit` at once) until `deadline`.
-    async fn enter(
-        self: &Arc<Self>,
-        key: &str,
-        limit: u32,
-        deadline: Instant,
-    ) -> Option<GatePermit> {
-        let line =
-            {
-                let mut lines = self
-                    .lines
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner());
-                let permits = usize::try_from(limit.max(1)).unwrap_or(Semaphore::MAX_PERMITS);
-                Arc::clone(lines.entry(key.to_owned()).or_insert_with(|| {
-                    Arc::new(Semaphore::new(permits.min(Semaphore::MAX_PERMITS)))
-                }))
-            };
-        let mut permit = GatePermit {
-            gates: Arc::clone(self),
-            key: key.to_owned(),
-            permit: None,
-        };
-        // On time-out the permit is dropped with its line's last reference.
-        let acquired = tokio::time::timeout_at(deadline, line.acquire_owned()).await;
-        match acquired {
-            Ok(Ok(taken)) => {
-                permit.permit = Some(taken);
-                Some(permit)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// A turn in a key's line; leaving it removes the line when nobody else is in it.
-#[derive(Debug)]
-struct GatePermit {
-    gates: Arc<Gates>,
-    key: String,
-    permit: Option<OwnedSemaphorePermit>,
-}
-
-impl Drop for GatePermit {
-    fn drop(&mut self) {
-        drop(self.permit.take());
-        let mut lines = self
-            .gates
-            .lines
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        // Only the map holds the line: nobody waits in it or holds a turn.
-        if lines
-            .get(&self.key)
-            .is_some_and(|line| Arc::strong_count(line) == 1)
-        {
-            lines.remove(&self.key);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_line_lets_its_limit_through_and_vanishes_when_empty() {
-        let gates = Arc::new(Gates::default());
-        let deadline = Instant::now() + Duration::from_millis(50);
-        let first = gates.enter("email:a", 2, deadline).await;
-        let second = gates.enter("email:a", 2, deadline).await;
-        assert!(first.is_some() && second.is_some());
-        // The third waits until the deadline: both turns are held.
-        assert!(gates.enter("email:a", 2, deadline).await.is_none());
-        drop(first);
-        let third = gates.enter("email:a", 2, Instant::now() + Duration::from_millis(50));
-        assert!(third.await.is_some());
-        drop(second);
-        assert!(gates.lines.lock().unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_limit_of_zero_still_lets_one_through_to_be_refused_by_the_database() {
-        let gates = Arc::new(Gates::default());
-        let deadline = Instant::now() + Duration::from_millis(10);
-        assert!(gates.enter("client:x", 0, deadline).await.is_some());
     }
 }

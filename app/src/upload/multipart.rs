@@ -68,7 +68,7 @@ pub struct ReceivedUpload {
     /// This upload's place among the ones the instance takes at once, freed when dropped.
     pub slot: Option<tokio::sync::OwnedSemaphorePermit>,
     /// Its place among the ones its account sends at once, freed when dropped.
-    pub account_slot: Option<super::per_account::AccountUpload>,
+    pub account_slot: Option<crate::lines::Turn>,
 }
 
 /// Why the body could not be received.
@@ -131,7 +131,10 @@ impl<'a> ApiExtractor<'a> for UploadForm {
             .and_then(|value| value.strip_prefix("Bearer "))
             .and_then(|token| state.tokens.verify(token.trim()));
         let account_slot = match account {
-            Some(account) => match state.account_uploads.try_start(account) {
+            Some(account) => match state
+                .account_uploads
+                .try_enter(&account.to_string(), state.max_uploads_per_account)
+            {
                 Some(place) => Some(place),
                 None => return Ok(Self(Err(UploadRejection::AccountBusy))),
             },
