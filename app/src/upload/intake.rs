@@ -152,15 +152,13 @@ async fn check(upload: &ReceivedUpload) -> Result<Checked, Refusal> {
             ),
         ));
     }
+    // The larger of the display size and the size the decoder is told to allocate.
+    let pixels = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+    let display = (probed.width, probed.height);
     let largest = probed
         .coded
-        .map_or((probed.width, probed.height), |(w, h)| {
-            if u64::from(w) * u64::from(h) > u64::from(probed.width) * u64::from(probed.height) {
-                (w, h)
-            } else {
-                (probed.width, probed.height)
-            }
-        });
+        .filter(|&coded| pixels(coded) > pixels(display))
+        .unwrap_or(display);
     if !rules::accepts_frame_size(largest.0, largest.1) {
         return Err(video(
             "invalid_resolution",
