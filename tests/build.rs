@@ -18,10 +18,13 @@ use serde_json::Value;
 type Result<T> = std::result::Result<T, String>;
 
 fn main() {
-    // Absolute and without `..`: cargo then watches the file itself (a path it could express
-    // relative to this package came back as never changed).
-    let document = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
-    let document = document.canonicalize().unwrap_or(document);
+    // The package's folder as cargo gives it to this run, not as it was when this script was
+    // compiled: cargo reuses one compiled build script for every checkout of the workspace (a CI
+    // clone, a worktree), and a path baked in with `env!` watched the other checkout's document.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let document = manifest_dir.join("../docs/openapi.json");
     println!("cargo::rerun-if-changed={}", document.display());
     let generated = std::fs::read_to_string(&document)
         .map_err(|error| format!("cannot read {}: {error}", document.display()))
