@@ -1,6 +1,6 @@
 //! Sign-up, login, tokens and throttling through the real API.
 
-use end_to_end::{Client, PASSWORD, RawBody, RunningApi, signup_request, types};
+use end_to_end::{Client, PASSWORD, RawBody, RunningApi, login_request, signup_request, types};
 use reqwest::Method;
 use serde_json::json;
 
@@ -16,13 +16,6 @@ fn signup_body(email: &str) -> types::SignupRequest {
 /// The signup body as JSON, to be bent into shapes the typed client cannot send.
 fn signup_json(email: &str) -> serde_json::Value {
     serde_json::to_value(signup_body(email)).unwrap_or_default()
-}
-
-fn login_body(email: &str, password: &str) -> types::LoginRequest {
-    types::LoginRequest {
-        email: email.to_owned(),
-        password: password.to_owned(),
-    }
 }
 
 #[tokio::test]
@@ -223,7 +216,7 @@ async fn login_returns_a_bearer_token_and_refuses_wrong_credentials_alike() -> a
     let client = Client::new(&api.base_url);
     client.player("login@example.com", "Ana", "Cali").await?;
     let token = client
-        .login(&login_body("LOGIN@example.com", PASSWORD))
+        .login(&login_request("LOGIN@example.com", PASSWORD))
         .await?
         .ok()?;
     assert_eq!(token.token_type, "Bearer");
@@ -231,10 +224,10 @@ async fn login_returns_a_bearer_token_and_refuses_wrong_credentials_alike() -> a
     assert_eq!(token.access_token.split('.').count(), 3);
 
     let wrong_password = client
-        .login(&login_body("login@example.com", "nope-nope-nope"))
+        .login(&login_request("login@example.com", "nope-nope-nope"))
         .await?;
     let unknown_email = client
-        .login(&login_body("nobody@example.com", "nope-nope-nope"))
+        .login(&login_request("nobody@example.com", "nope-nope-nope"))
         .await?;
     assert_eq!(wrong_password.status, 401);
     assert_eq!(unknown_email.status, 401);
@@ -248,7 +241,7 @@ async fn repeated_failed_logins_are_throttled_with_retry_after() -> anyhow::Resu
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     client.player("target@example.com", "Ana", "Cali").await?;
-    let wrong = login_body("target@example.com", "wrong-password");
+    let wrong = login_request("target@example.com", "wrong-password");
     for attempt in 1..=5 {
         let answer = client.login(&wrong).await?;
         assert_eq!(answer.status, 401, "attempt {attempt}");
@@ -259,7 +252,7 @@ async fn repeated_failed_logins_are_throttled_with_retry_after() -> anyhow::Resu
     let retry_after: u64 = throttled.header("retry-after").unwrap_or("0").parse()?;
     assert!((1..=900).contains(&retry_after), "{retry_after}");
     // Even the right password waits while the email is throttled.
-    let right = login_body("target@example.com", PASSWORD);
+    let right = login_request("target@example.com", PASSWORD);
     assert_eq!(client.login(&right).await?.status, 429);
     Ok(())
 }

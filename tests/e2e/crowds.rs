@@ -4,17 +4,10 @@
 
 use std::collections::HashMap;
 
-use end_to_end::{Client, PASSWORD, RunningApi, signup_request, types};
+use end_to_end::{Client, PASSWORD, RunningApi, login_request, signup_request, types};
 use futures_util::future::join_all;
 
 use crate::local_backends;
-
-fn login_body(email: &str, password: &str) -> types::LoginRequest {
-    types::LoginRequest {
-        email: email.to_owned(),
-        password: password.to_owned(),
-    }
-}
 
 /// Signs up `count` accounts named `<prefix><n>@example.com`; returns their emails.
 async fn accounts(client: &Client, prefix: &str, count: usize) -> anyhow::Result<Vec<String>> {
@@ -56,7 +49,7 @@ async fn two_hundred_parallel_correct_logins_for_five_accounts_all_succeed() -> 
     // Forty logins per account at once: eight times LOGIN_MAX_FAILURES_PER_EMAIL, ten times
     // LOGIN_MAX_FAILURES_PER_CLIENT, twice the hashing queue.
     let logins: Vec<_> = (0..200)
-        .map(|index| login_body(&emails[index % 5], PASSWORD))
+        .map(|index| login_request(&emails[index % 5], PASSWORD))
         .collect();
     let statuses = all_at_once(&client, &logins).await?;
     assert_eq!(counts(&statuses), HashMap::from([(200, 200)]));
@@ -71,10 +64,10 @@ async fn a_wrong_password_among_two_hundred_correct_logins_refuses_only_itself()
     let client = Client::new(&api.base_url);
     let emails = accounts(&client, "fan", 5).await?;
     let mut logins: Vec<_> = (0..200)
-        .map(|index| login_body(&emails[index % 5], PASSWORD))
+        .map(|index| login_request(&emails[index % 5], PASSWORD))
         .collect();
     // The typo goes in the middle of the burst, for the first account.
-    logins.insert(100, login_body(&emails[0], "contraseña-mal-escrita"));
+    logins.insert(100, login_request(&emails[0], "contraseña-mal-escrita"));
     let statuses = all_at_once(&client, &logins).await?;
     assert_eq!(statuses[100], 401, "the wrong password");
     let mut correct = statuses;
@@ -94,7 +87,7 @@ async fn two_hundred_parallel_logins_through_two_api_instances_all_succeed() -> 
     // all, so half of them find the account's places taken by the other instance and wait.
     let answers = join_all((0..200).map(|index| {
         let client = &clients[index % 2];
-        let body = login_body(&emails[(index / 2) % 5], PASSWORD);
+        let body = login_request(&emails[(index / 2) % 5], PASSWORD);
         async move { client.login(&body).await }
     }))
     .await;
@@ -117,14 +110,14 @@ async fn typos_followed_by_the_right_password_never_lock_out_a_shared_address() 
     let emails = accounts(&client, "socio", 26).await?;
     for email in &emails[..25] {
         let typo = client
-            .login(&login_body(email, "contrasena-segura"))
+            .login(&login_request(email, "contrasena-segura"))
             .await?;
         assert_eq!(typo.status, 401, "{email}");
-        let right = client.login(&login_body(email, PASSWORD)).await?;
+        let right = client.login(&login_request(email, PASSWORD)).await?;
         assert_eq!(right.status, 200, "{email}: {right:?}");
     }
     // And someone who has not tried yet still gets in.
-    let last = client.login(&login_body(&emails[25], PASSWORD)).await?;
+    let last = client.login(&login_request(&emails[25], PASSWORD)).await?;
     assert_eq!(last.status, 200, "{last:?}");
     Ok(())
 }
@@ -138,7 +131,7 @@ async fn guesses_over_many_accounts_from_one_address_are_still_throttled() -> an
     // Credential stuffing: one guess each for a hundred accounts, all at once. Only
     // LOGIN_MAX_FAILURES_PER_CLIENT (20) of them reach the hash.
     let guesses: Vec<_> = (0..100)
-        .map(|index| login_body(&format!("cuenta{index}@example.com"), "123456789"))
+        .map(|index| login_request(&format!("cuenta{index}@example.com"), "123456789"))
         .collect();
     let statuses = all_at_once(&client, &guesses).await?;
     assert_eq!(
@@ -148,7 +141,7 @@ async fn guesses_over_many_accounts_from_one_address_are_still_throttled() -> an
     );
     // A correct login that forgives its own typos does not forgive anyone else's: the address
     // stays throttled, even for a right password.
-    let right = client.login(&login_body(&emails[0], PASSWORD)).await?;
+    let right = client.login(&login_request(&emails[0], PASSWORD)).await?;
     assert_eq!(right.status, 429, "{right:?}");
     assert_eq!(right.code(), "too_many_attempts");
     Ok(())
@@ -180,30 +173,20 @@ async fn an_ipv6_client_is_its_64_and_signups_count_before_the_email_is_looked_u
     let client = Client::new(&api.base_url);
     // Three addresses of one /64 share its three signups: rotating through 2^64 addresses buys
     // nothing. A taken email counts too, so they cannot be used to test which emails exist.
-    assert_eq!(
-        signup_from(&client, "2001:db8:0:1::1", "uno@example.com").await?,
-        201
-    );
-    assert_eq!(
-        signup_from(&client, "2001:db8:0:1::2", "uno@example.com").await?,
-        400
-    );
-    assert_eq!(
-        signup_from(&client, "2001:db8:0:1:ffff::3", "dos@example.com").await?,
-        201
-    );
-    assert_eq!(
-        signup_from(&client, "2001:db8:0:1::4", "tres@example.com").await?,
-        429
-    );
-    assert_eq!(
-        signup_from(&client, "2001:db8:0:1::5", "uno@example.com").await?,
-        429
-    );
-    // The next /64 is somebody else.
-    assert_eq!(
-        signup_from(&client, "2001:db8:0:2::1", "tres@example.com").await?,
-        201
-    );
+    for (address, email, status) in [
+        ("2001:db8:0:1::1", "uno@example.com", 201),
+        ("2001:db8:0:1::2", "uno@example.com", 400),
+        ("2001:db8:0:1:ffff::3", "dos@example.com", 201),
+        ("2001:db8:0:1::4", "tres@example.com", 429),
+        ("2001:db8:0:1::5", "uno@example.com", 429),
+        // The next /64 is somebody else.
+        ("2001:db8:0:2::1", "tres@example.com", 201),
+    ] {
+        assert_eq!(
+            signup_from(&client, address, email).await?,
+            status,
+            "{address} {email}"
+        );
+    }
     Ok(())
 }

@@ -152,6 +152,14 @@ pub fn signup_request(email: &str, first: &str, city: &str) -> types::SignupRequ
     }
 }
 
+/// A login body for `email` and `password`.
+pub fn login_request(email: &str, password: &str) -> types::LoginRequest {
+    types::LoginRequest {
+        email: email.to_owned(),
+        password: password.to_owned(),
+    }
+}
+
 impl Client {
     /// Signs up a player with the given email and city, then logs in.
     pub async fn player(&self, email: &str, first: &str, city: &str) -> anyhow::Result<Player> {
