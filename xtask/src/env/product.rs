@@ -16,6 +16,19 @@ use crate::env::postgres::Postgres;
 /// The database `cargo xtask dev` runs on (the app's default `DATABASE_URL` names it too).
 pub const DEV_DATABASE: &str = "rising_stars";
 
+/// A private product's folders under `<target>/xtask/<name>`, emptied first: `storage` for its
+/// files and `logs` for the processes' logs.
+pub fn fresh_run_dirs(name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let runs = cmd::target_dir().join("xtask").join(name);
+    if runs.exists() {
+        std::fs::remove_dir_all(&runs)?;
+    }
+    let (storage, logs) = (runs.join("storage"), runs.join("logs"));
+    std::fs::create_dir_all(&storage)?;
+    std::fs::create_dir_all(&logs)?;
+    Ok((storage, logs))
+}
+
 /// How to run the product.
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -142,16 +142,21 @@ pub fn unit_tests() -> anyhow::Result<()> {
 }
 
 /// Debian's Chromium: Playwright's own browser download cannot work on these machines.
-pub const CHROMIUM: (&str, &str) = (
+const CHROMIUM: (&str, &str) = (
     "chromium",
     "the browser tests drive Debian's Chromium through Playwright",
 );
 
+/// Debian's Chromium and the web app's packages (Playwright among them).
+pub fn ensure_browser() -> anyhow::Result<()> {
+    apt::ensure(&[CHROMIUM])?;
+    ensure_packages()
+}
+
 /// Playwright's tests against a running stack at `base_url`; screenshots and traces go to
 /// `web/test-results`.
 pub fn browser_tests(base_url: &str) -> anyhow::Result<()> {
-    apt::ensure(&[CHROMIUM])?;
-    ensure_packages()?;
+    ensure_browser()?;
     console::step(format!(
         "Browser tests: Playwright with Chromium against {base_url}"
     ));

@@ -160,29 +160,43 @@ const SCENES: [(&str, u32, f64); 2] = [("0xC68642", 300, 2.6), ("0xB07040", 420,
 
 /// The demo's source clips, drawn once with the ffmpeg CLI and kept.
 pub fn source_clips() -> anyhow::Result<Vec<PathBuf>> {
+    SCENES
+        .iter()
+        .enumerate()
+        .map(|(index, scene)| {
+            kept_clip(&format!("court-{index}.mp4"), |partial| {
+                console::step(format!(
+                    "Drawing demo clip {}/{} with ffmpeg (1080p, 21 s)",
+                    index + 1,
+                    SCENES.len()
+                ));
+                draw(scene, partial)
+            })
+        })
+        .collect()
+}
+
+/// `name` under `target/xtask/demo-clips`, made by `make` (into a partial file, renamed when
+/// whole) unless it is there already.
+fn kept_clip(
+    name: &str,
+    make: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<PathBuf> {
     crate::env::apt::ensure(&[crate::env::apt::FFMPEG_CLI])?;
     let dir = cmd::target_dir().join("xtask").join("demo-clips");
     std::fs::create_dir_all(&dir)?;
-    let mut clips = Vec::new();
-    for (index, scene) in SCENES.iter().enumerate() {
-        let clip = dir.join(format!("court-{index}.mp4"));
-        if !clip.is_file() {
-            console::step(format!(
-                "Drawing demo clip {}/{} with ffmpeg (1080p, 21 s)",
-                index + 1,
-                SCENES.len()
-            ));
-            draw(scene, &clip)?;
-        }
-        clips.push(clip);
+    let clip = dir.join(name);
+    if !clip.is_file() {
+        let partial = clip.with_extension("partial.mp4");
+        make(&partial)?;
+        std::fs::rename(&partial, &clip)?;
     }
-    Ok(clips)
+    Ok(clip)
 }
 
 /// A court seen from the side — stands, floor, baseline, the paint, a backboard and rim — and a
-/// ball bouncing across it.
-fn draw((floor, speed, bounce): &(&str, u32, f64), clip: &Path) -> anyhow::Result<()> {
-    let partial = clip.with_extension("partial.mp4");
+/// ball bouncing across it, into `partial`.
+fn draw((floor, speed, bounce): &(&str, u32, f64), partial: &Path) -> anyhow::Result<()> {
     let court = format!(
         "[0]drawbox=x=0:y=0:w=iw:h=330:color=0x1B2A41:t=fill,\
          drawbox=x=0:y=880:w=iw:h=10:color=white@0.9:t=fill,\
@@ -205,20 +219,14 @@ fn draw((floor, speed, bounce): &(&str, u32, f64), clip: &Path) -> anyhow::Resul
             .args(["-filter_complex", &court])
             .args(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "26"])
             .args(["-pix_fmt", "yuv420p", "-t", "21", "-f", "mp4"])
-            .arg(&partial),
+            .arg(partial),
     )?;
-    std::fs::rename(&partial, clip)?;
     Ok(())
 }
 
 /// A 720p clip (25 s) that the upload page refuses before sending, for the upload screen.
 pub fn lowres_clip() -> anyhow::Result<PathBuf> {
-    crate::env::apt::ensure(&[crate::env::apt::FFMPEG_CLI])?;
-    let dir = cmd::target_dir().join("xtask").join("demo-clips");
-    std::fs::create_dir_all(&dir)?;
-    let clip = dir.join("lowres-720p.mp4");
-    if !clip.is_file() {
-        let partial = clip.with_extension("partial.mp4");
+    kept_clip("lowres-720p.mp4", |partial| {
         cmd::run(
             std::process::Command::new("ffmpeg")
                 .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
@@ -232,11 +240,9 @@ pub fn lowres_clip() -> anyhow::Result<PathBuf> {
                     "yuv420p",
                 ])
                 .args(["-f", "mp4"])
-                .arg(&partial),
-        )?;
-        std::fs::rename(&partial, &clip)?;
-    }
-    Ok(clip)
+                .arg(partial),
+        )
+    })
 }
 
 /// The e-mail of the first demo player (the most voted).

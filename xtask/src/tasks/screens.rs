@@ -4,7 +4,7 @@
 use crate::cmd;
 use crate::console;
 use crate::env::postgres::Postgres;
-use crate::env::product::{Options, Product};
+use crate::env::product::{Options, Product, fresh_run_dirs};
 use crate::env::web;
 use crate::tasks::demo;
 
@@ -13,18 +13,10 @@ const DATABASE: &str = "rising_stars_screens";
 
 pub async fn run() -> anyhow::Result<()> {
     let build = web::ensure_built()?;
-    crate::env::apt::ensure(&[web::CHROMIUM])?;
-    web::ensure_packages()?;
+    web::ensure_browser()?;
     let postgres = Postgres::ensure().await?;
     postgres.drop_database(DATABASE).await?;
-    let runs = cmd::target_dir().join("xtask").join("screens");
-    if runs.exists() {
-        std::fs::remove_dir_all(&runs)?;
-    }
-    let storage = runs.join("storage");
-    let logs = runs.join("logs");
-    std::fs::create_dir_all(&storage)?;
-    std::fs::create_dir_all(&logs)?;
+    let (storage, logs) = fresh_run_dirs("screens")?;
     let lowres = demo::lowres_clip()?;
     let product = Product::start(&Options {
         port: cmd::free_port()?,

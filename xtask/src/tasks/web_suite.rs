@@ -10,7 +10,7 @@ use anyhow::Context;
 use crate::cmd;
 use crate::console;
 use crate::env::postgres::Postgres;
-use crate::env::product::{Options, Product};
+use crate::env::product::{Options, Product, fresh_run_dirs};
 use crate::env::{venv, web};
 
 /// The stack's database: one per run (two checkouts may test at once), dropped after it.
@@ -37,15 +37,9 @@ pub async fn run(
     let lap = Instant::now();
     let database = database();
     postgres.drop_database(&database).await?;
-    let runs = cmd::target_dir().join("xtask").join("web-suite");
-    // Both suites write here; `web/test-results` holds Playwright's own output.
-    if runs.exists() {
-        std::fs::remove_dir_all(&runs)?;
-    }
-    let storage = runs.join("storage");
-    let logs = runs.join("logs");
-    std::fs::create_dir_all(&storage)?;
-    std::fs::create_dir_all(&logs)?;
+    // Both suites write under `<target>/xtask/web-suite`; `web/test-results` holds Playwright's
+    // own output.
+    let (storage, logs) = fresh_run_dirs("web-suite")?;
     let product = Product::start(&Options {
         port: cmd::free_port()?,
         database: database.clone(),
