@@ -17,6 +17,20 @@
 //! - `LOGIN_MAX_FAILURES_PER_EMAIL` (default 5) and `LOGIN_MAX_FAILURES_PER_CLIENT` (default 20)
 //!   failed logins, and `SIGNUP_MAX_PER_CLIENT` (default 30) signups, per `LOGIN_WINDOW_SECONDS`
 //!   (default 900) before answering 429.
+//! - `SIGNUP_MAX_PER_IPV4_24` (default 90): signups per `LOGIN_WINDOW_SECONDS` from all the IPv4
+//!   addresses of one /24, a ceiling over `SIGNUP_MAX_PER_CLIENT`. Past either limit, or
+//!   `LOGIN_MAX_FAILURES_PER_*`, a request needs a proof of work (`integrity::proof`), harder the
+//!   further past; without one it is answered 429 with the challenge to solve.
+//! - `VOTE_MAX_PER_ACCOUNT_PER_MINUTE` (default 10): votes one account casts a minute (human
+//!   speed; past it, 429 until the minute ends).
+//! - `VOTE_MAX_PER_NETWORK_PER_HOUR` (default 300): votes from one network an hour before each
+//!   further vote needs a proof of work.
+//! - `VOTE_YOUNG_ACCOUNT_HOURS` (default 24), `VOTE_YOUNG_BURST` (default 2),
+//!   `VOTE_NETWORK_SHARE_PERCENT` (default 30), `VOTE_NETWORK_SHARE_FLOOR` (default 10): the
+//!   rules that hold a vote out of the ranking for review (`platform::videos::votes`): more than
+//!   the burst of votes from young accounts of one network for one player within the young-account
+//!   time, or one network giving more than the share of a player's votes once it gives the floor.
+//!   `VOTE_YOUNG_ACCOUNT_HOURS=0` and `VOTE_NETWORK_SHARE_PERCENT=100` turn them off.
 //! - `TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For` hop, as set by
 //!   the load balancer (default false: the TCP peer); and add HSTS to answers the load balancer
 //!   received over HTTPS (`X-Forwarded-Proto: https`).
@@ -56,6 +70,47 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub client_address_header: Option<String>,
     pub web: WebSettings,
+    pub votes: VoteSettings,
+    pub email_verification: bool,
+}
+
+/// How fast votes may come, and when one is held for review.
+#[derive(Debug, Clone)]
+pub struct VoteSettings {
+    pub max_per_account_per_minute: u32,
+    pub max_per_network_per_hour: u32,
+    pub hold_rules: platform::videos::votes::HoldRules,
+}
+
+impl VoteSettings {
+    fn from_env() -> Result<Self, ConfigError> {
+        let rules = platform::videos::votes::HoldRules::default();
+        let young_hours: u64 = parse_or(
+            "VOTE_YOUNG_ACCOUNT_HOURS",
+            rules.young_account.as_secs() / 3600,
+        )?;
+        let share: u32 = parse_or("VOTE_NETWORK_SHARE_PERCENT", rules.network_share_percent)?;
+        if share == 0 || share > 100 {
+            return Err(ConfigError::new(
+                "VOTE_NETWORK_SHARE_PERCENT",
+                "must be 1 to 100",
+            ));
+        }
+        Ok(Self {
+            max_per_account_per_minute: parse_or("VOTE_MAX_PER_ACCOUNT_PER_MINUTE", 10)?,
+            max_per_network_per_hour: parse_or("VOTE_MAX_PER_NETWORK_PER_HOUR", 300)?,
+            hold_rules: platform::videos::votes::HoldRules {
+                young_account: Duration::from_secs(young_hours.saturating_mul(3600)),
+                young_burst: parse_or("VOTE_YOUNG_BURST", rules.young_burst)?,
+                // At 100 % no share is too much: a network's votes never exceed the player's.
+                network_share_percent: share,
+                network_share_floor: parse_or(
+                    "VOTE_NETWORK_SHARE_FLOOR",
+                    rules.network_share_floor,
+                )?,
+            },
+        })
+    }
 }
 
 /// Where the web app's build is.
@@ -73,6 +128,7 @@ pub struct AuthSettings {
     pub max_failures_per_email: u32,
     pub max_failures_per_client: u32,
     pub max_signups_per_client: u32,
+    pub max_signups_per_ipv4_24: u32,
     pub failure_window: Duration,
     pub hash_threads: usize,
     pub hash_queue: usize,
@@ -97,6 +153,7 @@ impl Settings {
             max_failures_per_email: parse_or("LOGIN_MAX_FAILURES_PER_EMAIL", 5)?,
             max_failures_per_client: parse_or("LOGIN_MAX_FAILURES_PER_CLIENT", 20)?,
             max_signups_per_client: parse_or("SIGNUP_MAX_PER_CLIENT", 30)?,
+            max_signups_per_ipv4_24: parse_or("SIGNUP_MAX_PER_IPV4_24", 90)?,
             failure_window: seconds_or("LOGIN_WINDOW_SECONDS", Duration::from_secs(900))?,
             hash_threads,
             hash_queue: parse_or("PASSWORD_HASH_QUEUE", hash_threads * 32)?.max(1),
@@ -157,6 +214,8 @@ impl Settings {
                     required: false,
                 },
             },
+            votes: VoteSettings::from_env()?,
+            email_verification: flag_or("EMAIL_VERIFICATION", true)?,
         })
     }
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod integrity;
 pub mod lines;
 pub mod outbox;
 pub mod rankings;

@@ -13,6 +13,9 @@ use crate::auth::password::PasswordHashing;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::config::Settings;
+use crate::integrity::Integrity;
+use crate::integrity::counters::RateCounters;
+use crate::integrity::proof::ProofOfWork;
 use crate::http::allow::{AllowedMethods, add_allow_header};
 use crate::rankings::Rankings;
 use crate::routes::auth::AuthApi;
@@ -110,6 +113,7 @@ impl Application {
             .first()
             .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
             .unwrap_or(settings.listen_addr.port());
+        let proofs = ProofOfWork::new(pool.clone(), &settings.auth.jwt_secret);
         Ok(Self {
             acceptor,
             port,
@@ -123,7 +127,14 @@ impl Application {
                     settings.auth.hash_threads,
                     settings.auth.hash_queue,
                 ),
-                throttle: LoginThrottle::new(pool.clone(), &settings.auth),
+                throttle: LoginThrottle::new(pool.clone(), &settings.auth, proofs.clone()),
+                integrity: Integrity::new(
+                    RateCounters::new(pool.clone()),
+                    proofs,
+                    &settings.auth,
+                    &settings.votes,
+                ),
+                email_verification: settings.email_verification,
                 signed_url_ttl: settings.signed_url_ttl,
                 upload_dir: settings.upload_dir.clone(),
                 uploads: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads)),
@@ -151,6 +162,7 @@ impl Application {
         // Background chores, each on its own timer: the outbox relay and the login-throttle pruning.
         crate::outbox::spawn_relay(self.state.pool.clone(), self.state.queue.clone());
         self.state.throttle.spawn_pruning();
+        self.state.integrity.counters.spawn_pruning();
         let hsts = crate::http::middleware::Hsts {
             trust_forwarded_proto: self.state.trust_forwarded_for,
         };

@@ -20,6 +20,10 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub passwords: PasswordHashing,
     pub throttle: LoginThrottle,
+    /// Rate counters and the proof-of-work step-up for signups and votes.
+    pub integrity: crate::integrity::Integrity,
+    /// Votes count only from accounts whose e-mail is verified (`EMAIL_VERIFICATION`).
+    pub email_verification: bool,
     pub signed_url_ttl: Duration,
     pub upload_dir: std::path::PathBuf,
     /// One permit per upload being received (`UPLOAD_MAX_CONCURRENT`).

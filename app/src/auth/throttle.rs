@@ -1,6 +1,9 @@
-//! Throttling of what costs a password hash: too many failed logins for one email or from one
-//! client, or too many signups from one client, within a window answer 429 with `Retry-After`.
-//! Counters live in PostgreSQL so every API task sees the same.
+//! Throttling of failed logins, which cost a password hash each: past too many failures for one
+//! email or from one client within a window, a login needs a proof of work (`integrity::proof`),
+//! harder with every further failure; without one it is answered 429 with `Retry-After` and the
+//! challenge. Nobody can lock a player out: the player pays a few seconds of CPU at worst.
+//! Counters live in PostgreSQL so every API task sees the same. (Signups count in
+//! `integrity::counters`.)
 //!
 //! A login attempt is *admitted* before its password is hashed: for its email and its client,
 //! the failures of the window plus the attempts still being checked must stay under the limit.
@@ -26,6 +29,7 @@ use sqlx::PgPool;
 use tokio::time::Instant;
 
 use crate::config::AuthSettings;
+use crate::integrity::proof::{self, ProofOfWork};
 use crate::lines::{KeyedLines, Turn};
 
 /// How often counters whose window and lease have passed are dropped.
@@ -36,9 +40,9 @@ pub struct LoginThrottle {
     pool: PgPool,
     max_per_email: u32,
     max_per_client: u32,
-    max_signups_per_client: u32,
     window: Duration,
     lines: Arc<KeyedLines>,
+    proofs: ProofOfWork,
 }
 
 /// How long the places of attempts in flight outlive the key's last admission when nobody gives
@@ -62,10 +66,6 @@ fn client_key(client: &str) -> String {
     format!("client:{client}")
 }
 
-fn signup_key(client: &str) -> String {
-    format!("signup:{client}")
-}
-
 /// The failures one email made from one client, forgiven when that email then logs in there.
 fn typo_key(client: &str, email: &str) -> String {
     format!("typos:{client} {email}")
@@ -76,8 +76,9 @@ fn typo_key(client: &str, email: &str) -> String {
 pub enum LoginAdmission {
     /// Hash the password, then tell the attempt how it went.
     Admitted(LoginAttempt),
-    /// The email or the client has used up its failures: wait this long.
-    Throttled(Duration),
+    /// The email or the client has used up its failures: wait this long, or send a proof of work
+    /// this hard.
+    Throttled { wait: Duration, difficulty: u64 },
     /// No place came free within [`ADMISSION_WAIT`]: try again shortly.
     Busy,
 }
@@ -85,7 +86,8 @@ pub enum LoginAdmission {
 /// How one key's admission went.
 enum KeyAdmission {
     Admitted,
-    Throttled(Duration),
+    /// Its failures fill the limit: the window ends in `wait`.
+    Throttled { wait: Duration, failures: u32 },
     /// Failures and attempts in flight fill the limit, failures alone do not.
     Full,
 }
@@ -99,23 +101,25 @@ struct KeyWindow {
 }
 
 impl LoginThrottle {
-    pub fn new(pool: PgPool, settings: &AuthSettings) -> Self {
+    pub fn new(pool: PgPool, settings: &AuthSettings, proofs: ProofOfWork) -> Self {
         Self {
             pool,
             max_per_email: settings.max_failures_per_email,
             max_per_client: settings.max_failures_per_client,
-            max_signups_per_client: settings.max_signups_per_client,
             window: settings.failure_window,
             lines: Arc::default(),
+            proofs,
         }
     }
 
     /// Admits a login attempt for `email` from `client`, waiting while the places are taken by
-    /// attempts in flight; refuses it when either has used up its failures.
+    /// attempts in flight. When either has used up its failures, only a proof of work (`proof`,
+    /// the `Altcha` header) as hard as the worse of them asks admits it; one proof pays for both.
     pub async fn admit_login(
         &self,
         email: &str,
         client: &str,
+        proof: Option<&str>,
     ) -> Result<LoginAdmission, sqlx::Error> {
         let deadline = Instant::now() + ADMISSION_WAIT;
         let mut attempt = LoginAttempt {
@@ -125,6 +129,8 @@ impl LoginThrottle {
             places: Vec::new(),
             turns: Vec::new(),
         };
+        // The difficulty a proof was accepted at, once one is spent.
+        let mut paid: Option<u64> = None;
         for (key, limit) in [
             (email_key(email), self.max_per_email),
             (client_key(client), self.max_per_client),
@@ -142,7 +148,26 @@ impl LoginThrottle {
                         attempt.places.push(key);
                         break;
                     }
-                    KeyAdmission::Throttled(wait) => return Ok(LoginAdmission::Throttled(wait)),
+                    KeyAdmission::Throttled { wait, failures } => {
+                        let difficulty = proof::difficulty(failures, limit);
+                        let covered = match (paid, proof) {
+                            (Some(paid), _) => paid.saturating_mul(2) >= difficulty,
+                            (None, Some(proof)) => {
+                                let accepted = self.proofs.accept(proof, difficulty).await?;
+                                if accepted.is_ok() {
+                                    paid = Some(difficulty);
+                                }
+                                accepted.is_ok()
+                            }
+                            (None, None) => false,
+                        };
+                        if !covered {
+                            return Ok(LoginAdmission::Throttled { wait, difficulty });
+                        }
+                        self.take_place(&key).await?;
+                        attempt.places.push(key);
+                        break;
+                    }
                     KeyAdmission::Full if Instant::now() + pause >= deadline => {
                         return Ok(LoginAdmission::Busy);
                     }
@@ -187,44 +212,48 @@ impl LoginThrottle {
         }
         // Refused: by failures (wait for the window) or by attempts in flight (wait for them).
         Ok(match self.window_of(key).await? {
-            Some(row) if row.failures >= limit => {
-                KeyAdmission::Throttled(whole_seconds(row.seconds_left))
-            }
-            None if limit <= 0 => KeyAdmission::Throttled(self.window),
+            Some(row) if row.failures >= limit => KeyAdmission::Throttled {
+                wait: whole_seconds(row.seconds_left),
+                failures: u32::try_from(row.failures).unwrap_or_default(),
+            },
+            None if limit <= 0 => KeyAdmission::Throttled {
+                wait: self.window,
+                failures: 0,
+            },
             _ => KeyAdmission::Full,
         })
     }
 
-    /// Counts this signup attempt against the client, unless it has used up its signups: then
-    /// nothing is counted and the answer is how long to wait.
-    pub async fn reserve_signup(&self, client: &str) -> Result<Option<Duration>, sqlx::Error> {
-        let key = signup_key(client);
-        let limit = i32::try_from(self.max_signups_per_client).unwrap_or(i32::MAX);
+    /// Takes a place on `key` whatever its failures (the attempt paid with a proof of work).
+    async fn take_place(&self, key: &str) -> Result<(), sqlx::Error> {
         let window = self.window.as_secs_f64();
-        let counted: Option<bool> = sqlx::query_scalar(
-            "INSERT INTO login_failures AS f (key, window_start, failures)
-             SELECT $1, now(), 1 WHERE $3 > 0
+        sqlx::query(
+            "INSERT INTO login_failures AS f (key, window_start, failures, in_flight, in_flight_until)
+             VALUES ($1, now(), 0, 1, now() + make_interval(secs => $3))
              ON CONFLICT (key) DO UPDATE SET
                  window_start = CASE WHEN f.window_start > now() - make_interval(secs => $2)
                                      THEN f.window_start ELSE now() END,
                  failures = CASE WHEN f.window_start > now() - make_interval(secs => $2)
-                                 THEN f.failures ELSE 0 END + 1
-             WHERE CASE WHEN f.window_start > now() - make_interval(secs => $2)
-                        THEN f.failures ELSE 0 END < $3
-             RETURNING true",
+                                 THEN f.failures ELSE 0 END,
+                 in_flight = CASE WHEN f.in_flight_until > now() THEN f.in_flight ELSE 0 END + 1,
+                 in_flight_until = now() + make_interval(secs => $3)",
         )
-        .bind(&key)
+        .bind(key)
         .bind(window)
-        .bind(limit)
-        .fetch_optional(&self.pool)
+        .bind(IN_FLIGHT_LEASE.as_secs_f64())
+        .execute(&self.pool)
         .await?;
-        if counted.is_some() {
-            return Ok(None);
-        }
-        let found = self.window_of(&key).await?;
-        Ok(Some(found.map_or(self.window, |row| {
-            whole_seconds(row.seconds_left)
-        })))
+        Ok(())
+    }
+
+    /// How hard a proof of work a login from `client` needs now (zero: none), for
+    /// `GET /api/auth/challenge`.
+    pub async fn client_difficulty(&self, client: &str) -> Result<u64, sqlx::Error> {
+        let failures = self
+            .window_of(&client_key(client))
+            .await?
+            .map_or(0, |row| u32::try_from(row.failures).unwrap_or_default());
+        Ok(proof::difficulty(failures, self.max_per_client))
     }
 
     /// `key`'s window as a refused attempt finds it.
@@ -240,17 +269,6 @@ impl LoginThrottle {
         .bind(self.window.as_secs_f64())
         .fetch_optional(&self.pool)
         .await
-    }
-
-    /// Gives back a signup attempt that never reached the hash (the hashing queue was full).
-    pub async fn give_back_signup(&self, client: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = $1",
-        )
-        .bind(signup_key(client))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Drops counters whose window and lease have both passed (called periodically).

@@ -1,6 +1,7 @@
 //! Who a client is, for every per-client limit: the network its address stands for. An IPv6
 //! address counts by its /64 (one subscriber's whole allocation: anyone with an ordinary /64 has
-//! 2^64 addresses to rotate through), an IPv4 address by itself.
+//! 2^64 addresses to rotate through), an IPv4 address by itself, and for signups also by the /24
+//! around it (a rented block of addresses shares one ceiling).
 
 use std::net::IpAddr;
 
@@ -8,9 +9,56 @@ use poem::Request;
 
 use crate::state::AppState;
 
-/// The client's network key, e.g. `203.0.113.7` or `2001:db8:1:2::/64`.
-pub fn client_network(request: &Request, state: &AppState) -> String {
-    client_address(request, state).map_or_else(|| "unknown".to_owned(), network_key)
+/// The network a request comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// e.g. `203.0.113.7` or `2001:db8:1:2::/64` (`unknown` without an address).
+    pub key: String,
+    /// The IPv4 /24 around an IPv4 address, e.g. `203.0.113.0/24`.
+    pub ipv4_block: Option<String>,
+}
+
+impl Network {
+    /// Signups from this network.
+    pub fn signup_key(&self) -> String {
+        format!("signup:{}", self.key)
+    }
+
+    /// Signups from this IPv4 address's /24.
+    pub fn ipv4_block_key(&self) -> Option<String> {
+        self.ipv4_block.as_ref().map(|block| format!("signup24:{block}"))
+    }
+}
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.key)
+    }
+}
+
+/// The client's network.
+pub fn client_network(request: &Request, state: &AppState) -> Network {
+    match client_address(request, state) {
+        Some(address) => network_of(address),
+        None => Network {
+            key: "unknown".to_owned(),
+            ipv4_block: None,
+        },
+    }
+}
+
+fn network_of(address: IpAddr) -> Network {
+    let v4 = match address {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+    };
+    Network {
+        key: network_key(address),
+        ipv4_block: v4.map(|v4| {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }),
+    }
 }
 
 /// The client's address: a trusted proxy's header (`CLIENT_ADDRESS_HEADER`, e.g. CloudFront's
@@ -74,6 +122,15 @@ mod tests {
             key("2001:db8:1:2::1")
         );
         assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+    }
+
+    #[test]
+    fn ipv4_addresses_share_a_block_with_their_24() {
+        let block = |text: &str| super::network_of(text.parse().unwrap()).ipv4_block;
+        assert_eq!(block("203.0.113.7").as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(block("::ffff:203.0.113.200"), block("203.0.113.7"));
+        assert_ne!(block("203.0.114.7"), block("203.0.113.7"));
+        assert_eq!(block("2001:db8::1"), None);
     }
 
     #[test]

@@ -4,6 +4,8 @@ use poem::http::StatusCode;
 use poem_openapi::Object;
 use poem_openapi::payload::Json;
 
+use crate::integrity::proof::ProofChallenge;
+
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -26,6 +28,10 @@ pub struct Problem {
     /// The request field at fault (validation errors only).
     #[oai(skip_serializing_if_is_none)]
     pub field: Option<String>,
+    /// A proof-of-work challenge (429 only): solve it and repeat the request with the solution
+    /// in the `Altcha` header to go on now instead of after `Retry-After`.
+    #[oai(skip_serializing_if_is_none)]
+    pub challenge: Option<ProofChallenge>,
 }
 
 impl Problem {
@@ -37,6 +43,7 @@ impl Problem {
             detail: detail.into(),
             code: code.to_owned(),
             field: None,
+            challenge: None,
         }
     }
 

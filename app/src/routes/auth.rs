@@ -3,8 +3,9 @@
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
+use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
@@ -12,6 +13,8 @@ use crate::auth::password::HashError;
 use crate::auth::throttle::LoginAdmission;
 use crate::domain::{Email, Name, Password};
 use crate::http::client::client_network;
+use crate::integrity::proof::ProofChallenge;
+use crate::integrity::{Admission, Purpose};
 use crate::http::errors::InternalError;
 use crate::http::fields::{EmailText, NameText, PasswordText};
 use crate::http::json::{JsonBody, StringFields};
@@ -82,9 +85,10 @@ pub enum SignupResponse {
     /// of strings (`invalid_body`).
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
-    /// Too many signups from this client's network (an IPv6 /64, an IPv4 address):
-    /// `too_many_signups`. Every attempt counts, a taken email's too, before the email is looked
-    /// up.
+    /// Too many signups from this client's network (an IPv6 /64, an IPv4 address, or the IPv4
+    /// /24 around it): `too_many_signups`, with a proof-of-work `challenge` whose solution in the
+    /// `Altcha` header lets the signup through now. Every attempt counts, a taken email's too,
+    /// before the email is looked up.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyAttempts(
         Json<Problem>,
@@ -100,6 +104,26 @@ pub enum SignupResponse {
         #[oai(header = "Retry-After")]
         u64,
     ),
+}
+
+/// What a proof-of-work challenge is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ChallengePurpose {
+    Signup,
+    Login,
+    Vote,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ChallengeResponse {
+    /// The challenge, in the shape the ALTCHA widget's `challengejson` takes.
+    #[oai(status = 200)]
+    Ok(Json<ProofChallenge>),
+    /// `purpose` is missing or not one of the listed values (`validation_error`); answered
+    /// before the handler runs.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
 }
 
 /// What a login checks the password against.
@@ -152,8 +176,9 @@ pub enum LoginResponse {
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
     /// Too many failed attempts for this email or from this client's network (an IPv6 /64, an
-    /// IPv4 address): `too_many_attempts`. Attempts still
-    /// being checked never cause it: a login waits for them instead.
+    /// IPv4 address): `too_many_attempts`, with a proof-of-work `challenge` whose solution in the
+    /// `Altcha` header lets the login through now. Attempts still being checked never cause it: a
+    /// login waits for them instead.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyAttempts(
         Json<Problem>,
@@ -188,12 +213,26 @@ fn busy() -> (Json<Problem>, u64) {
 /// How long a refused hash waits: the queue drains in well under a second.
 const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
 
-fn too_many(code: &str, detail: &str, wait: std::time::Duration) -> (Json<Problem>, u64) {
+/// A 429 with how long to wait and, when the limit can be passed with a proof of work, the
+/// challenge to solve.
+pub fn too_many(
+    code: &str,
+    detail: &str,
+    wait: std::time::Duration,
+    challenge: Option<ProofChallenge>,
+) -> (Json<Problem>, u64) {
     (
-        Problem::new(StatusCode::TOO_MANY_REQUESTS, code, detail).json(),
+        Problem {
+            challenge,
+            ..Problem::new(StatusCode::TOO_MANY_REQUESTS, code, detail)
+        }
+        .json(),
         wait.as_secs().max(1),
     )
 }
+
+/// The `Altcha` header: a proof of work for a request past a limit.
+pub type ProofHeader = Header<Option<String>>;
 
 struct NewUser {
     first_name: Name,
@@ -256,6 +295,9 @@ impl AuthApi {
         request: &Request,
         state: Data<&AppState>,
         body: JsonBody<SignupRequest>,
+        /// A solved proof-of-work challenge, when a 429 asked for one.
+        #[oai(name = "Altcha")]
+        altcha: ProofHeader,
     ) -> Result<SignupResponse, InternalError> {
         let user = match NewUser::try_from(&body.0) {
             Ok(user) => user,
@@ -264,12 +306,18 @@ impl AuthApi {
         // Counted before the email is looked up: a script cannot test addresses for accounts
         // faster than it may sign up.
         let client = client_network(request, &state);
-        if let Some(wait) = state.throttle.reserve_signup(&client).await? {
+        if let Admission::Refused { wait, challenge } = state
+            .integrity
+            .admit_signup(&client, altcha.0.as_deref())
+            .await?
+        {
             tracing::warn!(client = %client, "signup throttled");
             let (problem, wait) = too_many(
                 "too_many_signups",
-                "Demasiados registros desde esta conexión. Inténtalo de nuevo más tarde.",
+                "Demasiados registros desde esta conexión. Completa la verificación para \
+                 continuar o inténtalo de nuevo más tarde.",
                 wait,
+                challenge,
             );
             return Ok(SignupResponse::TooManyAttempts(problem, wait));
         }
@@ -284,7 +332,7 @@ impl AuthApi {
         let hash = match state.passwords.hash(user.password.into_inner()).await {
             Ok(hash) => hash,
             Err(HashError::Busy) => {
-                state.throttle.give_back_signup(&client).await?;
+                state.integrity.give_back_signup(&client).await?;
                 let (problem, wait) = busy();
                 return Ok(SignupResponse::Busy(problem, wait));
             }
@@ -320,6 +368,34 @@ impl AuthApi {
         })))
     }
 
+    /// A proof-of-work challenge (ALTCHA) as hard as the caller's network now needs for
+    /// `purpose`, to solve ahead of a request (a 429 past a limit carries one too). A network
+    /// below its limits gets the easiest; its requests need no proof at all.
+    #[oai(path = "/challenge", method = "get", operation_id = "get_challenge")]
+    async fn challenge(
+        &self,
+        request: &Request,
+        state: Data<&AppState>,
+        /// What the proof is for.
+        purpose: Query<ChallengePurpose>,
+    ) -> Result<ChallengeResponse, InternalError> {
+        let network = client_network(request, &state);
+        let challenge = match purpose.0 {
+            ChallengePurpose::Signup => {
+                state
+                    .integrity
+                    .challenge_for(&network, Purpose::Signup)
+                    .await?
+            }
+            ChallengePurpose::Vote => state.integrity.challenge_for(&network, Purpose::Vote).await?,
+            ChallengePurpose::Login => {
+                let difficulty = state.throttle.client_difficulty(&network.key).await?;
+                state.integrity.proofs.challenge(difficulty)
+            }
+        };
+        Ok(ChallengeResponse::Ok(Json(challenge)))
+    }
+
     /// Exchange email and password for an access token.
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
@@ -327,18 +403,27 @@ impl AuthApi {
         request: &Request,
         state: Data<&AppState>,
         body: JsonBody<LoginRequest>,
+        /// A solved proof-of-work challenge, when a 429 asked for one.
+        #[oai(name = "Altcha")]
+        altcha: ProofHeader,
     ) -> Result<LoginResponse, InternalError> {
         let email = body.0.email.trim().to_lowercase();
-        let client = client_network(request, &state);
+        let client = client_network(request, &state).key;
         // Admitted before the hash: parallel wrong guesses cannot all slip past the limit.
-        let attempt = match state.throttle.admit_login(&email, &client).await? {
+        let admission = state
+            .throttle
+            .admit_login(&email, &client, altcha.0.as_deref())
+            .await?;
+        let attempt = match admission {
             LoginAdmission::Admitted(attempt) => attempt,
-            LoginAdmission::Throttled(wait) => {
+            LoginAdmission::Throttled { wait, difficulty } => {
                 tracing::warn!(client = %client, "login throttled");
                 let (problem, wait) = too_many(
                     "too_many_attempts",
-                    "Demasiados intentos fallidos. Inténtalo de nuevo más tarde.",
+                    "Demasiados intentos fallidos. Completa la verificación para continuar o \
+                     inténtalo de nuevo más tarde.",
                     wait,
+                    Some(state.integrity.proofs.challenge(difficulty)),
                 );
                 return Ok(LoginResponse::TooManyAttempts(problem, wait));
             }

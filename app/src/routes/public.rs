@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use platform::videos::votes::Vote;
+use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -10,7 +11,10 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::auth::{ProofHeader, too_many};
 use super::videos::link;
+use crate::http::client::client_network;
+use crate::integrity::Admission;
 use crate::auth::BearerAuth;
 use crate::domain::Name;
 use crate::http::errors::{ApiError, InternalError};
@@ -142,11 +146,25 @@ pub enum PublicVideosResponse {
 
 #[derive(Debug, Object)]
 pub struct VoteRecorded {
-    /// "Voto registrado exitosamente."
+    /// "Voto registrado exitosamente." (held: "Voto registrado; queda en revisión antes de
+    /// contar en el ranking.")
     pub message: String,
     pub video_id: Uuid,
-    /// The video's votes after this one.
+    /// The video's counted votes after this one.
     pub votes: i32,
+    /// Whether the vote counts now or was held for review (docs/api.md, "Votes people can
+    /// trust"); a held vote counts once the jury releases it.
+    pub status: CastStatus,
+}
+
+/// What became of a recorded vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum CastStatus {
+    /// Counted in the rankings.
+    Counted,
+    /// Held out of the rankings for review.
+    Held,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -156,9 +174,23 @@ pub enum VoteResponse {
     /// Already voted for this video (`already_voted`) or it is the caller's own (`own_video`).
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
+    /// The caller's e-mail is not verified yet (`email_not_verified`): follow the link in the
+    /// verification mail, or ask for a new one with `POST /api/auth/verification`.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// No such published video (`video_not_found`).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// `too_many_votes`: this account votes faster than a person does (wait `Retry-After`), or
+    /// its network has cast its hour's votes: then the problem carries a proof-of-work
+    /// `challenge`, whose solution in the `Altcha` header lets the vote through now.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyVotes(
+        Json<Problem>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 #[derive(Debug, ApiResponse)]
@@ -373,15 +405,64 @@ impl PublicApi {
     )]
     async fn vote(
         &self,
+        request: &Request,
         auth: BearerAuth,
         state: Data<&AppState>,
         video_id: Path<String>,
+        /// A solved proof-of-work challenge, when a 429 asked for one.
+        #[oai(name = "Altcha")]
+        altcha: ProofHeader,
     ) -> Result<VoteResponse, ApiError> {
         let not_found = || VoteResponse::NotFound(video_not_found());
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
             return Ok(not_found());
         };
-        let votes = match platform::videos::votes::cast(&state.pool, video_id, auth.0).await? {
+        let verified: Option<bool> =
+            sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE id = $1")
+                .bind(auth.0)
+                .fetch_optional(&state.pool)
+                .await?;
+        let Some(verified) = verified else {
+            // A valid token for an account that is gone.
+            return Err(ApiError::unauthorized());
+        };
+        if state.email_verification && !verified {
+            return Ok(VoteResponse::Forbidden(
+                Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "email_not_verified",
+                    "Verifica tu correo electrónico para votar: sigue el enlace que te enviamos \
+                     o pide uno nuevo.",
+                )
+                .json(),
+            ));
+        }
+        let network = client_network(request, &state);
+        if let Admission::Refused { wait, challenge } = state
+            .integrity
+            .admit_vote(auth.0, &network, altcha.0.as_deref())
+            .await?
+        {
+            tracing::warn!(client = %network, "votes throttled");
+            let detail = match challenge {
+                Some(_) => {
+                    "Demasiados votos desde esta conexión. Completa la verificación para votar \
+                     o inténtalo de nuevo más tarde."
+                }
+                None => "Estás votando demasiado rápido. Espera un momento.",
+            };
+            let (problem, wait) = too_many("too_many_votes", detail, wait, challenge);
+            return Ok(VoteResponse::TooManyVotes(problem, wait));
+        }
+        let cast = platform::videos::votes::cast(
+            &state.pool,
+            video_id,
+            auth.0,
+            &network.key,
+            state.integrity.hold_rules(),
+        )
+        .await?;
+        let (votes, status) = match cast {
             Vote::NotFound => return Ok(not_found()),
             Vote::OwnVideo => {
                 return Ok(VoteResponse::BadRequest(
@@ -394,13 +475,24 @@ impl PublicApi {
                     Problem::bad_request("already_voted", "Ya has votado por este video.").json(),
                 ));
             }
-            Vote::Counted { votes } => votes,
+            Vote::Counted { votes } => (votes, CastStatus::Counted),
+            Vote::Held { votes, reason } => {
+                tracing::info!(%video_id, voter = %auth.0, client = %network, %reason, "vote held");
+                (votes, CastStatus::Held)
+            }
         };
         // No cache to tell: every instance re-reads its ranking pages within MAX_STALENESS.
         Ok(VoteResponse::Ok(Json(VoteRecorded {
-            message: "Voto registrado exitosamente.".to_owned(),
+            message: match status {
+                CastStatus::Counted => "Voto registrado exitosamente.",
+                CastStatus::Held => {
+                    "Voto registrado; queda en revisión antes de contar en el ranking."
+                }
+            }
+            .to_owned(),
             video_id,
             votes,
+            status,
         })))
     }
 

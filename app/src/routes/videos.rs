@@ -110,7 +110,11 @@ pub struct MyVideo {
     /// A time-limited link to the poster image (null until processed).
     #[oai(nullable)]
     pub poster_url: Option<String>,
+    /// Votes counted in the rankings.
     pub votes: i32,
+    /// Votes held out of the rankings for review ("N votos en revisión"): they count once the
+    /// jury releases them.
+    pub held_votes: i32,
     /// Why processing failed, when `status` is `failed` (null otherwise).
     #[oai(nullable)]
     pub error: Option<String>,
@@ -142,7 +146,11 @@ pub struct VideoDetail {
     /// Time-limited link to the poster image (null until processed).
     #[oai(nullable)]
     pub poster_url: Option<String>,
+    /// Votes counted in the rankings.
     pub votes: i32,
+    /// Votes held out of the rankings for review ("N votos en revisión"): they count once the
+    /// jury releases them.
+    pub held_votes: i32,
     /// Why processing failed, when `status` is `failed` (null otherwise).
     #[oai(nullable)]
     pub error: Option<String>,
@@ -350,6 +358,7 @@ impl VideosApi {
                 uploaded_at: row.uploaded_at,
                 processed_at: row.processed_at,
                 votes: row.votes,
+                held_votes: row.held_votes,
                 error: row.error,
             });
         }
@@ -388,6 +397,7 @@ impl VideosApi {
             uploaded_at: row.uploaded_at,
             processed_at: row.processed_at,
             votes: row.votes,
+            held_votes: row.held_votes,
             error: row.error,
         })))
     }

@@ -37,7 +37,7 @@ pub async fn seed_published(
 pub async fn recount_votes(connection: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE videos v SET votes = c.n
-         FROM (SELECT video_id, count(*) AS n FROM votes GROUP BY video_id) c
+         FROM (SELECT video_id, count(*) AS n FROM votes WHERE state = 'counted' GROUP BY video_id) c
          WHERE v.id = c.video_id",
     )
     .execute(connection)

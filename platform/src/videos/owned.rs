@@ -21,13 +21,17 @@ pub struct OwnedVideo {
     pub processed_key: Option<String>,
     pub poster_key: Option<String>,
     pub votes: i32,
+    /// Votes held out of `votes` for review.
+    pub held_votes: i32,
     pub error: Option<String>,
 }
 
 /// The columns of [`OwnedVideo`].
 const OWNED_VIDEO_COLUMNS: &str =
     "id, owner_id, title, status, published_at IS NOT NULL AS published,
-     uploaded_at, processed_at, original_key, processed_key, poster_key, votes, error";
+     uploaded_at, processed_at, original_key, processed_key, poster_key, votes, error,
+     (SELECT count(*)::int4 FROM votes WHERE video_id = videos.id AND state = 'held')
+         AS held_votes";
 
 /// The videos of `owner_id`, newest first.
 pub async fn list_of_owner(pool: &PgPool, owner_id: Uuid) -> Result<Vec<OwnedVideo>, sqlx::Error> {

@@ -408,27 +408,167 @@ async fn a_vote_counts_once_and_never_for_ones_own_or_an_unpublished_video() -> 
     processed(&db.pool, video).await?;
     let owner = owned::find(&db.pool, video).await?.unwrap().owner_id;
     let voter = player(&db.pool, "Bogotá").await?;
-    assert_eq!(
-        votes::cast(&db.pool, video, voter).await?,
-        votes::Vote::Counted { votes: 1 }
-    );
-    assert_eq!(
-        votes::cast(&db.pool, video, voter).await?,
-        votes::Vote::AlreadyVoted
-    );
-    assert_eq!(
-        votes::cast(&db.pool, video, owner).await?,
-        votes::Vote::OwnVideo
-    );
-    assert_eq!(
-        votes::cast(&db.pool, unpublished, voter).await?,
-        votes::Vote::NotFound
-    );
+    let rules = votes::HoldRules::default();
+    let cast = |video, voter| votes::cast(&db.pool, video, voter, "203.0.113.7", &rules);
+    assert_eq!(cast(video, voter).await?, votes::Vote::Counted { votes: 1 });
+    assert_eq!(cast(video, voter).await?, votes::Vote::AlreadyVoted);
+    assert_eq!(cast(video, owner).await?, votes::Vote::OwnVideo);
+    assert_eq!(cast(unpublished, voter).await?, votes::Vote::NotFound);
     let score: i64 = sqlx::query_scalar("SELECT votes FROM player_scores WHERE player_id = $1")
         .bind(owner)
         .fetch_one(&db.pool)
         .await?;
     assert_eq!(score, 1);
+    Ok(())
+}
+
+/// A voter whose account was made `days` ago.
+async fn voter_of_age(pool: &PgPool, days: i32) -> anyhow::Result<Uuid> {
+    let voter = player(pool, "Cali").await?;
+    sqlx::query("UPDATE users SET created_at = now() - make_interval(days => $2) WHERE id = $1")
+        .bind(voter)
+        .bind(days)
+        .execute(pool)
+        .await?;
+    Ok(voter)
+}
+
+/// The player's counted score and held votes.
+async fn tally(pool: &PgPool, video: Uuid) -> anyhow::Result<(i32, i64, usize)> {
+    let owner = owned::find(pool, video).await?.unwrap();
+    let score: i64 = sqlx::query_scalar("SELECT votes FROM player_scores WHERE player_id = $1")
+        .bind(owner.owner_id)
+        .fetch_one(pool)
+        .await?;
+    let held = votes::held_for_player(pool, owner.owner_id).await?.len();
+    Ok((owner.votes, score, held))
+}
+
+#[tokio::test]
+async fn young_accounts_from_one_network_count_up_to_the_burst_even_all_at_once()
+-> anyhow::Result<()> {
+    let db = TestDatabase::new().await?;
+    let video = uploaded(&db.pool, true).await?;
+    processed(&db.pool, video).await?;
+    let rules = votes::HoldRules::default();
+    let mut young = Vec::new();
+    for _ in 0..12 {
+        young.push(voter_of_age(&db.pool, 0).await?);
+    }
+    // Twelve new accounts behind one address vote at once: the burst counts, the rest are held.
+    let outcomes = futures_util::future::try_join_all(
+        young
+            .iter()
+            .map(|voter| votes::cast(&db.pool, video, *voter, "2001:db8:1:2::/64", &rules)),
+    )
+    .await?;
+    let counted = outcomes
+        .iter()
+        .filter(|vote| matches!(vote, votes::Vote::Counted { .. }))
+        .count();
+    assert_eq!(counted, rules.young_burst as usize, "{outcomes:?}");
+    assert!(outcomes.iter().all(|vote| match vote {
+        votes::Vote::Held { reason, .. } => reason == votes::YOUNG_ACCOUNTS_BURST,
+        _ => true,
+    }));
+    assert_eq!(tally(&db.pool, video).await?, (2, 2, 10));
+    // An older account on that network, and a new one on another, still count.
+    let old = voter_of_age(&db.pool, 30).await?;
+    let elsewhere = voter_of_age(&db.pool, 0).await?;
+    assert_eq!(
+        votes::cast(&db.pool, video, old, "2001:db8:1:2::/64", &rules).await?,
+        votes::Vote::Counted { votes: 3 }
+    );
+    assert_eq!(
+        votes::cast(&db.pool, video, elsewhere, "2001:db8:9:9::/64", &rules).await?,
+        votes::Vote::Counted { votes: 4 }
+    );
+    // What the reviewer sees of a held vote.
+    let owner = owned::find(&db.pool, video).await?.unwrap().owner_id;
+    let held = votes::held_for_player(&db.pool, owner).await?;
+    assert!(held.iter().all(|vote| vote.network == "2001:db8:1:2::/64"
+        && vote.cast_at - vote.voter_created_at < chrono::TimeDelta::hours(1)
+        && !vote.voter_verified));
+    assert_eq!(
+        votes::held_counts(&db.pool, &[video]).await?.get(&video),
+        Some(&10)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_network_past_its_share_of_a_players_votes_is_held() -> anyhow::Result<()> {
+    let db = TestDatabase::new().await?;
+    let video = uploaded(&db.pool, true).await?;
+    processed(&db.pool, video).await?;
+    let rules = votes::HoldRules::default();
+    // Twenty people from as many networks, then old accounts from one network.
+    for n in 0..20 {
+        let voter = voter_of_age(&db.pool, 30).await?;
+        let network = format!("198.51.100.{n}");
+        votes::cast(&db.pool, video, voter, &network, &rules).await?;
+    }
+    let mut outcomes = Vec::new();
+    for _ in 0..12 {
+        let voter = voter_of_age(&db.pool, 30).await?;
+        outcomes.push(votes::cast(&db.pool, video, voter, "192.0.2.1", &rules).await?);
+    }
+    // 9 of 29 is under 30 %; the 10th would be 10 of 30 (33 %): held, as every one after.
+    let counted = outcomes
+        .iter()
+        .filter(|vote| matches!(vote, votes::Vote::Counted { .. }))
+        .count();
+    assert_eq!(counted, 9, "{outcomes:?}");
+    assert!(matches!(
+        &outcomes[9],
+        votes::Vote::Held { votes: 29, reason } if reason == votes::NETWORK_SHARE
+    ));
+    assert_eq!(tally(&db.pool, video).await?, (29, 29, 3));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_released_vote_counts_everywhere_and_a_voided_one_never() -> anyhow::Result<()> {
+    let db = TestDatabase::new().await?;
+    let video = uploaded(&db.pool, true).await?;
+    processed(&db.pool, video).await?;
+    let rules = votes::HoldRules {
+        young_burst: 0,
+        ..votes::HoldRules::default()
+    };
+    let first = voter_of_age(&db.pool, 0).await?;
+    let second = voter_of_age(&db.pool, 0).await?;
+    for voter in [first, second] {
+        assert!(matches!(
+            votes::cast(&db.pool, video, voter, "192.0.2.1", &rules).await?,
+            votes::Vote::Held { votes: 0, .. }
+        ));
+    }
+    assert_eq!(tally(&db.pool, video).await?, (0, 0, 2));
+    assert_eq!(
+        votes::release(&db.pool, video, first, "familia del jugador").await?,
+        votes::Decision::Decided
+    );
+    assert_eq!(
+        votes::void(&db.pool, video, second, "cuenta creada por script").await?,
+        votes::Decision::Decided
+    );
+    assert_eq!(tally(&db.pool, video).await?, (1, 1, 0));
+    // Decided once: neither can be decided again, and the voided voter cannot vote again.
+    assert_eq!(
+        votes::release(&db.pool, video, second, "otra vez").await?,
+        votes::Decision::NotHeld
+    );
+    assert_eq!(
+        votes::cast(&db.pool, video, second, "192.0.2.1", &rules).await?,
+        votes::Vote::AlreadyVoted
+    );
+    let counted: i32 = sqlx::query_scalar(
+        "SELECT counted FROM network_votes WHERE network = '192.0.2.1'",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(counted, 1);
     Ok(())
 }
 

@@ -108,9 +108,10 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     // Video of rank r (index r - 1) gets its votes from the players that follow it, wrapping
     // around: distinct voters, never the owner.
     sqlx::query(
-        "INSERT INTO votes (video_id, user_id, created_at)
+        "INSERT INTO votes (video_id, user_id, created_at, player_id, voter_created_at)
          SELECT md5('video-' || (r.ord - 1))::uuid, md5('player-' || ((r.ord - 1 + k) % $2))::uuid,
-                timestamptz '2026-03-01 00:00:00Z' + k * interval '1 second'
+                timestamptz '2026-03-01 00:00:00Z' + k * interval '1 second',
+                md5('player-' || (r.ord - 1))::uuid, timestamptz '2026-01-01 00:00:00Z'
          FROM unnest($1::bigint[]) WITH ORDINALITY AS r(n, ord),
               LATERAL generate_series(1, r.n) AS k",
     )

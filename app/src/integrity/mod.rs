@@ -1,0 +1,184 @@
+//! What keeps a vote one person's: rate counters per network and per account, and the
+//! proof-of-work step-up past a network's normal rate. The holding rules that keep suspicious
+//! votes out of the ranking live with the votes (`platform::videos::votes`).
+//!
+//! Every per-client limit is keyed by network (`crate::http::client`): an IPv6 /64, an IPv4
+//! address, and for signups also the IPv4 /24 around it. A network's limit never locks a crowd
+//! out: past it each request carries a proof of work, harder the further past. Only an account's
+//! own pace (votes a minute) is a hard limit, and only at a speed no person votes at.
+
+pub mod counters;
+pub mod proof;
+
+use std::time::Duration;
+
+use counters::{Count, RateCounters};
+use proof::{ProofChallenge, ProofOfWork};
+use uuid::Uuid;
+
+use crate::config::{AuthSettings, VoteSettings};
+use crate::http::client::Network;
+
+/// What a request past a limit is told.
+#[derive(Debug)]
+pub enum Admission {
+    /// Go on.
+    Admitted,
+    /// Refused: wait `wait`, or (when `challenge` is given) solve it and send the solution in
+    /// the `Altcha` header.
+    Refused {
+        wait: Duration,
+        challenge: Option<ProofChallenge>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Integrity {
+    pub counters: RateCounters,
+    pub proofs: ProofOfWork,
+    signups_per_network: u32,
+    signups_per_ipv4_24: u32,
+    signup_window: Duration,
+    votes: VoteSettings,
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl Integrity {
+    pub fn new(
+        counters: RateCounters,
+        proofs: ProofOfWork,
+        auth: &AuthSettings,
+        votes: &VoteSettings,
+    ) -> Self {
+        Self {
+            counters,
+            proofs,
+            signups_per_network: auth.max_signups_per_client,
+            signups_per_ipv4_24: auth.max_signups_per_ipv4_24,
+            signup_window: auth.failure_window,
+            votes: votes.clone(),
+        }
+    }
+
+    /// The settings votes are held by.
+    pub fn hold_rules(&self) -> &platform::videos::votes::HoldRules {
+        &self.votes.hold_rules
+    }
+
+    /// Counts a signup from `network` (and its IPv4 /24), or asks for a proof of work once either
+    /// is past its limit.
+    pub async fn admit_signup(
+        &self,
+        network: &Network,
+        proof: Option<&str>,
+    ) -> Result<Admission, sqlx::Error> {
+        let mut limits = vec![(network.signup_key(), self.signups_per_network)];
+        if let Some(block) = network.ipv4_block_key() {
+            limits.push((block, self.signups_per_ipv4_24));
+        }
+        self.admit_past_limits(&limits, self.signup_window, proof).await
+    }
+
+    /// Takes back a counted signup that never reached the hash (the hashing queue was full).
+    pub async fn give_back_signup(&self, network: &Network) -> Result<(), sqlx::Error> {
+        self.counters.give_back(&network.signup_key()).await?;
+        if let Some(block) = network.ipv4_block_key() {
+            self.counters.give_back(&block).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts a vote of `account` from `network`: refused past the account's pace (no proof
+    /// helps), and past the network's hourly votes without a proof of work.
+    pub async fn admit_vote(
+        &self,
+        account: Uuid,
+        network: &Network,
+        proof: Option<&str>,
+    ) -> Result<Admission, sqlx::Error> {
+        let account_key = format!("vote:{account}");
+        if let Count::Over { wait, .. } = self
+            .counters
+            .count(&account_key, self.votes.max_per_account_per_minute, MINUTE)
+            .await?
+        {
+            return Ok(Admission::Refused {
+                wait,
+                challenge: None,
+            });
+        }
+        let limits = [(
+            format!("votes:{}", network.key),
+            self.votes.max_per_network_per_hour,
+        )];
+        let admission = self.admit_past_limits(&limits, HOUR, proof).await?;
+        if matches!(admission, Admission::Refused { .. }) {
+            // Not cast: the account's pace is not spent on it.
+            self.counters.give_back(&account_key).await?;
+        }
+        Ok(admission)
+    }
+
+    /// Counts a hit on every key within its limit; a key past its limit is counted only with a
+    /// proof of work as hard as the worst of them asks (one proof pays for all).
+    async fn admit_past_limits(
+        &self,
+        limits: &[(String, u32)],
+        window: Duration,
+        proof: Option<&str>,
+    ) -> Result<Admission, sqlx::Error> {
+        let mut over = Vec::new();
+        let mut difficulty = 0;
+        let mut wait = Duration::ZERO;
+        for (key, limit) in limits {
+            if let Count::Over { hits, wait: left } = self.counters.count(key, *limit, window).await?
+            {
+                difficulty = difficulty.max(proof::difficulty(hits, *limit));
+                wait = wait.max(left);
+                over.push(key);
+            }
+        }
+        if over.is_empty() {
+            return Ok(Admission::Admitted);
+        }
+        if let Some(proof) = proof
+            && self.proofs.accept(proof, difficulty).await?.is_ok()
+        {
+            for key in over {
+                self.counters.count_over(key, window).await?;
+            }
+            return Ok(Admission::Admitted);
+        }
+        Ok(Admission::Refused {
+            wait,
+            challenge: Some(self.proofs.challenge(difficulty)),
+        })
+    }
+
+    /// A challenge as hard as `network` now needs for `purpose` (the easiest when it needs none):
+    /// what `GET /api/auth/challenge` hands out ahead of a request.
+    pub async fn challenge_for(
+        &self,
+        network: &Network,
+        purpose: Purpose,
+    ) -> Result<ProofChallenge, sqlx::Error> {
+        let (key, limit) = match purpose {
+            Purpose::Signup => (network.signup_key(), self.signups_per_network),
+            Purpose::Vote => (
+                format!("votes:{}", network.key),
+                self.votes.max_per_network_per_hour,
+            ),
+        };
+        let hits = self.counters.hits(&key).await?;
+        Ok(self.proofs.challenge(proof::difficulty(hits, limit)))
+    }
+}
+
+/// What a challenge is asked for ahead of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Signup,
+    Vote,
+}
