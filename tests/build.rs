@@ -97,6 +97,10 @@ fn rust_type(schema: &Value) -> Result<String> {
     if let Some(reference) = schema["$ref"].as_str() {
         return type_name(reference).map(|name| name.replace("types::", ""));
     }
+    // A documented reference: `allOf` of the reference and its description.
+    if let Some(reference) = schema["allOf"][0]["$ref"].as_str() {
+        return type_name(reference).map(|name| name.replace("types::", ""));
+    }
     Ok(match (schema["type"].as_str(), schema["format"].as_str()) {
         (Some("string"), _) => "String".to_owned(),
         (Some("boolean"), _) => "bool".to_owned(),
@@ -268,9 +272,15 @@ impl Operation {
         let mut parameters = Vec::new();
         for parameter in operation["parameters"].as_array().into_iter().flatten() {
             let location = parameter["in"].as_str().unwrap_or_default().to_owned();
+            let enumerated = parameter["schema"]["$ref"].is_string();
             let ty = match (location.as_str(), rust_type(&parameter["schema"])?.as_str()) {
+                // Optional headers (the `Altcha` proof) are not arguments: a test sends one with
+                // `Client::with_header`.
+                ("header", "String") if parameter["required"] != true => continue,
                 ("path", "String") => "&str".to_owned(),
                 ("query", "String") => "Option<&str>".to_owned(),
+                // A string enum, by its wire value.
+                ("query", _) if enumerated => "Option<&str>".to_owned(),
                 ("query", "u64") => "Option<u64>".to_owned(),
                 (where_, ty) => return Err(format!("{id}: unsupported {where_} parameter {ty}")),
             };

@@ -10,6 +10,7 @@ mod faults;
 mod files;
 mod health;
 mod images;
+mod integrity;
 mod loadtest;
 mod logging;
 mod processing;

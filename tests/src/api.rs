@@ -107,6 +107,20 @@ impl Client {
         }
     }
 
+    /// A client for the same API sending these headers with every request: optional headers the
+    /// typed methods leave out (the `Altcha` proof of work), or the address CloudFront would
+    /// report (`CloudFront-Viewer-Address`).
+    pub fn with_headers(&self, pairs: &[(&'static str, &str)]) -> anyhow::Result<Self> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, reqwest::header::HeaderValue::from_str(value)?);
+        }
+        Ok(Self {
+            base_url: self.base_url.clone(),
+            http: reqwest::Client::builder().default_headers(headers).build()?,
+        })
+    }
+
     /// An absolute URL for a path (and query) written by hand.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)

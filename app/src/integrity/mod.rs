@@ -130,14 +130,17 @@ impl Integrity {
         proof: Option<&str>,
     ) -> Result<Admission, sqlx::Error> {
         let mut over = Vec::new();
+        let mut within = Vec::new();
         let mut difficulty = 0;
         let mut wait = Duration::ZERO;
         for (key, limit) in limits {
-            if let Count::Over { hits, wait: left } = self.counters.count(key, *limit, window).await?
-            {
-                difficulty = difficulty.max(proof::difficulty(hits, *limit));
-                wait = wait.max(left);
-                over.push(key);
+            match self.counters.count(key, *limit, window).await? {
+                Count::Within => within.push(key),
+                Count::Over { hits, wait: left } => {
+                    difficulty = difficulty.max(proof::difficulty(hits, *limit));
+                    wait = wait.max(left);
+                    over.push(key);
+                }
             }
         }
         if over.is_empty() {
@@ -150,6 +153,10 @@ impl Integrity {
                 self.counters.count_over(key, window).await?;
             }
             return Ok(Admission::Admitted);
+        }
+        // Refused: a request that does nothing uses up nothing.
+        for key in within {
+            self.counters.give_back(key).await?;
         }
         Ok(Admission::Refused {
             wait,
