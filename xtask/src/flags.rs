@@ -185,6 +185,37 @@ pub enum BenchTarget {
     Worker(WorkerBenchArgs),
     /// API throughput and latency: the release API on a seeded database, k6 closed loop.
     Api(ApiBenchArgs),
+    /// The ballot-stuffing simulation: honest fans and a scripted attacker vote at once against
+    /// the API as shipped; what the public ranking counted of each, and what it cost.
+    Ballots(BallotsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BallotsArgs {
+    /// Honest fans (verified accounts a month old), each on a network of its own...
+    #[arg(long, default_value_t = 5000)]
+    pub honest: u32,
+    /// ...except this many, behind one shared address (a carrier's NAT on voting night).
+    #[arg(long, default_value_t = 500)]
+    pub shared: u32,
+    /// Players with a published video; fans favour the first ones (Zipf).
+    #[arg(long, default_value_t = 50)]
+    pub players: u32,
+    /// Votes each fan casts, for distinct players.
+    #[arg(long, default_value_t = 3)]
+    pub votes_each: u32,
+    /// The run's length: fans' votes fall at random moments of it.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Accounts the attacker signs up on each of its 40 networks.
+    #[arg(long, default_value_t = 45)]
+    pub accounts_per_network: u32,
+    /// Run the debug API the test build made instead of building a release one (the suite).
+    #[arg(long)]
+    pub debug: bool,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -20,11 +20,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchTarget::Worker(args) => worker(args).await,
         BenchTarget::Api(args) => api(args).await,
+        BenchTarget::Ballots(args) => super::ballots::run(args).await,
     }
 }
 
 /// Builds a release binary and returns its path (as cargo reports it).
-fn release_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
+pub fn release_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
     console::step(format!("Building {binary} (release)"));
     let output = cmd::read(cargo().args([
         "build",
@@ -242,10 +243,19 @@ impl BenchApi {
                 .env("STORAGE_URL", format!("file:{}", storage.display()))
                 .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
                 .env("PUBLIC_BASE_URL", &base_url)
-                // The mixes sign up and log in all their accounts from one address, as any load
-                // generator does: its limits are lifted, the per-email ones are not.
+                // The mixes sign up, log in and vote with all their accounts from one address, as
+                // any load generator does: its limits are lifted, the per-email ones are not. Its
+                // accounts are minutes old, vote faster than people and read no mail, so the
+                // holding rules, the votes' pace and verification are lifted too; each vote still
+                // runs every statement they would (counters, rules, the verification lookup).
                 .env("SIGNUP_MAX_PER_CLIENT", "1000000")
+                .env("SIGNUP_MAX_PER_IPV4_24", "1000000")
                 .env("LOGIN_MAX_FAILURES_PER_CLIENT", "1000000")
+                .env("VOTE_MAX_PER_ACCOUNT_PER_MINUTE", "1000000")
+                .env("VOTE_MAX_PER_NETWORK_PER_HOUR", "1000000")
+                .env("VOTE_YOUNG_ACCOUNT_HOURS", "0")
+                .env("VOTE_NETWORK_SHARE_PERCENT", "100")
+                .env("EMAIL_VERIFICATION", "off")
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log)),
         )?;

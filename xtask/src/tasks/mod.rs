@@ -2,6 +2,7 @@
 //! leans on the layers in `deploy/`, `env/` and `loadtest/`. `cargo xtask loadtest` lives in
 //! `loadtest/`, with the machinery only it uses.
 
+pub mod ballots;
 pub mod bench;
 pub mod demo;
 pub mod deploy;

@@ -51,6 +51,49 @@ fn zipf_counts(players: u32, total: u64) -> Vec<i64> {
     counts
 }
 
+/// `players` players (`player<i>@seed.test`, password [`SEED_PASSWORD`], ten cities), each with
+/// one published video; ids derive from the index (md5 as uuid), so every run makes the same data.
+pub async fn players_with_videos(db: &mut PgConnection, players: i64) -> anyhow::Result<()> {
+    let hash = tokio::task::spawn_blocking(|| {
+        argon2::Argon2::default()
+            .hash_password(SEED_PASSWORD.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|error| anyhow::anyhow!("hashing the seed password: {error}"))
+    })
+    .await??;
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country, created_at)
+         SELECT md5('player-' || i)::uuid, 'player' || i || '@seed.test', $2,
+                'Jugador', 'Número ' || i, ($3::text[])[1 + i % 10], 'Colombia',
+                timestamptz '2026-01-01 00:00:00Z' + i * interval '1 second'
+         FROM generate_series(0, $1 - 1) AS i",
+    )
+    .bind(players)
+    .bind(&hash)
+    .bind(CITIES.map(str::to_owned).to_vec())
+    .execute(&mut *db)
+    .await?;
+    platform::videos::bulk::seed_published(db, players).await?;
+    Ok(())
+}
+
+/// Ranks every player with a video by its votes as seeded, and the listing totals (after the
+/// votes are in).
+pub async fn rank_players(db: &mut PgConnection) -> anyhow::Result<()> {
+    db.execute(
+        "INSERT INTO player_scores (player_id, city_key, votes, reached_at)
+         SELECT v.owner_id, lower(u.city), v.votes, v.published_at + v.votes * interval '1 second'
+         FROM videos v JOIN users u ON u.id = v.owner_id;
+         INSERT INTO listing_counts (city_key, ranked_players, published_videos)
+         SELECT lower(u.city), count(*), count(*) FROM videos v JOIN users u ON u.id = v.owner_id
+         GROUP BY lower(u.city)
+         UNION ALL SELECT '', count(*), count(*) FROM videos;
+         ANALYZE;",
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     if args.demo {
         return crate::tasks::demo::run().await;
@@ -81,27 +124,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     let mut db = PgConnection::connect(&url).await?;
 
     console::step(format!("Players and videos: {}", args.players));
-    let hash = tokio::task::spawn_blocking(|| {
-        argon2::Argon2::default()
-            .hash_password(SEED_PASSWORD.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|error| anyhow::anyhow!("hashing the seed password: {error}"))
-    })
-    .await??;
-    // Ids derive from the index (md5 as uuid), so every run makes the same data.
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country, created_at)
-         SELECT md5('player-' || i)::uuid, 'player' || i || '@seed.test', $2,
-                'Jugador', 'Número ' || i, ($3::text[])[1 + i % 10], 'Colombia',
-                timestamptz '2026-01-01 00:00:00Z' + i * interval '1 second'
-         FROM generate_series(0, $1 - 1) AS i",
-    )
-    .bind(i64::from(args.players))
-    .bind(&hash)
-    .bind(CITIES.map(str::to_owned).to_vec())
-    .execute(&mut db)
-    .await?;
-    platform::videos::bulk::seed_published(&mut db, i64::from(args.players)).await?;
+    players_with_videos(&mut db, i64::from(args.players)).await?;
 
     console::step(format!("Votes: {} (Zipf, s = 1)", args.votes));
     let counts = zipf_counts(args.players, args.votes);
@@ -120,16 +143,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     .execute(&mut db)
     .await?;
     platform::videos::bulk::recount_votes(&mut db).await?;
-    db.execute(
-        "INSERT INTO player_scores (player_id, city_key, votes, reached_at)
-         SELECT v.owner_id, lower(u.city), v.votes, v.published_at + v.votes * interval '1 second'
-         FROM videos v JOIN users u ON u.id = v.owner_id;
-         INSERT INTO listing_counts (city_key, ranked_players, published_videos)
-         SELECT lower(city), count(*), count(*) FROM users GROUP BY lower(city)
-         UNION ALL SELECT '', count(*), count(*) FROM users;
-         ANALYZE;",
-    )
-    .await?;
+    rank_players(&mut db).await?;
     let votes: i64 = sqlx::query_scalar("SELECT count(*) FROM votes")
         .fetch_one(&mut db)
         .await?;
