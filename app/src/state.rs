@@ -11,6 +11,7 @@ use crate::auth::password::PasswordHashing;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::rankings::Rankings;
+use crate::verification::Verification;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -33,6 +34,10 @@ pub struct AppState {
     /// A trusted proxy's client-address header, lower-cased (`CLIENT_ADDRESS_HEADER`).
     pub client_address_header: Option<String>,
     pub rankings: Rankings,
+    /// Whether an account must verify its e-mail address (`EMAIL_VERIFICATION`).
+    pub email_verification: bool,
+    /// Links and their mail; `Some` exactly when `email_verification` is on.
+    pub verification: Option<Arc<Verification>>,
     /// The last readiness checks and when they ran (`/health/ready` answers from it for a few
     /// seconds, so a busy load balancer costs one round of checks, not one per probe).
     pub readiness: Arc<tokio::sync::Mutex<Option<(std::time::Instant, DependencyChecks)>>>,

@@ -38,6 +38,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's account, with whether its e-mail address is verified. */
+        get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify the caller's e-mail address with the token of a mailed link (no bearer token:
+         *     the link is the proof). Each link works once.
+         */
+        post: operations["verify_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a new verification link to the caller's address. */
+        post: operations["resend_verification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/videos/upload": {
         parameters: {
             query?: never;
@@ -218,6 +272,26 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * Account
+         * @description A signed-up person as they see themselves.
+         */
+        Account: {
+            /** Format: uuid */
+            id: string;
+            first_name: string;
+            last_name: string;
+            email: string;
+            city: string;
+            country: string;
+            /**
+             * @description Whether the address was verified through a mailed link. While it is not (and
+             *     verification is on), the account's votes are refused (`email_not_verified`).
+             */
+            email_verified: boolean;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /**
          * Checks
          * @description The result of each dependency check: `ok`, or what failed.
          */
@@ -225,6 +299,13 @@ export interface components {
             database: string;
             storage: string;
             queue: string;
+        };
+        /** EmailVerified */
+        EmailVerified: {
+            /** @description "Correo electrónico verificado." */
+            message: string;
+            /** @description Always true. */
+            email_verified: boolean;
         };
         /** Health */
         Health: {
@@ -419,6 +500,16 @@ export interface components {
             task_id: string;
             /** Format: uuid */
             video_id: string;
+        };
+        /** VerificationSent */
+        VerificationSent: {
+            /** @description "Te enviamos un nuevo enlace de verificación. Revisa tu correo electrónico." */
+            message: string;
+        };
+        /** VerifyRequest */
+        VerifyRequest: {
+            /** @description The `token` parameter of the link in the verification mail. */
+            token: string;
         };
         /** VideoDetail */
         VideoDetail: {
@@ -631,6 +722,173 @@ export interface operations {
             /**
              * @description Every password hashing slot is taken, or this email's or client's attempts in flight
              *     did not finish in time: `busy`; try again after `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Account"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["VerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description The link's account is verified (now, or already before); the link is used up. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["EmailVerified"];
+                };
+            };
+            /**
+             * @description The token is unknown, malformed or already used (`invalid_verification_link`), or it
+             *     expired unused (`verification_link_expired`); the body is not a JSON object with the
+             *     string `token` (`invalid_body`, or `validation_error` with `field`).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend_verification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description A new link is on its way to the account's address; earlier links still work until they
+             *     expire.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VerificationSent"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The address is already verified (`already_verified`), or this server does not ask for
+             *     verification (`verification_not_required`, `EMAIL_VERIFICATION` off).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description A link went to this account less than `EMAIL_VERIFICATION_RESEND_SECONDS` ago (default
+             *     60), or `EMAIL_VERIFICATION_MAX_PER_DAY` (default 5) went in the last 24 hours, the
+             *     signup's included: `too_many_verification_emails`.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again. */
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The mail service failed (`mail_unavailable`); the attempt does not count against the
+             *     limits.
              */
             503: {
                 headers: {
