@@ -131,7 +131,10 @@ impl MailSettings {
             };
             return match sender.split_once('@') {
                 Some((local, domain))
-                    if plain(local) && plain(domain) && !domain.contains('@') && domain.contains('.') =>
+                    if plain(local)
+                        && plain(domain)
+                        && !domain.contains('@')
+                        && domain.contains('.') =>
                 {
                     Ok(Self::Ses {
                         sender: sender.to_owned(),
@@ -139,7 +142,9 @@ impl MailSettings {
                 }
                 _ => Err(ConfigError::new(
                     NAME,
-                    format!("ses: needs the sender's address, e.g. ses:no-reply@example.com (got {raw:?})"),
+                    format!(
+                        "ses: needs the sender's address, e.g. ses:no-reply@example.com (got {raw:?})"
+                    ),
                 )),
             };
         }
@@ -196,7 +201,10 @@ impl VerificationSettings {
             mail: MailSettings::from_env(mode)?,
             public_base_url,
             token_lifetime: Duration::from_secs(hours * 3600),
-            resend_interval: seconds_or("EMAIL_VERIFICATION_RESEND_SECONDS", Duration::from_secs(60))?,
+            resend_interval: seconds_or(
+                "EMAIL_VERIFICATION_RESEND_SECONDS",
+                Duration::from_secs(60),
+            )?,
             max_per_day: parse_or("EMAIL_VERIFICATION_MAX_PER_DAY", 5_u32)?.max(1),
         }))
     }

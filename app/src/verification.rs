@@ -145,13 +145,21 @@ impl Verification {
 
     /// Stores a new token for `recipient` and mails its link; a failed send takes the token back,
     /// so it neither works nor counts against the limits.
-    async fn issue_and_send(&self, pool: &PgPool, recipient: &Recipient) -> Result<Sent, SendError> {
+    async fn issue_and_send(
+        &self,
+        pool: &PgPool,
+        recipient: &Recipient,
+    ) -> Result<Sent, SendError> {
         let hash = self.issue(pool, recipient.user_id).await?;
         self.send(pool, recipient, hash).await
     }
 
     /// Stores a new token for `user_id`; returns it with its hash.
-    async fn issue<'c, E>(&self, executor: E, user_id: Uuid) -> Result<(String, [u8; 32]), SendError>
+    async fn issue<'c, E>(
+        &self,
+        executor: E,
+        user_id: Uuid,
+    ) -> Result<(String, [u8; 32]), SendError>
     where
         E: sqlx::PgExecutor<'c>,
     {
@@ -342,7 +350,13 @@ mod tests {
         );
         assert_eq!(token_hash(&text), Some(hash));
         assert_ne!(new_token().unwrap().0, text);
-        for wrong in ["", "abc", &text[..42], &format!("{text}A"), "not a token at all!"] {
+        for wrong in [
+            "",
+            "abc",
+            &text[..42],
+            &format!("{text}A"),
+            "not a token at all!",
+        ] {
             assert_eq!(token_hash(wrong), None, "{wrong}");
         }
     }
