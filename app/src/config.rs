@@ -44,6 +44,19 @@
 //! - `WEB_DIR`: the web app's static build, served at `/` (default `web/build`, relative to the
 //!   working directory; the image sets it). When the variable is set the build must be there;
 //!   when the default is missing the API runs alone and `/` answers 404.
+//! - `EMAIL_VERIFICATION`: whether an account must verify its e-mail address (default true; the
+//!   vote rules read it). Off, no mail is sent and `MAIL_URL` is not read.
+//! - `MAIL_URL`: where mail goes: `ses:<sender address>` (Amazon SES, the sender a verified
+//!   identity), or `file:<dir>` / `file:///abs/dir` (one `.eml` file per message). Default in dev:
+//!   `rising-stars-mail` under the system temp dir (its path is logged at start-up); required in
+//!   production while verification is on.
+//! - `PUBLIC_BASE_URL` (also read by `platform::config`): the web app's public address; a
+//!   verification link is `<PUBLIC_BASE_URL>/verificar?token=…`. Required in production while
+//!   verification is on (default `http://127.0.0.1:8080`).
+//! - `EMAIL_VERIFICATION_TOKEN_HOURS`: how long a verification link works (default 24).
+//! - `EMAIL_VERIFICATION_RESEND_SECONDS` (default 60) and `EMAIL_VERIFICATION_MAX_PER_DAY`
+//!   (default 5): the least time between two verification mails to one account, and the most in
+//!   24 hours (the signup's mail counts); past them a resend is answered 429 with `Retry-After`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -71,7 +84,8 @@ pub struct Settings {
     pub client_address_header: Option<String>,
     pub web: WebSettings,
     pub votes: VoteSettings,
-    pub email_verification: bool,
+    /// `None` when `EMAIL_VERIFICATION` is off.
+    pub verification: Option<VerificationSettings>,
 }
 
 /// How fast votes may come, and when one is held for review.
@@ -119,6 +133,135 @@ pub struct WebSettings {
     pub dir: PathBuf,
     /// `WEB_DIR` was given, so a missing build is an error rather than an API-only run.
     pub required: bool,
+}
+
+/// E-mail verification: where mail goes, where links point, and the limits.
+#[derive(Debug, Clone)]
+pub struct VerificationSettings {
+    pub mail: MailSettings,
+    /// The web app's public address, without a trailing slash (`PUBLIC_BASE_URL`).
+    pub public_base_url: String,
+    pub token_lifetime: Duration,
+    pub resend_interval: Duration,
+    pub max_per_day: u32,
+}
+
+/// Where outgoing mail goes (`MAIL_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailSettings {
+    /// One file per message in `dir`.
+    Folder { dir: PathBuf },
+    /// Amazon SES, from `sender` (a verified identity, or an address of a verified domain).
+    Ses { sender: String },
+}
+
+/// The folder dev mail goes to when `MAIL_URL` is unset, under the system temp dir.
+pub const DEV_MAIL_FOLDER: &str = "rising-stars-mail";
+
+impl MailSettings {
+    fn from_env(mode: RunMode) -> Result<Self, ConfigError> {
+        match var("MAIL_URL") {
+            Some(raw) => Self::parse(raw.trim()),
+            None if mode == RunMode::Dev => Ok(Self::Folder {
+                dir: std::env::temp_dir().join(DEV_MAIL_FOLDER),
+            }),
+            None => Err(ConfigError::new(
+                "MAIL_URL",
+                "is required when RUN_MODE=production and EMAIL_VERIFICATION is on: \
+                 ses:<sender address> (or file:<dir>)",
+            )),
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, ConfigError> {
+        const NAME: &str = "MAIL_URL";
+        if let Some(sender) = raw.strip_prefix("ses:") {
+            let sender = sender.trim();
+            let plain = |part: &str| {
+                !part.is_empty()
+                    && !part
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+            };
+            return match sender.split_once('@') {
+                Some((local, domain))
+                    if plain(local)
+                        && plain(domain)
+                        && !domain.contains('@')
+                        && domain.contains('.') =>
+                {
+                    Ok(Self::Ses {
+                        sender: sender.to_owned(),
+                    })
+                }
+                _ => Err(ConfigError::new(
+                    NAME,
+                    format!(
+                        "ses: needs the sender's address, e.g. ses:no-reply@example.com (got {raw:?})"
+                    ),
+                )),
+            };
+        }
+        if let Some(path) = raw.strip_prefix("file:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(ConfigError::new(NAME, "file: needs a directory"));
+            }
+            return Ok(Self::Folder {
+                dir: PathBuf::from(path),
+            });
+        }
+        Err(ConfigError::new(
+            NAME,
+            format!("unknown scheme in {raw:?}: use ses:<sender address> or file:<dir>"),
+        ))
+    }
+}
+
+impl VerificationSettings {
+    /// `None` when `EMAIL_VERIFICATION` is off.
+    fn from_env(mode: RunMode) -> Result<Option<Self>, ConfigError> {
+        if !flag_or("EMAIL_VERIFICATION", true)? {
+            return Ok(None);
+        }
+        let public_base_url = match (var("PUBLIC_BASE_URL"), mode) {
+            (Some(url), _) => url,
+            (None, RunMode::Dev) => "http://127.0.0.1:8080".to_owned(),
+            (None, RunMode::Production) => {
+                return Err(ConfigError::new(
+                    "PUBLIC_BASE_URL",
+                    "is required when RUN_MODE=production and EMAIL_VERIFICATION is on: \
+                     verification links point at it",
+                ));
+            }
+        };
+        let public_base_url = public_base_url.trim().trim_end_matches('/').to_owned();
+        let parsed = url::Url::parse(&public_base_url)
+            .map_err(|error| ConfigError::new("PUBLIC_BASE_URL", error.to_string()))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+            return Err(ConfigError::new(
+                "PUBLIC_BASE_URL",
+                format!("expected an http(s) address without a query, got {public_base_url:?}"),
+            ));
+        }
+        let hours: u64 = parse_or("EMAIL_VERIFICATION_TOKEN_HOURS", 24)?;
+        if hours == 0 {
+            return Err(ConfigError::new(
+                "EMAIL_VERIFICATION_TOKEN_HOURS",
+                "must be at least 1",
+            ));
+        }
+        Ok(Some(Self {
+            mail: MailSettings::from_env(mode)?,
+            public_base_url,
+            token_lifetime: Duration::from_secs(hours * 3600),
+            resend_interval: seconds_or(
+                "EMAIL_VERIFICATION_RESEND_SECONDS",
+                Duration::from_secs(60),
+            )?,
+            max_per_day: parse_or("EMAIL_VERIFICATION_MAX_PER_DAY", 5_u32)?.max(1),
+        }))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -215,7 +358,47 @@ impl Settings {
                 },
             },
             votes: VoteSettings::from_env()?,
-            email_verification: flag_or("EMAIL_VERIFICATION", true)?,
+            // Last: a configuration error about anything above is named first.
+            verification: VerificationSettings::from_env(mode)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_urls_are_recognised() {
+        assert_eq!(
+            MailSettings::parse("ses:no-reply@example.com").ok(),
+            Some(MailSettings::Ses {
+                sender: "no-reply@example.com".to_owned()
+            })
+        );
+        assert_eq!(
+            MailSettings::parse("file:///var/mail/rs").ok(),
+            Some(MailSettings::Folder {
+                dir: PathBuf::from("/var/mail/rs")
+            })
+        );
+        assert_eq!(
+            MailSettings::parse("file:target/mail").ok(),
+            Some(MailSettings::Folder {
+                dir: PathBuf::from("target/mail")
+            })
+        );
+        for wrong in [
+            "ses:",
+            "ses:example.com",
+            "ses:a b@example.com",
+            "ses:Rising <a@example.com>",
+            "ses:a@localhost",
+            "file:",
+            "smtp://mail.example.com",
+        ] {
+            let error = MailSettings::parse(wrong).err();
+            assert_eq!(error.map(|e| e.variable), Some("MAIL_URL"), "{wrong}");
+        }
     }
 }

@@ -18,6 +18,7 @@ use crate::integrity::counters::RateCounters;
 use crate::integrity::proof::ProofOfWork;
 use crate::http::allow::{AllowedMethods, add_allow_header};
 use crate::rankings::Rankings;
+use crate::routes::account::AccountApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::files;
 use crate::routes::health::HealthApi;
@@ -36,12 +37,12 @@ pub struct Application {
     web: Option<WebApp>,
 }
 
-type Apis = (AuthApi, VideosApi, PublicApi, HealthApi);
+type Apis = (AuthApi, AccountApi, VideosApi, PublicApi, HealthApi);
 
 /// The OpenAPI service describing every endpoint; the document it serves is the committed one.
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (AuthApi, VideosApi, PublicApi, HealthApi),
+        (AuthApi, AccountApi, VideosApi, PublicApi, HealthApi),
         "Rising Stars API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -108,6 +109,15 @@ impl Application {
             }
             Err(error) => return Err(error.context("WEB_DIR")),
         };
+        let verification = match &settings.verification {
+            Some(verification) => Some(Arc::new(
+                crate::verification::Verification::open(verification).await?,
+            )),
+            None => {
+                tracing::info!("e-mail verification is off (EMAIL_VERIFICATION): no mail is sent");
+                None
+            }
+        };
         let port = acceptor
             .local_addr()
             .first()
@@ -134,7 +144,6 @@ impl Application {
                     &settings.auth,
                     &settings.votes,
                 ),
-                email_verification: settings.email_verification,
                 signed_url_ttl: settings.signed_url_ttl,
                 upload_dir: settings.upload_dir.clone(),
                 uploads: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads)),
@@ -144,6 +153,8 @@ impl Application {
                 trust_forwarded_for: settings.trust_forwarded_for,
                 client_address_header: settings.client_address_header.clone(),
                 rankings: Rankings::new(pool.clone()),
+                email_verification: verification.is_some(),
+                verification,
                 readiness: Arc::default(),
                 pool,
                 storage,

@@ -11,6 +11,7 @@ use crate::auth::password::PasswordHashing;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::rankings::Rankings;
+use crate::verification::Verification;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,8 +23,6 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     /// Rate counters and the proof-of-work step-up for signups and votes.
     pub integrity: crate::integrity::Integrity,
-    /// Votes count only from accounts whose e-mail is verified (`EMAIL_VERIFICATION`).
-    pub email_verification: bool,
     pub signed_url_ttl: Duration,
     pub upload_dir: std::path::PathBuf,
     /// One permit per upload being received (`UPLOAD_MAX_CONCURRENT`).
@@ -37,6 +36,10 @@ pub struct AppState {
     /// A trusted proxy's client-address header, lower-cased (`CLIENT_ADDRESS_HEADER`).
     pub client_address_header: Option<String>,
     pub rankings: Rankings,
+    /// Whether an account must verify its e-mail address (`EMAIL_VERIFICATION`).
+    pub email_verification: bool,
+    /// Links and their mail; `Some` exactly when `email_verification` is on.
+    pub verification: Option<Arc<Verification>>,
     /// The last readiness checks and when they ran (`/health/ready` answers from it for a few
     /// seconds, so a busy load balancer costs one round of checks, not one per probe).
     pub readiness: Arc<tokio::sync::Mutex<Option<(std::time::Instant, DependencyChecks)>>>,

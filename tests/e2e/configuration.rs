@@ -74,6 +74,31 @@ async fn a_short_jwt_secret_is_refused() -> anyhow::Result<()> {
     refuses(&[("JWT_SECRET", "too-short")], "JWT_SECRET").await
 }
 
+/// A production API's settings but for the mail, which `overrides` then set.
+const PRODUCTION: [(&str, &str); 2] = [
+    ("RUN_MODE", "production"),
+    ("JWT_SECRET", "a-production-jwt-secret-of-enough-bytes"),
+];
+
+#[tokio::test]
+async fn production_verification_needs_a_public_address_and_a_mail_url() -> anyhow::Result<()> {
+    let without_address = [PRODUCTION[0], PRODUCTION[1], ("MAIL_URL", "")];
+    refuses(&without_address, "PUBLIC_BASE_URL").await?;
+    let without_mail = [
+        PRODUCTION[0],
+        PRODUCTION[1],
+        ("PUBLIC_BASE_URL", "https://rising-stars.example"),
+        ("MAIL_URL", ""),
+    ];
+    refuses(&without_mail, "MAIL_URL").await
+}
+
+#[tokio::test]
+async fn an_unknown_mail_url_is_refused() -> anyhow::Result<()> {
+    refuses(&[("MAIL_URL", "smtp://mail.example.com")], "MAIL_URL").await?;
+    refuses(&[("MAIL_URL", "ses:not-an-address")], "MAIL_URL").await
+}
+
 #[tokio::test]
 async fn a_deployed_task_without_a_run_mode_is_refused() -> anyhow::Result<()> {
     // ECS sets this in every task; with it and no RUN_MODE the dev signing keys must not be used.

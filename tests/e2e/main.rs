@@ -17,15 +17,18 @@ mod processing;
 mod public;
 mod rankings;
 mod uploads;
+mod verification;
 mod videos;
 mod web;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use end_to_end::{Client, Player};
 use testkit::TestDatabase;
 
-/// The environment of an API on local backends: its own database and storage directory.
+/// The environment of an API on local backends: its own database, storage directory and mail
+/// folder (`MAIL_URL=file:<mail>`; verification mail is read back from there).
 ///
 /// When it is dropped at the end of a test, no job may be left waiting in its PostgreSQL queue or
 /// job outbox (as crates.io's test app checks its background jobs): a test that means to leave
@@ -36,6 +39,7 @@ pub struct LocalBackends {
     pub database: TestDatabase,
     pub storage: tempfile::TempDir,
     pub uploads: tempfile::TempDir,
+    pub mail: tempfile::TempDir,
     pub env: HashMap<String, String>,
     jobs_may_remain: AtomicBool,
 }
@@ -44,6 +48,28 @@ impl LocalBackends {
     /// This test leaves jobs queued on purpose (it uploads, and no worker runs).
     pub fn expect_queued_jobs(&self) {
         self.jobs_may_remain.store(true, Ordering::Relaxed);
+    }
+
+    /// The newest verification link mailed to `email` (waiting for the first one).
+    pub async fn verification_link(&self, email: &str) -> anyhow::Result<String> {
+        let mut links = end_to_end::wait_for_links(self.mail.path(), email, 1).await?;
+        links
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no verification link for {email}"))
+    }
+
+    /// A player who signed up, verified the address through the mailed link, and logged in: one
+    /// whose votes count.
+    pub async fn verified_player(
+        &self,
+        client: &Client,
+        email: &str,
+        first: &str,
+        city: &str,
+    ) -> anyhow::Result<Player> {
+        client
+            .verified_player(self.mail.path(), email, first, city)
+            .await
     }
 }
 
@@ -93,6 +119,7 @@ pub async fn local_backends() -> anyhow::Result<LocalBackends> {
     let database = TestDatabase::new().await?;
     let storage = tempfile::tempdir()?;
     let uploads = tempfile::tempdir()?;
+    let mail = tempfile::tempdir()?;
     let env = HashMap::from([
         (
             "UPLOAD_DIR".to_owned(),
@@ -105,11 +132,16 @@ pub async fn local_backends() -> anyhow::Result<LocalBackends> {
         ),
         ("QUEUE_URL".to_owned(), "postgres".to_owned()),
         ("URL_SIGNING_SECRET".to_owned(), SIGNING_SECRET.to_owned()),
+        (
+            "MAIL_URL".to_owned(),
+            format!("file://{}", mail.path().display()),
+        ),
     ]);
     Ok(LocalBackends {
         database,
         storage,
         uploads,
+        mail,
         env,
         jobs_may_remain: AtomicBool::new(false),
     })

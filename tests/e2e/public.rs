@@ -47,8 +47,12 @@ async fn votes_count_once_never_for_oneself_and_only_for_published_videos() -> a
     backends.expect_queued_jobs();
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
-    let owner = client.player("owner@example.com", "Ana", "Cali").await?;
-    let fan = client.player("fan@example.com", "Luis", "Cali").await?;
+    let owner = backends
+        .verified_player(&client, "owner@example.com", "Ana", "Cali")
+        .await?;
+    let fan = backends
+        .verified_player(&client, "fan@example.com", "Luis", "Cali")
+        .await?;
     let video = published_video(&backends, &client, &owner).await?;
     let state = |player: &end_to_end::Player| {
         let token = player.token.clone();
@@ -127,8 +131,12 @@ async fn fifty_concurrent_identical_votes_count_once() -> anyhow::Result<()> {
     let backends = local_backends().await?;
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
-    let owner = client.player("star@example.com", "Ana", "Cali").await?;
-    let fan = client.player("eager@example.com", "Luis", "Cali").await?;
+    let owner = backends
+        .verified_player(&client, "star@example.com", "Ana", "Cali")
+        .await?;
+    let fan = backends
+        .verified_player(&client, "eager@example.com", "Luis", "Cali")
+        .await?;
     let video = published_video(&backends, &client, &owner).await?;
 
     let attempts = (0..50).map(|_| vote(&client, &fan, &video));
@@ -158,13 +166,25 @@ async fn rankings_share_positions_on_ties_and_filter_by_city() -> anyhow::Result
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
     // Four players; votes: Ana 2, Beto 1, Caro 1 (reached after Beto), Dani 0.
-    let ana = client.player("ana@example.com", "Ana", "Bogotá").await?;
-    let beto = client.player("beto@example.com", "Beto", "Cali").await?;
-    let caro = client.player("caro@example.com", "Caro", "bogotá").await?;
-    let dani = client.player("dani@example.com", "Dani", "Cali").await?;
+    let ana = backends
+        .verified_player(&client, "ana@example.com", "Ana", "Bogotá")
+        .await?;
+    let beto = backends
+        .verified_player(&client, "beto@example.com", "Beto", "Cali")
+        .await?;
+    let caro = backends
+        .verified_player(&client, "caro@example.com", "Caro", "bogotá")
+        .await?;
+    let dani = backends
+        .verified_player(&client, "dani@example.com", "Dani", "Cali")
+        .await?;
     let fans = [
-        client.player("f1@example.com", "F1", "X").await?,
-        client.player("f2@example.com", "F2", "X").await?,
+        backends
+            .verified_player(&client, "f1@example.com", "F1", "X")
+            .await?,
+        backends
+            .verified_player(&client, "f2@example.com", "F2", "X")
+            .await?,
     ];
     let videos = [
         published_video(&backends, &client, &ana).await?,
@@ -219,8 +239,12 @@ async fn a_vote_through_one_instance_shows_in_the_rankings_of_another() -> anyho
     let first = RunningApi::start(&backends.env).await?;
     let second = RunningApi::start(&backends.env).await?;
     let (voting, reading) = (Client::new(&first.base_url), Client::new(&second.base_url));
-    let owner = voting.player("cached@example.com", "Ana", "Cali").await?;
-    let fan = voting.player("fan@example.com", "Luis", "Cali").await?;
+    let owner = backends
+        .verified_player(&voting, "cached@example.com", "Ana", "Cali")
+        .await?;
+    let fan = backends
+        .verified_player(&voting, "fan@example.com", "Luis", "Cali")
+        .await?;
     let video = published_video(&backends, &voting, &owner).await?;
     let votes_seen = || async {
         let ranked = reading
@@ -257,8 +281,12 @@ async fn public_videos_are_listed_newest_first_with_totals() -> anyhow::Result<(
     let backends = local_backends().await?;
     let api = RunningApi::start(&backends.env).await?;
     let client = Client::new(&api.base_url);
-    let ana = client.player("ana@example.com", "Ana", "Medellín").await?;
-    let beto = client.player("beto@example.com", "Beto", "Cali").await?;
+    let ana = backends
+        .verified_player(&client, "ana@example.com", "Ana", "Medellín")
+        .await?;
+    let beto = backends
+        .verified_player(&client, "beto@example.com", "Beto", "Cali")
+        .await?;
     let first = published_video(&backends, &client, &ana).await?;
     let second = published_video(&backends, &client, &beto).await?;
 

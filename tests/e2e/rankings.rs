@@ -48,7 +48,8 @@ async fn ranking_of(client: &Client, city: Option<&str>) -> anyhow::Result<Ranke
     ))
 }
 
-/// Players named `<prefix>0…` with one published video each, and fans; cities cycle over `cities`.
+/// Players named `<prefix>0…` with one published video each, and fans, every one verified (so
+/// their votes count); cities cycle over `cities`.
 async fn players_and_fans(
     backends: &LocalBackends,
     client: &Client,
@@ -61,15 +62,17 @@ async fn players_and_fans(
     for index in 0..players {
         let city = cities[index % cities.len()];
         let email = format!("{prefix}{index}@example.com");
-        let player = client
-            .player(&email, &format!("{prefix}{index}"), city)
+        let player = backends
+            .verified_player(client, &email, &format!("{prefix}{index}"), city)
             .await?;
         let video = published_video(backends, client, &player).await?;
         owners.push((player, video));
     }
     let signups = (0..fans).map(|index| async move {
         let email = format!("{prefix}-fan{index}@example.com");
-        client.player(&email, "Fan", "Cali").await
+        backends
+            .verified_player(client, &email, "Fan", "Cali")
+            .await
     });
     let fans = join_all(signups)
         .await

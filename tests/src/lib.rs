@@ -152,6 +152,71 @@ pub fn signup_request(email: &str, first: &str, city: &str) -> types::SignupRequ
     }
 }
 
+/// The verification links mailed to `to` through a mail folder (`MAIL_URL=file:<dir>`), oldest
+/// first: each `.eml` file's `To` header and the body line that holds the link.
+pub fn mailed_links(dir: &std::path::Path, to: &str) -> anyhow::Result<Vec<String>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the mail folder {}", dir.display()))?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+        .collect();
+    // The mailer names files by UUID v7: by name is by time.
+    files.sort();
+    let mut links = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)?;
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .with_context(|| format!("{} has no blank line after its headers", file.display()))?;
+        let addressed = head.split("\r\n").any(|line| {
+            line.strip_prefix("To: ")
+                .is_some_and(|address| address.eq_ignore_ascii_case(to))
+        });
+        if !addressed {
+            continue;
+        }
+        let link = body
+            .split("\r\n")
+            .find(|line| line.contains("/verificar?token="))
+            .with_context(|| format!("{} carries no verification link", file.display()))?;
+        links.push(link.to_owned());
+    }
+    Ok(links)
+}
+
+/// Waits (up to 10 s: signup mails off its answer) until at least `count` verification links went
+/// to `to` through the mail folder `dir`; returns them all, oldest first.
+pub async fn wait_for_links(
+    dir: &std::path::Path,
+    to: &str,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let links = mailed_links(dir, to)?;
+        if links.len() >= count {
+            return Ok(links);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "{} verification link(s) mailed to {to} in {} after 10 s, wanted {count}",
+                links.len(),
+                dir.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The `token` parameter of a verification link.
+pub fn link_token(link: &str) -> anyhow::Result<String> {
+    url::Url::parse(link)?
+        .query_pairs()
+        .find(|(name, _)| name == "token")
+        .map(|(_, token)| token.into_owned())
+        .with_context(|| format!("no token in {link}"))
+}
+
 /// A login body for `email` and `password`.
 pub fn login_request(email: &str, password: &str) -> types::LoginRequest {
     types::LoginRequest {
@@ -174,6 +239,42 @@ impl Client {
             email: email.to_owned(),
             token,
         })
+    }
+
+    /// Signs up a player, verifies the address with the link mailed to the folder `mail_dir`
+    /// (`MAIL_URL=file:<mail_dir>`), then logs in.
+    pub async fn verified_player(
+        &self,
+        mail_dir: &std::path::Path,
+        email: &str,
+        first: &str,
+        city: &str,
+    ) -> anyhow::Result<Player> {
+        let created = self
+            .signup(&signup_request(email, first, city))
+            .await?
+            .ok()
+            .context("signup failed")?;
+        let links = wait_for_links(mail_dir, email, 1).await?;
+        let newest = links.last().context("no link")?;
+        self.verify_link(newest)
+            .await?
+            .ok()
+            .with_context(|| format!("verifying {email}"))?;
+        let token = self.login_as(email, PASSWORD).await?;
+        Ok(Player {
+            id: created.id,
+            email: email.to_owned(),
+            token,
+        })
+    }
+
+    /// Follows a verification link as the web app does: its token to `POST /api/auth/verify`.
+    pub async fn verify_link(&self, link: &str) -> anyhow::Result<Reply<types::EmailVerified>> {
+        let body = types::VerifyRequest {
+            token: link_token(link)?,
+        };
+        self.verify_email(&body).await
     }
 
     /// Logs in and returns the access token.

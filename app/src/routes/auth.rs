@@ -357,6 +357,17 @@ impl AuthApi {
             return Ok(email_taken());
         }
         tracing::info!(user_id = %id, "user signed up");
+        if let Some(verification) = &state.verification {
+            // Off the answer's path: a slow or failing mail service never delays a signup.
+            verification.send_after_signup(
+                state.pool.clone(),
+                crate::verification::Recipient {
+                    user_id: id,
+                    email: user.email.as_str().to_owned(),
+                    first_name: user.first_name.as_str().to_owned(),
+                },
+            );
+        }
         Ok(SignupResponse::Created(Json(SignupCreated {
             message: "Usuario creado exitosamente.".to_owned(),
             id,

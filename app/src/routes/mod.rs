@@ -1,5 +1,6 @@
 //! The API's routes, grouped by the spec's sections.
 
+pub mod account;
 pub mod auth;
 pub mod files;
 pub mod health;
@@ -10,7 +11,7 @@ use poem_openapi::Tags;
 
 #[derive(Debug, Tags)]
 pub enum ApiTags {
-    /// Sign up and log in.
+    /// Sign up, log in, the caller's account and e-mail verification.
     Auth,
     /// The caller's own videos (bearer token).
     Videos,

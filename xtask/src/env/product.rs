@@ -16,17 +16,37 @@ use crate::env::postgres::Postgres;
 /// The database `cargo xtask dev` runs on (the app's default `DATABASE_URL` names it too).
 pub const DEV_DATABASE: &str = "rising_stars";
 
-/// A private product's folders under `<target>/xtask/<name>`, emptied first: `storage` for its
-/// files and `logs` for the processes' logs.
-pub fn fresh_run_dirs(name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// A private product's folders (see [`fresh_run_dirs`]).
+#[derive(Debug, Clone)]
+pub struct RunDirs {
+    /// The stored files.
+    pub storage: PathBuf,
+    /// The processes' logs.
+    pub logs: PathBuf,
+    /// The mail the API sends (`MAIL_URL=file:<mail>`).
+    pub mail: PathBuf,
+}
+
+/// A private product's folders under `<target>/xtask/<name>`, emptied first.
+pub fn fresh_run_dirs(name: &str) -> anyhow::Result<RunDirs> {
     let runs = cmd::target_dir().join("xtask").join(name);
     if runs.exists() {
         std::fs::remove_dir_all(&runs)?;
     }
-    let (storage, logs) = (runs.join("storage"), runs.join("logs"));
-    std::fs::create_dir_all(&storage)?;
-    std::fs::create_dir_all(&logs)?;
-    Ok((storage, logs))
+    let dirs = RunDirs {
+        storage: runs.join("storage"),
+        logs: runs.join("logs"),
+        mail: runs.join("mail"),
+    };
+    for dir in [&dirs.storage, &dirs.logs, &dirs.mail] {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(dirs)
+}
+
+/// The mail folder of the dev database's product (`cargo xtask dev`, `cargo xtask seed --demo`).
+pub fn dev_mail_dir() -> PathBuf {
+    cmd::target_dir().join("xtask").join("dev").join("mail")
 }
 
 /// How to run the product.
@@ -37,6 +57,9 @@ pub struct Options {
     pub database: String,
     /// Where stored files go; `None`: the binaries' default (`target/dev/storage`).
     pub storage: Option<PathBuf>,
+    /// Where the API's mail goes (`MAIL_URL=file:<dir>`, created if missing); `None`: the API's
+    /// default (a folder under the system temp dir).
+    pub mail: Option<PathBuf>,
     /// `dev` (the debug build) or `release`.
     pub cargo_profile: String,
     /// Start the API (a worker-only run does not need it).
@@ -118,11 +141,13 @@ impl Product {
 
         let api = if options.api {
             console::step(format!("Starting the API on {base_url}"));
-            let mut api = cmd::spawn(
-                binary("rising-stars-api")?
-                    .env("LISTEN_ADDR", format!("127.0.0.1:{}", options.port))
-                    .envs(options.api_env.iter().map(|(k, v)| (k, v))),
-            )?;
+            let mut api = binary("rising-stars-api")?;
+            api.env("LISTEN_ADDR", format!("127.0.0.1:{}", options.port));
+            if let Some(mail) = &options.mail {
+                std::fs::create_dir_all(mail)?;
+                api.env("MAIL_URL", format!("file:{}", mail.display()));
+            }
+            let mut api = cmd::spawn(api.envs(options.api_env.iter().map(|(k, v)| (k, v))))?;
             wait_until_healthy(&mut api, &base_url).await?;
             Some(api)
         } else {

@@ -153,9 +153,9 @@ pub fn ensure_browser() -> anyhow::Result<()> {
     ensure_packages()
 }
 
-/// Playwright's tests against a running stack at `base_url`; screenshots and traces go to
-/// `web/test-results`.
-pub fn browser_tests(base_url: &str) -> anyhow::Result<()> {
+/// Playwright's tests against a running stack at `base_url` whose API mails to the folder `mail`
+/// (given to them as `MAIL_DIR`); screenshots and traces go to `web/test-results`.
+pub fn browser_tests(base_url: &str, mail: &std::path::Path) -> anyhow::Result<()> {
     ensure_browser()?;
     console::step(format!(
         "Browser tests: Playwright with Chromium against {base_url}"
@@ -164,6 +164,9 @@ pub fn browser_tests(base_url: &str) -> anyhow::Result<()> {
         npm()
             .args(["run", "test:e2e"])
             .env("WEB_BASE_URL", base_url)
+            // The stack's mail folder (`MAIL_URL=file:<dir>`): the tests read the verification
+            // links there.
+            .env("MAIL_DIR", mail)
             .env("CI", "true"),
     )
 }

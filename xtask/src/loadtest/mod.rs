@@ -85,11 +85,17 @@ fn local_options(
         port: cmd::free_port()?,
         database: database.to_owned(),
         storage: Some(storage),
+        mail: None,
         cargo_profile: args.cargo_profile.clone(),
         // The worker scenario bypasses the web tier.
         api: args.scenario != Scenario::Worker,
-        // Load tests sign up all their accounts from one address.
-        api_env: vec![("SIGNUP_MAX_PER_CLIENT".to_owned(), "1000000".to_owned())],
+        api_env: vec![
+            // Load tests sign up all their accounts from one address.
+            ("SIGNUP_MAX_PER_CLIENT".to_owned(), "1000000".to_owned()),
+            // Their accounts are scripts with no inbox: verification would only refuse their
+            // votes and fill a folder with thousands of messages.
+            ("EMAIL_VERIFICATION".to_owned(), "off".to_owned()),
+        ],
         worker_env,
         log_dir: Some(out.to_path_buf()),
     })

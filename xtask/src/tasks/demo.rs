@@ -1,7 +1,8 @@
 //! `cargo xtask seed --demo`: a small living showcase — eight players with Spanish names in six
 //! cities, each with a real clip rendered by the worker and published, and fans' votes (with a
-//! tie) — made through the API as people would, so the first `cargo xtask dev` and the README's
-//! screens show the product rather than an empty page or test data.
+//! tie) — made through the API as people would (each account verified with the link mailed to
+//! the product's mail folder, so the fans' votes count), so the first `cargo xtask dev` and the
+//! README's screens show the product rather than an empty page or test data.
 //!
 //! The source clips are drawn by the ffmpeg CLI (a court, a bouncing ball; 1080p, 21 s) and kept
 //! under `target/xtask/demo-clips`. Every demo account's password is [`DEMO_PASSWORD`].
@@ -15,7 +16,8 @@ use tokio::time::Instant;
 
 use crate::cmd;
 use crate::console;
-use crate::env::product::{DEV_DATABASE, Options, Product};
+use crate::env::mail;
+use crate::env::product::{DEV_DATABASE, Options, Product, dev_mail_dir};
 
 /// The password of every demo account (local demo data only).
 pub const DEMO_PASSWORD: &str = "demo-rising-stars";
@@ -53,10 +55,12 @@ pub async fn run() -> anyhow::Result<()> {
         "the API's and worker's logs go to {}",
         logs.display()
     ));
+    let mail = dev_mail_dir();
     let product = Product::start(&Options {
         port: cmd::free_port()?,
         database: DEV_DATABASE.to_owned(),
         storage: None,
+        mail: Some(mail.clone()),
         cargo_profile: "dev".to_owned(),
         api: true,
         api_env: Vec::new(),
@@ -64,15 +68,15 @@ pub async fn run() -> anyhow::Result<()> {
         log_dir: Some(logs),
     })
     .await?;
-    let outcome = seed(&product.base_url).await;
+    let outcome = seed(&product.base_url, &mail).await;
     product.stop().await;
     outcome
 }
 
-/// Adds the demo through the API at `base_url` (a worker must be running on its queue), unless
-/// the showcase already has videos.
-pub async fn seed(base_url: &str) -> anyhow::Result<()> {
-    let api = Api::new(base_url)?;
+/// Adds the demo through the API at `base_url` (a worker must be running on its queue, and the
+/// API mailing to the folder `mail`), unless the showcase already has videos.
+pub async fn seed(base_url: &str, mail: &Path) -> anyhow::Result<()> {
+    let api = Api::new(base_url, mail)?;
     let shown = api.published_videos().await?;
     if shown > 0 {
         console::note(format!(
@@ -254,15 +258,18 @@ pub fn first_player_email() -> String {
 struct Api {
     http: reqwest::Client,
     base_url: String,
+    /// The API's mail folder, where the verification links arrive.
+    mail: PathBuf,
 }
 
 impl Api {
-    fn new(base_url: &str) -> anyhow::Result<Self> {
+    fn new(base_url: &str, mail: &Path) -> anyhow::Result<Self> {
         Ok(Self {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(120))
                 .build()?,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            mail: mail.to_path_buf(),
         })
     }
 
@@ -307,6 +314,23 @@ impl Api {
         if status != 201 && body["code"] != "email_taken" {
             bail!("signing up {email} answered {status}: {body}");
         }
+        let token = self.login(email).await?;
+        let account: Value = self
+            .http
+            .get(self.url("/api/auth/me"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        if account["email_verified"] != true {
+            mail::verify_address(&self.http, &self.base_url, &self.mail, email).await?;
+        }
+        Ok(token)
+    }
+
+    async fn login(&self, email: &str) -> anyhow::Result<String> {
         let login: Value = self
             .http
             .post(self.url("/api/auth/login"))
@@ -394,6 +418,11 @@ impl Api {
             .with_context(|| format!("voting for demo video {video}"))?;
         Ok(())
     }
+}
+
+/// Whether `address` is a demo account's (`cargo xtask dev` does not print their mail).
+pub fn is_demo_address(address: &str) -> bool {
+    address.ends_with(&format!("@{DOMAIN}"))
 }
 
 #[cfg(test)]

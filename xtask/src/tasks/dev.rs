@@ -1,18 +1,22 @@
-//! `cargo xtask dev`: the product on this machine, on its embedded defaults, until Ctrl-C.
+//! `cargo xtask dev`: the product on this machine, on its embedded defaults, until Ctrl-C; the
+//! verification links it mails are printed as they arrive.
 
 use crate::cmd;
 use crate::console;
-use crate::env::product::{DEV_DATABASE, Options, Product};
+use crate::env::mail;
+use crate::env::product::{DEV_DATABASE, Options, Product, dev_mail_dir};
 use crate::env::web;
 use crate::flags::DevArgs;
 use crate::tasks::demo;
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let web_build = web::ensure_built()?;
+    let mail_dir = dev_mail_dir();
     let mut product = Product::start(&Options {
         port: args.port,
         database: DEV_DATABASE.to_owned(),
         storage: None,
+        mail: Some(mail_dir.clone()),
         cargo_profile: "dev".to_owned(),
         api: true,
         api_env: vec![("WEB_DIR".to_owned(), web_build.display().to_string())],
@@ -43,12 +47,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     ));
     console::note(format!("Database:     {}", product.database_url));
     console::note("Queue:        PostgreSQL table queue_messages; one worker processing jobs");
+    console::note(format!(
+        "Mail:         {} (one .eml file per message; each verification link is printed below as it arrives)",
+        mail_dir.display()
+    ));
     console::note("Press Ctrl-C to stop.");
+    let mail_watch = mail::watch(mail_dir.clone(), demo::is_demo_address);
 
     // An empty showcase gets the demo data set, made through the API while it runs.
     let mut demo = (!args.no_demo).then(|| {
         let base_url = base_url.clone();
-        tokio::spawn(async move { demo::seed(&base_url).await })
+        let mail_dir = mail_dir.clone();
+        tokio::spawn(async move { demo::seed(&base_url, &mail_dir).await })
     });
     let outcome = match &mut product.api {
         Some(api) => loop {
@@ -76,6 +86,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     if let Some(demo) = demo {
         demo.abort();
     }
+    mail_watch.abort();
     console::step("Stopping");
     if let Some(vite) = &mut vite {
         cmd::terminate(vite, "Vite").await;

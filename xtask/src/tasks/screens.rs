@@ -16,21 +16,22 @@ pub async fn run() -> anyhow::Result<()> {
     web::ensure_browser()?;
     let postgres = Postgres::ensure().await?;
     postgres.drop_database(DATABASE).await?;
-    let (storage, logs) = fresh_run_dirs("screens")?;
+    let dirs = fresh_run_dirs("screens")?;
     let lowres = demo::lowres_clip()?;
     let product = Product::start(&Options {
         port: cmd::free_port()?,
         database: DATABASE.to_owned(),
-        storage: Some(storage),
+        storage: Some(dirs.storage),
+        mail: Some(dirs.mail.clone()),
         cargo_profile: "dev".to_owned(),
         api: true,
         api_env: vec![("WEB_DIR".to_owned(), build.display().to_string())],
         worker_env: vec![("WORKER_POLL_WAIT_SECONDS".to_owned(), "1".to_owned())],
-        log_dir: Some(logs),
+        log_dir: Some(dirs.logs),
     })
     .await?;
     let outcome = async {
-        demo::seed(&product.base_url).await?;
+        demo::seed(&product.base_url, &dirs.mail).await?;
         let out = cmd::workspace_root().join("docs").join("ui");
         console::step(format!("Screens in Chromium into {}", out.display()));
         cmd::run(

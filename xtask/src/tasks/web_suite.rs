@@ -3,6 +3,7 @@
 //! Schemathesis against the API document. One private stack (its own database, storage and port)
 //! serves both, then stops.
 
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -11,7 +12,7 @@ use crate::cmd;
 use crate::console;
 use crate::env::postgres::Postgres;
 use crate::env::product::{Options, Product, fresh_run_dirs};
-use crate::env::{venv, web};
+use crate::env::{mail, venv, web};
 
 /// The stack's database: one per run (two checkouts may test at once), dropped after it.
 fn database() -> String {
@@ -39,11 +40,14 @@ pub async fn run(
     postgres.drop_database(&database).await?;
     // Both suites write under `<target>/xtask/web-suite`; `web/test-results` holds Playwright's
     // own output.
-    let (storage, logs) = fresh_run_dirs("web-suite")?;
+    let dirs = fresh_run_dirs("web-suite")?;
+    let logs = dirs.logs.clone();
     let product = Product::start(&Options {
         port: cmd::free_port()?,
         database: database.clone(),
-        storage: Some(storage),
+        storage: Some(dirs.storage.clone()),
+        // Verification is on, as shipped: the tests read their links from this folder.
+        mail: Some(dirs.mail.clone()),
         cargo_profile: "dev".to_owned(),
         api: true,
         api_env: vec![
@@ -61,10 +65,11 @@ pub async fn run(
     })
     .await?;
     console::note(format!("stack logs: {}", logs.display()));
-    let browser = web::browser_tests(&product.base_url);
+    console::note(format!("stack mail: {}", dirs.mail.display()));
+    let browser = web::browser_tests(&product.base_url, &dirs.mail);
     timings.push(("browser tests", lap.elapsed()));
     let lap = Instant::now();
-    let contract = contract_tests(&product).await;
+    let contract = contract_tests(&product, &dirs.mail).await;
     timings.push(("contract tests", lap.elapsed()));
     product.stop().await;
     postgres.drop_database(&database).await?;
@@ -78,12 +83,12 @@ const SCHEMATHESIS: venv::Tool = venv::Tool {
     purpose: "the API contract tester",
 };
 
-/// Schemathesis with every check (see `tests/contract/schemathesis.toml`), as a signed-up player,
-/// on a published video of the browser tests.
-async fn contract_tests(product: &Product) -> anyhow::Result<()> {
+/// Schemathesis with every check (see `tests/contract/schemathesis.toml`), as a signed-up and
+/// verified player, on a published video of the browser tests.
+async fn contract_tests(product: &Product, mail: &Path) -> anyhow::Result<()> {
     let base_url = product.base_url.as_str();
     let program = venv::ensure(&SCHEMATHESIS)?;
-    let token = player_token(base_url).await?;
+    let token = player_token(base_url, mail).await?;
     let video: uuid::Uuid = sqlx::query_scalar(
         "SELECT id FROM videos WHERE published_at IS NOT NULL ORDER BY uploaded_at LIMIT 1",
     )
@@ -108,8 +113,9 @@ async fn contract_tests(product: &Product) -> anyhow::Result<()> {
     )
 }
 
-/// A new player's access token, through the API like any client.
-async fn player_token(base_url: &str) -> anyhow::Result<String> {
+/// A new player's access token, through the API like any client: signup, the link mailed to
+/// `mail` followed (so the player's votes count), login.
+async fn player_token(base_url: &str, mail: &Path) -> anyhow::Result<String> {
     let client = reqwest::Client::new();
     let email = format!("contrato-{}@example.com", uuid::Uuid::new_v4().simple());
     let password = "contrato-contrato";
@@ -122,6 +128,7 @@ async fn player_token(base_url: &str) -> anyhow::Result<String> {
         .send()
         .await?;
     anyhow::ensure!(signup.status() == 201, "signup: {}", signup.text().await?);
+    mail::verify_address(&client, base_url, mail, &email).await?;
     let login: serde_json::Value = client
         .post(format!("{base_url}/api/auth/login"))
         .json(&serde_json::json!({ "email": email, "password": password }))

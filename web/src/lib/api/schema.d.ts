@@ -21,6 +21,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A proof-of-work challenge (ALTCHA) as hard as the caller's network now needs for
+         *     `purpose`, to solve ahead of a request (a 429 past a limit carries one too). A network
+         *     below its limits gets the easiest; its requests need no proof at all.
+         */
+        get: operations["get_challenge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -32,6 +53,60 @@ export interface paths {
         put?: never;
         /** Exchange email and password for an access token. */
         post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's account, with whether its e-mail address is verified. */
+        get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify the caller's e-mail address with the token of a mailed link (no bearer token:
+         *     the link is the proof). Each link works once.
+         */
+        post: operations["verify_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a new verification link to the caller's address. */
+        post: operations["resend_verification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -218,6 +293,36 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * Account
+         * @description A signed-up person as they see themselves.
+         */
+        Account: {
+            /** Format: uuid */
+            id: string;
+            first_name: string;
+            last_name: string;
+            email: string;
+            city: string;
+            country: string;
+            /**
+             * @description Whether the address was verified through a mailed link. While it is not (and
+             *     verification is on), the account's votes are refused (`email_not_verified`).
+             */
+            email_verified: boolean;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /**
+         * @description What became of a recorded vote.
+         * @enum {string}
+         */
+        CastStatus: "counted" | "held";
+        /**
+         * @description What a proof-of-work challenge is for.
+         * @enum {string}
+         */
+        ChallengePurpose: "signup" | "login" | "vote";
+        /**
          * Checks
          * @description The result of each dependency check: `ok`, or what failed.
          */
@@ -225,6 +330,13 @@ export interface components {
             database: string;
             storage: string;
             queue: string;
+        };
+        /** EmailVerified */
+        EmailVerified: {
+            /** @description "Correo electrónico verificado." */
+            message: string;
+            /** @description Always true. */
+            email_verified: boolean;
         };
         /** Health */
         Health: {
@@ -267,8 +379,17 @@ export interface components {
             processed_url?: string | null;
             /** @description A time-limited link to the poster image (null until processed). */
             poster_url?: string | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Votes counted in the rankings.
+             */
             votes: number;
+            /**
+             * Format: int32
+             * @description Votes held out of the rankings for review ("N votos en revisión"): they count once the
+             *     jury releases them.
+             */
+            held_votes: number;
             /** @description Why processing failed, when `status` is `failed` (null otherwise). */
             error?: string | null;
         };
@@ -292,6 +413,11 @@ export interface components {
             code: string;
             /** @description The request field at fault (validation errors only). */
             field?: string;
+            /**
+             * @description A proof-of-work challenge (429 only): solve it and repeat the request with the solution
+             *     in the `Altcha` header to go on now instead of after `Retry-After`.
+             */
+            challenge?: components["schemas"]["ProofChallenge"] & unknown;
             checks: components["schemas"]["Checks"];
         };
         /**
@@ -322,6 +448,30 @@ export interface components {
             code: string;
             /** @description The request field at fault (validation errors only). */
             field?: string;
+            /**
+             * @description A proof-of-work challenge (429 only): solve it and repeat the request with the solution
+             *     in the `Altcha` header to go on now instead of after `Retry-After`.
+             */
+            challenge?: components["schemas"]["ProofChallenge"] & unknown;
+        };
+        /**
+         * ProofChallenge
+         * @description A challenge, as the ALTCHA widget (`challengejson`) and any client read it: find the `n` in
+         *     `0..=maxnumber` with `sha256(salt + n)` (hex) equal to `challenge`, then send
+         *     base64(JSON {algorithm, challenge, number, salt, signature}) in the `Altcha` header.
+         */
+        ProofChallenge: {
+            /** @description Always "SHA-256". */
+            algorithm: string;
+            /** @description The hash to find, lower-case hex. */
+            challenge: string;
+            /**
+             * Format: uint64
+             * @description The largest number to try.
+             */
+            maxnumber: number;
+            salt: string;
+            signature: string;
         };
         /** PublicVideo */
         PublicVideo: {
@@ -420,6 +570,16 @@ export interface components {
             /** Format: uuid */
             video_id: string;
         };
+        /** VerificationSent */
+        VerificationSent: {
+            /** @description "Te enviamos un nuevo enlace de verificación. Revisa tu correo electrónico." */
+            message: string;
+        };
+        /** VerifyRequest */
+        VerifyRequest: {
+            /** @description The `token` parameter of the link in the verification mail. */
+            token: string;
+        };
         /** VideoDetail */
         VideoDetail: {
             /** Format: uuid */
@@ -440,8 +600,17 @@ export interface components {
             processed_url?: string | null;
             /** @description Time-limited link to the poster image (null until processed). */
             poster_url?: string | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Votes counted in the rankings.
+             */
             votes: number;
+            /**
+             * Format: int32
+             * @description Votes held out of the rankings for review ("N votos en revisión"): they count once the
+             *     jury releases them.
+             */
+            held_votes: number;
             /** @description Why processing failed, when `status` is `failed` (null otherwise). */
             error?: string | null;
         };
@@ -458,15 +627,23 @@ export interface components {
         VideoStatus: "uploaded" | "processing" | "processed" | "failed";
         /** VoteRecorded */
         VoteRecorded: {
-            /** @description "Voto registrado exitosamente." */
+            /**
+             * @description "Voto registrado exitosamente." (held: "Voto registrado; queda en revisión antes de
+             *     contar en el ranking.")
+             */
             message: string;
             /** Format: uuid */
             video_id: string;
             /**
              * Format: int32
-             * @description The video's votes after this one.
+             * @description The video's counted votes after this one.
              */
             votes: number;
+            /**
+             * @description Whether the vote counts now or was held for review (docs/api.md, "Votes people can
+             *     trust"); a held vote counts once the jury releases it.
+             */
+            status: components["schemas"]["CastStatus"] & unknown;
         };
         /**
          * VoteState
@@ -492,7 +669,10 @@ export interface operations {
     signup: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A solved proof-of-work challenge, when a 429 asked for one. */
+                Altcha?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -525,9 +705,10 @@ export interface operations {
                 };
             };
             /**
-             * @description Too many signups from this client's network (an IPv6 /64, an IPv4 address):
-             *     `too_many_signups`. Every attempt counts, a taken email's too, before the email is looked
-             *     up.
+             * @description Too many signups from this client's network (an IPv6 /64, an IPv4 address, or the IPv4
+             *     /24 around it): `too_many_signups`, with a proof-of-work `challenge` whose solution in the
+             *     `Altcha` header lets the signup through now. Every attempt counts, a taken email's too,
+             *     before the email is looked up.
              */
             429: {
                 headers: {
@@ -561,10 +742,57 @@ export interface operations {
             };
         };
     };
+    get_challenge: {
+        parameters: {
+            query: {
+                /** @description What the proof is for. */
+                purpose: components["schemas"]["ChallengePurpose"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The challenge, in the shape the ALTCHA widget's `challengejson` takes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ProofChallenge"];
+                };
+            };
+            /**
+             * @description `purpose` is missing or not one of the listed values (`validation_error`); answered
+             *     before the handler runs.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A solved proof-of-work challenge, when a 429 asked for one. */
+                Altcha?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -606,8 +834,9 @@ export interface operations {
             };
             /**
              * @description Too many failed attempts for this email or from this client's network (an IPv6 /64, an
-             *     IPv4 address): `too_many_attempts`. Attempts still
-             *     being checked never cause it: a login waits for them instead.
+             *     IPv4 address): `too_many_attempts`, with a proof-of-work `challenge` whose solution in the
+             *     `Altcha` header lets the login through now. Attempts still being checked never cause it: a
+             *     login waits for them instead.
              */
             429: {
                 headers: {
@@ -631,6 +860,173 @@ export interface operations {
             /**
              * @description Every password hashing slot is taken, or this email's or client's attempts in flight
              *     did not finish in time: `busy`; try again after `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Account"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["VerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description The link's account is verified (now, or already before); the link is used up. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["EmailVerified"];
+                };
+            };
+            /**
+             * @description The token is unknown, malformed or already used (`invalid_verification_link`), or it
+             *     expired unused (`verification_link_expired`); the body is not a JSON object with the
+             *     string `token` (`invalid_body`, or `validation_error` with `field`).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend_verification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description A new link is on its way to the account's address; earlier links still work until they
+             *     expire.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VerificationSent"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The address is already verified (`already_verified`), or this server does not ask for
+             *     verification (`verification_not_required`, `EMAIL_VERIFICATION` off).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description A link went to this account less than `EMAIL_VERIFICATION_RESEND_SECONDS` ago (default
+             *     60), or `EMAIL_VERIFICATION_MAX_PER_DAY` (default 5) went in the last 24 hours, the
+             *     signup's included: `too_many_verification_emails`.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again. */
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The mail service failed (`mail_unavailable`); the attempt does not count against the
+             *     limits.
              */
             503: {
                 headers: {
@@ -1120,7 +1516,10 @@ export interface operations {
     vote: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A solved proof-of-work challenge, when a 429 asked for one. */
+                Altcha?: string;
+            };
             path: {
                 video_id: string;
             };
@@ -1155,9 +1554,36 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /**
+             * @description The caller's e-mail is not verified yet (`email_not_verified`): follow the link in the
+             *     verification mail, or ask for a new one with `POST /api/auth/verification`.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such published video (`video_not_found`). */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `too_many_votes`: this account votes faster than a person does (wait `Retry-After`), or
+             *     its network has cast its hour's votes: then the problem carries a proof-of-work
+             *     `challenge`, whose solution in the `Altcha` header lets the vote through now.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
