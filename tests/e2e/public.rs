@@ -147,6 +147,8 @@ async fn fifty_concurrent_identical_votes_count_once() -> anyhow::Result<()> {
         match answer.status {
             200 => ok += 1,
             400 => assert_eq!(answer.code(), "already_voted"),
+            // Fifty at once is faster than a person votes: past the account's pace.
+            429 => assert_eq!(answer.code(), "too_many_votes"),
             other => panic!("unexpected status {other}: {answer:?}"),
         }
     }

@@ -42,6 +42,11 @@ pub struct Integrity {
     votes: VoteSettings,
 }
 
+/// An account's votes of the minute.
+fn account_vote_key(account: Uuid) -> String {
+    format!("vote:{account}")
+}
+
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -98,7 +103,7 @@ impl Integrity {
         network: &Network,
         proof: Option<&str>,
     ) -> Result<Admission, sqlx::Error> {
-        let account_key = format!("vote:{account}");
+        let account_key = account_vote_key(account);
         if let Count::Over { wait, .. } = self
             .counters
             .count(&account_key, self.votes.max_per_account_per_minute, MINUTE)
@@ -119,6 +124,12 @@ impl Integrity {
             self.counters.give_back(&account_key).await?;
         }
         Ok(admission)
+    }
+
+    /// Takes back an account's vote that was not cast after all (already cast, its own video, no
+    /// such video).
+    pub async fn give_back_vote(&self, account: Uuid) -> Result<(), sqlx::Error> {
+        self.counters.give_back(&account_vote_key(account)).await
     }
 
     /// Counts a hit on every key within its limit; a key past its limit is counted only with a

@@ -462,6 +462,10 @@ impl PublicApi {
             state.integrity.hold_rules(),
         )
         .await?;
+        if !matches!(cast, Vote::Counted { .. } | Vote::Held { .. }) {
+            // Nothing was cast: the account's pace is not spent on it.
+            state.integrity.give_back_vote(auth.0).await?;
+        }
         let (votes, status) = match cast {
             Vote::NotFound => return Ok(not_found()),
             Vote::OwnVideo => {
