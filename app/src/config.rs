@@ -26,10 +26,12 @@
 //! - `VOTE_MAX_PER_NETWORK_PER_HOUR` (default 300): votes from one network an hour before each
 //!   further vote needs a proof of work.
 //! - `VOTE_YOUNG_ACCOUNT_HOURS` (default 24), `VOTE_YOUNG_BURST` (default 2),
-//!   `VOTE_NETWORK_SHARE_PERCENT` (default 30), `VOTE_NETWORK_SHARE_FLOOR` (default 10): the
-//!   rules that hold a vote out of the ranking for review (`platform::videos::votes`): more than
-//!   the burst of votes from young accounts of one network for one player within the young-account
-//!   time, or one network giving more than the share of a player's votes once it gives the floor.
+//!   `VOTE_SIGNUP_NETWORK_BURST` (default 3), `VOTE_NETWORK_SHARE_PERCENT` (default 30),
+//!   `VOTE_NETWORK_SHARE_FLOOR` (default 10): the rules that hold a vote out of the ranking for
+//!   review (`platform::videos::votes`): more than the burst of votes from young accounts of one
+//!   network for one player within the young-account time; more than the signup burst of counted
+//!   votes for one player from accounts that signed up on one network; or one network giving more
+//!   than the share of a player's votes once it gives the floor.
 //!   `VOTE_YOUNG_ACCOUNT_HOURS=0` and `VOTE_NETWORK_SHARE_PERCENT=100` turn them off.
 //! - `TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For` hop, as set by
 //!   the load balancer (default false: the TCP peer); and add HSTS to answers the load balancer
@@ -116,6 +118,7 @@ impl VoteSettings {
             hold_rules: platform::videos::votes::HoldRules {
                 young_account: Duration::from_secs(young_hours.saturating_mul(3600)),
                 young_burst: parse_or("VOTE_YOUNG_BURST", rules.young_burst)?,
+                signup_burst: parse_or("VOTE_SIGNUP_NETWORK_BURST", rules.signup_burst)?,
                 // At 100 % no share is too much: a network's votes never exceed the player's.
                 network_share_percent: share,
                 network_share_floor: parse_or(

@@ -2,6 +2,10 @@
 -- the holding rules, and the rate counters of signups and votes (platform/src/videos/votes.rs,
 -- app/src/integrity).
 
+-- The network an account signed up from (null for accounts older than this column): accounts
+-- made in bulk come from few networks, however patiently they wait before voting.
+ALTER TABLE users ADD COLUMN signup_network text;
+
 -- Each vote records who cast it as the rules saw it: the voter's network (an IPv6 /64 or an IPv4
 -- address), the account's creation time (its age at the vote is created_at - voter_created_at)
 -- and whether its e-mail was verified. A held vote is kept out of every count until staff
@@ -9,6 +13,7 @@
 ALTER TABLE votes
     ADD COLUMN player_id        uuid REFERENCES users (id) ON DELETE CASCADE,
     ADD COLUMN network          text NOT NULL DEFAULT 'unknown',
+    ADD COLUMN signup_network   text,
     ADD COLUMN voter_created_at timestamptz,
     ADD COLUMN voter_verified   boolean NOT NULL DEFAULT false,
     ADD COLUMN state            text NOT NULL DEFAULT 'counted'
@@ -41,9 +46,18 @@ CREATE TABLE network_votes (
     PRIMARY KEY (player_id, network)
 );
 
+-- Per player and the network its voters signed up from: the votes that count.
+CREATE TABLE signup_network_votes (
+    player_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    network   text NOT NULL,
+    counted   integer NOT NULL DEFAULT 0 CHECK (counted >= 0),
+    PRIMARY KEY (player_id, network)
+);
+
 INSERT INTO network_votes (player_id, network, counted)
 SELECT player_id, network, count(*) FROM votes WHERE state = 'counted'
 GROUP BY player_id, network;
+-- (No vote before this migration knows its voter's signup network.)
 
 -- Fixed-window rate counters by key ('signup:<network>', 'signup24:<ipv4 /24>',
 -- 'vote:<account>', 'votes:<network>'): hits in the window that ends at window_end.

@@ -341,8 +341,9 @@ impl AuthApi {
         let id = Uuid::now_v7();
         // The unique constraint settles races between two signups with one email.
         let inserted = sqlx::query(
-            "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
+            "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country,
+                                signup_network)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (email) DO NOTHING",
         )
         .bind(id)
         .bind(user.email.as_str())
@@ -351,6 +352,7 @@ impl AuthApi {
         .bind(user.last_name.as_str())
         .bind(user.city.as_str())
         .bind(user.country.as_str())
+        .bind(&client.key)
         .execute(&state.pool)
         .await?;
         if inserted.rows_affected() == 0 {

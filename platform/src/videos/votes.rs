@@ -5,12 +5,16 @@
 //! Two rules hold a vote out of every count, with the rule's name as its reason:
 //! - `young_accounts_burst`: the account is young, and young accounts from its network have
 //!   already voted for this player as often as the burst allows within the window;
+//! - `signup_network_burst`: accounts that signed up from the voter's signup network have already
+//!   given this player as many counted votes as the burst allows, however old they are (accounts
+//!   made in bulk come from few networks, however patiently they wait before voting);
 //! - `network_share`: with this vote, one network would give more than the allowed share of the
 //!   player's counted votes (once it gives at least the floor).
 //!
-//! A vote first locks its player's row for its network (`network_votes`), so the rules see every
-//! earlier vote from that network for that player, however many arrive at once: parallel votes
-//! from one network cannot all slip under a limit.
+//! A vote first locks its player's rows for its network and its signup network
+//! (`network_votes`, then `signup_network_votes`, always in that order), so the rules see every
+//! earlier vote from those networks for that player, however many arrive at once: parallel votes
+//! cannot all slip under a limit.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -24,6 +28,9 @@ pub struct HoldRules {
     /// Votes from young accounts of one network for one player counted per window before the
     /// next is held.
     pub young_burst: u32,
+    /// Counted votes for one player from accounts that signed up on one network before the next
+    /// is held.
+    pub signup_burst: u32,
     /// One network may give at most this percentage of a player's counted votes...
     pub network_share_percent: u32,
     /// ...once it gives at least this many.
@@ -35,6 +42,7 @@ impl Default for HoldRules {
         Self {
             young_account: std::time::Duration::from_secs(24 * 3600),
             young_burst: 2,
+            signup_burst: 3,
             network_share_percent: 30,
             network_share_floor: 10,
         }
@@ -44,6 +52,7 @@ impl Default for HoldRules {
 /// Why a vote was held.
 pub const YOUNG_ACCOUNTS_BURST: &str = "young_accounts_burst";
 pub const NETWORK_SHARE: &str = "network_share";
+pub const SIGNUP_NETWORK_BURST: &str = "signup_network_burst";
 
 /// What casting a vote did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,12 +94,20 @@ pub async fn cast(
     rules: &HoldRules,
 ) -> Result<Vote, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO network_votes (player_id, network)
-         SELECT owner_id, $2 FROM videos WHERE id = $1 AND published_at IS NOT NULL
+        "WITH target AS (
+             SELECT owner_id FROM videos WHERE id = $1 AND published_at IS NOT NULL
+         ), by_network AS (
+             INSERT INTO network_votes (player_id, network) SELECT owner_id, $2 FROM target
+             ON CONFLICT DO NOTHING
+         )
+         INSERT INTO signup_network_votes (player_id, network)
+         SELECT target.owner_id, users.signup_network FROM target, users
+         WHERE users.id = $3 AND users.signup_network IS NOT NULL
          ON CONFLICT DO NOTHING",
     )
     .bind(video_id)
     .bind(network)
+    .bind(voter)
     .execute(pool)
     .await?;
     let young_seconds = rules.young_account.as_secs_f64();
@@ -105,7 +122,7 @@ pub async fn cast(
              FROM videos v LEFT JOIN player_scores s ON s.player_id = v.owner_id
              WHERE v.id = $1 AND v.published_at IS NOT NULL
          ), voter AS (
-             SELECT created_at, email_verified_at IS NOT NULL AS verified,
+             SELECT created_at, email_verified_at IS NOT NULL AS verified, signup_network,
                     created_at > now() - make_interval(secs => $4) AS young
              FROM users WHERE id = $2
          ), tally AS (
@@ -114,10 +131,19 @@ pub async fn cast(
              FROM network_votes
              WHERE player_id = (SELECT owner_id FROM target) AND network = $3
              FOR UPDATE
+         ), signup_tally AS (
+             -- Locked after `tally` (it waits for it), so two votes never wait on each other.
+             SELECT counted FROM signup_network_votes
+             WHERE player_id = (SELECT owner_id FROM target)
+               AND network = (SELECT signup_network FROM voter)
+               AND EXISTS (SELECT 1 FROM tally)
+             FOR UPDATE
          ), verdict AS (
              SELECT CASE
                  WHEN voter.young AND coalesce(tally.young_votes, 0) >= $5
                      THEN 'young_accounts_burst'
+                 WHEN coalesce((SELECT counted FROM signup_tally), 0) >= $8
+                     THEN 'signup_network_burst'
                  WHEN coalesce(tally.counted, 0) + 1 >= $7
                       AND (coalesce(tally.counted, 0) + 1) * 100
                           > $6::bigint * (target.player_votes + 1)
@@ -125,9 +151,10 @@ pub async fn cast(
              END AS reason
              FROM target CROSS JOIN voter LEFT JOIN tally ON true
          ), cast_vote AS (
-             INSERT INTO votes (video_id, user_id, player_id, network, voter_created_at,
-                                voter_verified, state, held_reason)
-             SELECT $1, $2, target.owner_id, $3, voter.created_at, voter.verified,
+             INSERT INTO votes (video_id, user_id, player_id, network, signup_network,
+                                voter_created_at, voter_verified, state, held_reason)
+             SELECT $1, $2, target.owner_id, $3, voter.signup_network, voter.created_at,
+                    voter.verified,
                     CASE WHEN verdict.reason IS NULL THEN 'counted' ELSE 'held' END,
                     verdict.reason
              FROM target, voter, verdict
@@ -153,6 +180,10 @@ pub async fn cast(
              UPDATE network_votes SET counted = counted + 1
              WHERE player_id IN (SELECT owner_id FROM counted) AND network = $3
                AND NOT (SELECT young FROM voter)
+         ), signup_tallied AS (
+             UPDATE signup_network_votes SET counted = counted + 1
+             WHERE player_id IN (SELECT owner_id FROM counted)
+               AND network = (SELECT signup_network FROM voter)
          )
          SELECT (SELECT owner_id FROM target) AS owner,
                 (SELECT state FROM cast_vote) AS state,
@@ -166,6 +197,7 @@ pub async fn cast(
     .bind(i64::from(rules.young_burst))
     .bind(i64::from(rules.network_share_percent))
     .bind(i64::from(rules.network_share_floor))
+    .bind(i64::from(rules.signup_burst))
     .fetch_one(pool)
     .await?;
     Ok(match (owner, state) {
@@ -245,7 +277,7 @@ pub async fn release(
         "WITH released AS (
              UPDATE votes SET state = 'counted', decided_at = now(), decided_reason = $3
              WHERE video_id = $1 AND user_id = $2 AND state = 'held'
-             RETURNING video_id, player_id, network
+             RETURNING video_id, player_id, network, signup_network
          ), counted AS (
              UPDATE videos SET votes = votes + 1
              WHERE id IN (SELECT video_id FROM released) AND published_at IS NOT NULL
@@ -256,6 +288,9 @@ pub async fn release(
          ), tallied AS (
              UPDATE network_votes n SET counted = n.counted + 1
              FROM released r WHERE n.player_id = r.player_id AND n.network = r.network
+         ), signup_tallied AS (
+             UPDATE signup_network_votes n SET counted = n.counted + 1
+             FROM released r WHERE n.player_id = r.player_id AND n.network = r.signup_network
          )
          SELECT video_id FROM released",
     )

@@ -497,6 +497,55 @@ async fn young_accounts_from_one_network_count_up_to_the_burst_even_all_at_once(
 }
 
 #[tokio::test]
+async fn accounts_made_on_one_network_count_up_to_the_burst_however_old_they_are()
+-> anyhow::Result<()> {
+    let db = TestDatabase::new().await?;
+    let video = uploaded(&db.pool, true).await?;
+    processed(&db.pool, video).await?;
+    let rules = votes::HoldRules::default();
+    // Five month-old accounts, all signed up from one address, now vote from five networks.
+    let mut outcomes = Vec::new();
+    for n in 0..5 {
+        let voter = voter_of_age(&db.pool, 30).await?;
+        sqlx::query("UPDATE users SET signup_network = '203.0.113.9' WHERE id = $1")
+            .bind(voter)
+            .execute(&db.pool)
+            .await?;
+        let network = format!("2001:db8:{n}::/64");
+        outcomes.push(votes::cast(&db.pool, video, voter, &network, &rules).await?);
+    }
+    let reasons: Vec<_> = outcomes
+        .iter()
+        .map(|vote| match vote {
+            votes::Vote::Counted { .. } => "counted",
+            votes::Vote::Held { reason, .. } => reason.as_str(),
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "counted",
+            "counted",
+            "counted",
+            votes::SIGNUP_NETWORK_BURST,
+            votes::SIGNUP_NETWORK_BURST
+        ]
+    );
+    // Released, a held one counts for its signup network too: the next is still held.
+    let owner = owned::find(&db.pool, video).await?.unwrap().owner_id;
+    let held = votes::held_for_player(&db.pool, owner).await?;
+    votes::release(&db.pool, video, held[0].voter_id, "hermanos").await?;
+    let counted: i32 = sqlx::query_scalar(
+        "SELECT counted FROM signup_network_votes WHERE network = '203.0.113.9'",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(counted, 4);
+    Ok(())
+}
+
+#[tokio::test]
 async fn one_network_past_its_share_of_a_players_votes_is_held() -> anyhow::Result<()> {
     let db = TestDatabase::new().await?;
     let video = uploaded(&db.pool, true).await?;

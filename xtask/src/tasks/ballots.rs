@@ -107,15 +107,17 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
     let started = Instant::now();
     let mut db = PgConnection::connect(url).await?;
     console::step(format!(
-        "Seeding {} players with a published video and {} honest fans (verified, a month old)",
+        "Seeding {} players with a published video and {} honest fans (verified, a month old, \
+         each signed up at home)",
         args.players, args.honest
     ));
     super::seed::players_with_videos(&mut db, i64::from(args.players)).await?;
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country,
-                            created_at, email_verified_at)
+                            created_at, email_verified_at, signup_network)
          SELECT md5('fan-' || i)::uuid, 'fan' || i || '@fans.test', '!', 'Hincha', 'Número ' || i,
-                'Cali', 'Colombia', now() - interval '30 days', now() - interval '29 days'
+                'Cali', 'Colombia', now() - interval '30 days', now() - interval '29 days',
+                'home-' || i
          FROM generate_series(0, $1 - 1) AS i",
     )
     .bind(i64::from(args.honest))
