@@ -45,8 +45,12 @@ async fn xtask_output(args: &[&str]) -> anyhow::Result<std::process::Output> {
         .context("cannot run xtask")
 }
 
-/// The by-hand deploy of docs/operations.md, on this test's stack: no `--param` at all (xtask
-/// itself leaves out the CloudFront that moto cannot create).
+/// The address the stack's verification mail comes from, and the parameter that says so.
+const MAIL_SENDER: &str = "no-reply@rising-stars.example";
+const MAIL_SENDER_PARAM: &str = "MailSender=no-reply@rising-stars.example";
+
+/// The by-hand deploy of docs/operations.md, on this test's stack: only the sender's address as
+/// `--param` (xtask itself leaves out the CloudFront that moto cannot create).
 fn deploy_args<'a>(endpoint: &'a str, registry: &'a str) -> Vec<&'a str> {
     vec![
         "deploy",
@@ -58,6 +62,8 @@ fn deploy_args<'a>(endpoint: &'a str, registry: &'a str) -> Vec<&'a str> {
         "dev",
         "--stack",
         STACK,
+        "--param",
+        MAIL_SENDER_PARAM,
     ]
 }
 
@@ -164,12 +170,33 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
             .task_definition(service.task_definition().unwrap_or_default())
             .send()
             .await?;
-        let image = definition
+        let container = definition
             .task_definition()
-            .and_then(|task| task.container_definitions().first())
+            .and_then(|task| task.container_definitions().first());
+        let image = container
             .and_then(|container| container.image())
             .unwrap_or_default()
             .to_owned();
+        // The API mails through SES from the given sender, with links to the stack's address.
+        let environment: std::collections::HashMap<&str, &str> = container
+            .map(|container| container.environment())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|pair| Some((pair.name()?, pair.value()?)))
+            .collect();
+        if container.and_then(|container| container.name()) == Some("web") {
+            assert_eq!(
+                environment.get("MAIL_URL").copied(),
+                Some(format!("ses:{MAIL_SENDER}").as_str()),
+                "{environment:?}"
+            );
+            assert!(
+                environment
+                    .get("PUBLIC_BASE_URL")
+                    .is_some_and(|url| url.starts_with("http://")),
+                "{environment:?}"
+            );
+        }
         assert!(
             image.starts_with(&format!("{host}/{STACK}/")) && image.contains("@sha256:"),
             "{image}"

@@ -10,7 +10,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Message, SENDER_NAME};
+use super::contract::{Message, SENDER_NAME};
 
 /// The address folder messages come from (`.localhost` never delivers anywhere).
 pub const FOLDER_SENDER: &str = "no-reply@rising-stars.localhost";

@@ -6,7 +6,7 @@
 
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent};
 
-use super::{MailError, Message, SENDER_NAME, Sent};
+use super::contract::{MailError, Message, SENDER_NAME, Sent};
 
 /// Sends through SES as `Rising Stars <sender>`.
 #[derive(Debug, Clone)]

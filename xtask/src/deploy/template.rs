@@ -135,6 +135,7 @@ mod tests {
         let given: BTreeMap<String, String> = [
             ("WebImage", "a"),
             ("WorkerImage", "b"),
+            ("MailSender", "no-reply@example.com"),
             ("WebMaxTasks", "9"),
         ]
         .map(|(key, value)| (key.to_owned(), value.to_owned()))

@@ -1,6 +1,6 @@
 //! Properties of the rendered template that must hold whatever else changes in it: the database
 //! is private, no secret travels in plain environment, logs expire, the worker scales on backlog
-//! per task, deployments roll back.
+//! per task, deployments roll back, mail goes only from the sender's SES identity.
 
 use serde_json::{Map, Value};
 
@@ -27,9 +27,13 @@ fn target(value: &Value) -> Option<&str> {
 
 #[test]
 fn the_template_renders_within_the_inline_size_limit() {
-    let given = [("WebImage", "a"), ("WorkerImage", "b")]
-        .map(|(key, value)| (key.to_owned(), value.to_owned()))
-        .into();
+    let given = [
+        ("WebImage", "a"),
+        ("WorkerImage", "b"),
+        ("MailSender", "no-reply@example.com"),
+    ]
+    .map(|(key, value)| (key.to_owned(), value.to_owned()))
+    .into();
     let rendered = template::render(&given, false).unwrap();
     assert!(rendered.parameters.contains_key("WorkerBacklogPerTask"));
     // CloudFormation's inline limit; past it a deploy would need the template in S3.
@@ -300,5 +304,91 @@ fn the_public_endpoint_is_https_unless_cleartext_is_asked_for_by_name() {
     assert_eq!(
         distribution["Properties"]["DistributionConfig"]["Origins"][0]["OriginCustomHeaders"][0]["HeaderName"],
         "X-Origin-Verify"
+    );
+}
+
+/// The value of the web container's environment variable `name`.
+fn web_environment(resources: &Map<String, Value>, name: &str) -> Value {
+    resources["WebTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|variable| variable["Name"] == name)
+        .map(|variable| variable["Value"].clone())
+        .unwrap_or_else(|| panic!("the web container sets no {name}"))
+}
+
+#[test]
+fn the_api_mails_through_ses_from_the_sender_identity_only() {
+    let template = template::load_template().unwrap();
+    // No default: a deploy names the address it sends from (a verified SES identity).
+    let sender = &template["Parameters"]["MailSender"];
+    assert!(sender["Default"].is_null(), "{sender}");
+    let resources = template["Resources"].as_object().unwrap();
+    assert_eq!(
+        web_environment(resources, "MAIL_URL"),
+        serde_json::json!({"Fn::Sub": "ses:${MailSender}"})
+    );
+    // Verification is on (the product's default): the template never turns it off.
+    for (id, definition) in of_type(resources, "AWS::ECS::TaskDefinition") {
+        let environment = &definition["Properties"]["ContainerDefinitions"][0]["Environment"];
+        let names = serde_json::to_string(environment).unwrap();
+        assert!(!names.contains("EMAIL_VERIFICATION"), "{id}: {names}");
+    }
+    // Links point at the public address: the one given, else the stack's own.
+    let public = web_environment(resources, "PUBLIC_BASE_URL");
+    assert_eq!(public["Fn::If"][0], "HasPublicUrl");
+    assert_eq!(public["Fn::If"][1]["Ref"], "PublicUrl");
+    let own = serde_json::to_string(&public["Fn::If"][2]).unwrap();
+    assert!(
+        own.contains("Distribution.DomainName") && own.contains("LoadBalancer.DNSName"),
+        "{own}"
+    );
+
+    // Exactly one statement in the whole template grants SES: the web role's, SendEmail only,
+    // on the sender's identity and its domain's, never on `*`.
+    let mut granted = Vec::new();
+    for (id, role) in of_type(resources, "AWS::IAM::Role") {
+        for policy in role["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                let actions = serde_json::to_string(&statement["Action"]).unwrap();
+                if actions.contains("ses:") {
+                    granted.push((id.as_str(), statement));
+                }
+            }
+        }
+    }
+    assert_eq!(granted.len(), 1, "{granted:?}");
+    let (role, statement) = granted[0];
+    assert_eq!(role, "WebTaskRole");
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(statement["Action"], "ses:SendEmail");
+    assert!(statement.get("NotResource").is_none());
+    let identities: Vec<&str> = statement["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|resource| {
+            resource["Fn::Sub"]
+                .as_str()
+                .or_else(|| resource["Fn::Sub"][0].as_str())
+                .unwrap()
+        })
+        .collect();
+    let prefix = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/";
+    assert_eq!(
+        identities,
+        [
+            format!("{prefix}${{MailSender}}"),
+            format!("{prefix}${{Domain}}")
+        ]
+    );
+    assert_eq!(
+        statement["Resource"][1]["Fn::Sub"][1]["Domain"],
+        serde_json::json!({"Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "MailSender"}]}]})
     );
 }

@@ -255,6 +255,7 @@ impl BenchApi {
                 .env("VOTE_MAX_PER_NETWORK_PER_HOUR", "1000000")
                 .env("VOTE_YOUNG_ACCOUNT_HOURS", "0")
                 .env("VOTE_NETWORK_SHARE_PERCENT", "100")
+                .env("VOTE_SIGNUP_NETWORK_BURST", "1000000")
                 .env("EMAIL_VERIFICATION", "off")
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log)),

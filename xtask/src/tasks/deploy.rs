@@ -80,12 +80,16 @@ async fn image_parameters(
 pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     console::step(format!("Rendering {}", template::TEMPLATE));
     let mut given = parameters(&args.params)?;
-    // Images are pushed by `deploy`; synth stands in placeholders so the result is lintable.
+    // Images are pushed by `deploy`; synth stands in placeholders so the result is lintable, and
+    // so for the one other parameter without a default, the sender's address.
     for name in ["WebImage", "WorkerImage"] {
         given
             .entry(name.to_owned())
             .or_insert_with(|| format!("example.invalid/{}:synth", name.to_lowercase()));
     }
+    given
+        .entry("MailSender".to_owned())
+        .or_insert_with(|| "no-reply@example.invalid".to_owned());
     let rendered = template::render(&given, false)?;
     let dir = template::write(&rendered, &args.stack)?;
     console::note(format!(
