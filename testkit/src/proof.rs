@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use sha2::Digest;
 
-/// A solved challenge: the header value, and the CPU time the search took on one thread.
+/// A solved challenge: the header value, and how long the search took (on one thread).
 #[derive(Debug, Clone)]
 pub struct Solution {
     pub header: String,
-    pub cpu: Duration,
+    pub took: Duration,
 }
 
 /// Solves `challenge` (`{algorithm, challenge, maxnumber, salt, signature}`) by trying every
@@ -32,7 +32,7 @@ pub fn solve(challenge: &serde_json::Value) -> Option<Solution> {
     });
     Some(Solution {
         header: base64::engine::general_purpose::STANDARD.encode(payload.to_string()),
-        cpu: started.elapsed(),
+        took: started.elapsed(),
     })
 }
 
@@ -69,6 +69,9 @@ mod tests {
         let mut buffer = itoa_buffer();
         assert_eq!(format_number(0, &mut buffer), b"0");
         assert_eq!(format_number(1_234_567, &mut buffer), b"1234567");
-        assert_eq!(format_number(u64::MAX, &mut buffer), u64::MAX.to_string().as_bytes());
+        assert_eq!(
+            format_number(u64::MAX, &mut buffer),
+            u64::MAX.to_string().as_bytes()
+        );
     }
 }

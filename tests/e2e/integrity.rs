@@ -11,7 +11,10 @@ use crate::{LocalBackends, local_backends};
 
 /// The API's environment with the client's address taken from CloudFront's header (as in the
 /// stack), so a test can come from any network.
-fn behind_cloudfront(backends: &LocalBackends, settings: &[(&str, &str)]) -> HashMap<String, String> {
+fn behind_cloudfront(
+    backends: &LocalBackends,
+    settings: &[(&str, &str)],
+) -> HashMap<String, String> {
     let mut env = backends.env.clone();
     env.insert(
         "CLIENT_ADDRESS_HEADER".into(),
@@ -67,9 +70,15 @@ async fn a_vote_needs_a_verified_email_unless_verification_is_off() -> anyhow::R
     let video = published_video(&backends, &client, &owner).await?;
 
     let refused = client.vote(Some(&fan.token), &video).await?;
-    assert_eq!((refused.status, refused.code()), (403, "email_not_verified"));
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "email_not_verified")
+    );
     assert_eq!(client.get_public_video(&video).await?.ok()?.votes, 0);
-    let state = client.get_vote_state(Some(&fan.token), &video).await?.ok()?;
+    let state = client
+        .get_vote_state(Some(&fan.token), &video)
+        .await?
+        .ok()?;
     assert!(!state.voted, "a refused vote leaves nothing behind");
 
     verified(&backends, &fan, 30).await?;
@@ -84,16 +93,20 @@ async fn a_vote_needs_a_verified_email_unless_verification_is_off() -> anyhow::R
     relaxed.insert("EMAIL_VERIFICATION".into(), "off".into());
     let demo = RunningApi::start(&relaxed).await?;
     let demo_client = Client::new(&demo.base_url);
-    let student = demo_client.player("alumno@example.com", "Eva", "Cali").await?;
+    let student = demo_client
+        .player("alumno@example.com", "Eva", "Cali")
+        .await?;
     let vote = demo_client.vote(Some(&student.token), &video).await?.ok()?;
     assert_eq!(vote.votes, 2);
-    let recorded: bool = sqlx::query_scalar(
-        "SELECT voter_verified FROM votes WHERE user_id = $1::uuid",
-    )
-    .bind(&student.id)
-    .fetch_one(&backends.database.pool)
-    .await?;
-    assert!(!recorded, "the vote records that its voter was not verified");
+    let recorded: bool =
+        sqlx::query_scalar("SELECT voter_verified FROM votes WHERE user_id = $1::uuid")
+            .bind(&student.id)
+            .fetch_one(&backends.database.pool)
+            .await?;
+    assert!(
+        !recorded,
+        "the vote records that its voter was not verified"
+    );
     Ok(())
 }
 
@@ -101,14 +114,9 @@ async fn a_vote_needs_a_verified_email_unless_verification_is_off() -> anyhow::R
 async fn past_a_networks_hourly_votes_a_proof_of_work_lets_each_vote_through_once()
 -> anyhow::Result<()> {
     let backends = local_backends().await?;
-    let env = behind_cloudfront(
-        &backends,
-        &[
-            ("VOTE_MAX_PER_NETWORK_PER_HOUR", "2"),
-            // Only the rate is under test here, not the holding rules.
-            ("VOTE_YOUNG_ACCOUNT_HOURS", "0"),
-        ],
-    );
+    let mut env = behind_cloudfront(&backends, &[("VOTE_MAX_PER_NETWORK_PER_HOUR", "2")]);
+    // Only the rate is under test here: every fan signs up from this machine.
+    crate::without_holding_rules(&mut env);
     let api = RunningApi::start(&env).await?;
     let client = Client::new(&api.base_url);
     let owner = client.player("duena@example.com", "Ana", "Cali").await?;
@@ -180,7 +188,11 @@ async fn an_account_votes_at_a_persons_pace() -> anyhow::Result<()> {
     let too_fast = client.vote(Some(&fan.token), &videos[2]).await?;
     assert_eq!((too_fast.status, too_fast.code()), (429, "too_many_votes"));
     // No proof of work buys speed: there is no challenge, only a wait.
-    assert!(too_fast.body.get("challenge").is_none(), "{:?}", too_fast.body);
+    assert!(
+        too_fast.body.get("challenge").is_none(),
+        "{:?}",
+        too_fast.body
+    );
     let wait: u64 = too_fast.header("retry-after").unwrap_or("0").parse()?;
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
     Ok(())
@@ -252,12 +264,15 @@ async fn an_emails_failed_logins_ask_for_a_proof_of_work_not_a_lockout() -> anyh
 }
 
 #[tokio::test]
-async fn signups_from_one_ipv4_24_share_a_ceiling_past_which_a_proof_is_asked()
--> anyhow::Result<()> {
+async fn signups_from_one_ipv4_24_share_a_ceiling_past_which_a_proof_is_asked() -> anyhow::Result<()>
+{
     let backends = local_backends().await?;
     let env = behind_cloudfront(
         &backends,
-        &[("SIGNUP_MAX_PER_CLIENT", "2"), ("SIGNUP_MAX_PER_IPV4_24", "3")],
+        &[
+            ("SIGNUP_MAX_PER_CLIENT", "2"),
+            ("SIGNUP_MAX_PER_IPV4_24", "3"),
+        ],
     );
     let api = RunningApi::start(&env).await?;
     let client = Client::new(&api.base_url);
@@ -266,18 +281,65 @@ async fn signups_from_one_ipv4_24_share_a_ceiling_past_which_a_proof_is_asked()
         let body = signup_request(email, "Ana", "Cali");
         async move { client?.signup(&body).await }
     };
-    assert_eq!(signup("203.0.113.1", "a@example.com", None).await?.status, 201);
-    assert_eq!(signup("203.0.113.1", "b@example.com", None).await?.status, 201);
+    assert_eq!(
+        signup("203.0.113.1", "a@example.com", None).await?.status,
+        201
+    );
+    assert_eq!(
+        signup("203.0.113.1", "b@example.com", None).await?.status,
+        201
+    );
     // The address's two are used up; its neighbour still has the block's third.
     let asked = signup("203.0.113.1", "c@example.com", None).await?;
     assert_eq!((asked.status, asked.code()), (429, "too_many_signups"));
-    assert_eq!(signup("203.0.113.2", "c@example.com", None).await?.status, 201);
+    assert_eq!(
+        signup("203.0.113.2", "c@example.com", None).await?.status,
+        201
+    );
     // The /24's three are used up: a fresh address of it is asked for a proof too.
     let ceiling = signup("203.0.113.3", "d@example.com", None).await?;
     assert_eq!((ceiling.status, ceiling.code()), (429, "too_many_signups"));
-    assert_eq!(signup("203.0.114.1", "d@example.com", None).await?.status, 201);
+    assert_eq!(
+        signup("203.0.114.1", "d@example.com", None).await?.status,
+        201
+    );
     let proof = solved(&ceiling.body)?;
     let paid = signup("203.0.113.3", "e@example.com", Some(&proof)).await?;
     assert_eq!(paid.status, 201, "{:?}", paid.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn accounts_made_on_one_network_are_held_past_the_burst_however_long_they_waited()
+-> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    let env = behind_cloudfront(&backends, &[]);
+    let api = RunningApi::start(&env).await?;
+    let client = Client::new(&api.base_url);
+    let owner = client.player("duena@example.com", "Ana", "Cali").await?;
+    let video = published_video(&backends, &client, &owner).await?;
+    // A patient script: five accounts signed up from one address, a month ago, now voting from
+    // five networks of their own.
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let email = format!("paciente{n}@example.com");
+        let here = from(&client, "203.0.113.77", None)?;
+        here.signup(&signup_request(&email, "Bot", "Cali"))
+            .await?
+            .ok()?;
+        let token = here.login_as(&email, end_to_end::PASSWORD).await?;
+        let id = here.me(Some(&token)).await?.ok()?.id;
+        let fan = Player { id, email, token };
+        verified(&backends, &fan, 30).await?;
+        let elsewhere = from(&client, &format!("2001:db8:{n}::1"), None)?;
+        statuses.push(elsewhere.vote(Some(&fan.token), &video).await?.ok()?.status);
+    }
+    use types::CastStatus::{Counted, Held};
+    assert_eq!(statuses, [Counted, Counted, Counted, Held, Held]);
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT held_reason FROM votes WHERE state = 'held'")
+            .fetch_all(&backends.database.pool)
+            .await?;
+    assert_eq!(reasons, ["signup_network_burst"]);
     Ok(())
 }

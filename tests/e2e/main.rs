@@ -147,6 +147,19 @@ pub async fn local_backends() -> anyhow::Result<LocalBackends> {
     })
 }
 
+/// `env` with the rules that hold votes out of the ranking turned off: for tests of totals and
+/// rates whose voters all sign up and vote from this machine, which is what the rules hold
+/// (`integrity.rs` tests the rules themselves).
+pub fn without_holding_rules(env: &mut HashMap<String, String>) {
+    for (name, value) in [
+        ("VOTE_YOUNG_ACCOUNT_HOURS", "0"),
+        ("VOTE_SIGNUP_NETWORK_BURST", "1000000"),
+        ("VOTE_NETWORK_SHARE_PERCENT", "100"),
+    ] {
+        env.insert(name.to_owned(), value.to_owned());
+    }
+}
+
 /// The AWS variables `cargo xtask test` sets (emulator endpoint, throw-away credentials).
 pub fn aws_env() -> HashMap<String, String> {
     [

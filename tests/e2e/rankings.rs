@@ -85,10 +85,10 @@ async fn players_and_fans(
 async fn a_burst_of_votes_through_two_instances_leaves_exact_totals_and_shared_positions()
 -> anyhow::Result<()> {
     let backends = local_backends().await?;
-    // Ten new accounts on one machine voting for one player is what the holding rules hold;
-    // here only the totals are under test (tests/e2e/integrity.rs tests the rules).
+    // Ten new accounts made on one machine voting for one player is what the holding rules hold;
+    // here only the totals are under test.
     let mut env = backends.env.clone();
-    env.insert("VOTE_YOUNG_ACCOUNT_HOURS".into(), "0".into());
+    crate::without_holding_rules(&mut env);
     let first = RunningApi::start(&env).await?;
     let second = RunningApi::start(&env).await?;
     let instances = [Client::new(&first.base_url), Client::new(&second.base_url)];

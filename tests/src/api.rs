@@ -117,7 +117,9 @@ impl Client {
         }
         Ok(Self {
             base_url: self.base_url.clone(),
-            http: reqwest::Client::builder().default_headers(headers).build()?,
+            http: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()?,
         })
     }
 

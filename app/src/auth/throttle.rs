@@ -87,7 +87,10 @@ pub enum LoginAdmission {
 enum KeyAdmission {
     Admitted,
     /// Its failures fill the limit: the window ends in `wait`.
-    Throttled { wait: Duration, failures: u32 },
+    Throttled {
+        wait: Duration,
+        failures: u32,
+    },
     /// Failures and attempts in flight fill the limit, failures alone do not.
     Full,
 }

@@ -26,7 +26,9 @@ impl Network {
 
     /// Signups from this IPv4 address's /24.
     pub fn ipv4_block_key(&self) -> Option<String> {
-        self.ipv4_block.as_ref().map(|block| format!("signup24:{block}"))
+        self.ipv4_block
+            .as_ref()
+            .map(|block| format!("signup24:{block}"))
     }
 }
 

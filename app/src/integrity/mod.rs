@@ -12,12 +12,27 @@ pub mod proof;
 
 use std::time::Duration;
 
-use counters::{Count, RateCounters};
+use counters::{Count, RateCounters, VoteCount};
 use proof::{ProofChallenge, ProofOfWork};
 use uuid::Uuid;
 
 use crate::config::{AuthSettings, VoteSettings};
 use crate::http::client::Network;
+
+/// What a vote is told before it is cast.
+#[derive(Debug)]
+pub enum VoteAdmission {
+    /// A valid token for an account that is gone.
+    NoAccount,
+    /// The account's e-mail is not verified (and votes need it).
+    NotVerified,
+    Admitted,
+    /// Wait `wait`, or (with a `challenge`) send a proof of work.
+    Refused {
+        wait: Duration,
+        challenge: Option<ProofChallenge>,
+    },
+}
 
 /// What a request past a limit is told.
 #[derive(Debug)]
@@ -47,7 +62,6 @@ fn account_vote_key(account: Uuid) -> String {
     format!("vote:{account}")
 }
 
-const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
 impl Integrity {
@@ -83,7 +97,8 @@ impl Integrity {
         if let Some(block) = network.ipv4_block_key() {
             limits.push((block, self.signups_per_ipv4_24));
         }
-        self.admit_past_limits(&limits, self.signup_window, proof).await
+        self.admit_past_limits(&limits, self.signup_window, proof)
+            .await
     }
 
     /// Takes back a counted signup that never reached the hash (the hashing queue was full).
@@ -95,35 +110,50 @@ impl Integrity {
         Ok(())
     }
 
-    /// Counts a vote of `account` from `network`: refused past the account's pace (no proof
-    /// helps), and past the network's hourly votes without a proof of work.
+    /// Counts a vote of `account` from `network`, in one round trip unless a limit is met:
+    /// refused when the account is gone or unverified (with `verified_only`), past the account's
+    /// pace (no proof helps), and past the network's hourly votes without a proof of work.
     pub async fn admit_vote(
         &self,
         account: Uuid,
         network: &Network,
+        verified_only: bool,
         proof: Option<&str>,
-    ) -> Result<Admission, sqlx::Error> {
+    ) -> Result<VoteAdmission, sqlx::Error> {
         let account_key = account_vote_key(account);
-        if let Count::Over { wait, .. } = self
+        let network_key = format!("votes:{}", network.key);
+        let hourly = self.votes.max_per_network_per_hour;
+        let counted = self
             .counters
-            .count(&account_key, self.votes.max_per_account_per_minute, MINUTE)
-            .await?
-        {
-            return Ok(Admission::Refused {
+            .count_vote(
+                account,
+                verified_only,
+                (&account_key, self.votes.max_per_account_per_minute),
+                (&network_key, hourly),
+            )
+            .await?;
+        Ok(match counted {
+            VoteCount::NoAccount => VoteAdmission::NoAccount,
+            VoteCount::NotVerified => VoteAdmission::NotVerified,
+            VoteCount::Within => VoteAdmission::Admitted,
+            VoteCount::PastPace(wait) => VoteAdmission::Refused {
                 wait,
                 challenge: None,
-            });
-        }
-        let limits = [(
-            format!("votes:{}", network.key),
-            self.votes.max_per_network_per_hour,
-        )];
-        let admission = self.admit_past_limits(&limits, HOUR, proof).await?;
-        if matches!(admission, Admission::Refused { .. }) {
-            // Not cast: the account's pace is not spent on it.
-            self.counters.give_back(&account_key).await?;
-        }
-        Ok(admission)
+            },
+            VoteCount::PastNetwork => {
+                match self
+                    .admit_past_limits(&[(network_key, hourly)], HOUR, proof)
+                    .await?
+                {
+                    Admission::Admitted => VoteAdmission::Admitted,
+                    Admission::Refused { wait, challenge } => {
+                        // Not cast: the account's pace is not spent on it.
+                        self.counters.give_back(&account_key).await?;
+                        VoteAdmission::Refused { wait, challenge }
+                    }
+                }
+            }
+        })
     }
 
     /// Takes back an account's vote that was not cast after all (already cast, its own video, no

@@ -126,12 +126,18 @@ impl ProofOfWork {
     /// Accepts `header` (the `Altcha` header) if it solves one of our challenges, unexpired, at
     /// least half as hard as `difficulty` (a busy network's difficulty may have risen while it
     /// was being solved), never used before; it is then spent.
-    pub async fn accept(&self, header: &str, difficulty: u64) -> Result<Result<(), Refusal>, sqlx::Error> {
+    pub async fn accept(
+        &self,
+        header: &str,
+        difficulty: u64,
+    ) -> Result<Result<(), Refusal>, sqlx::Error> {
         let Some(payload) = decode(header) else {
             return Ok(Err(Refusal::Invalid));
         };
         let (body, params) = payload.salt.split_once('?').unwrap_or((&payload.salt, ""));
-        let Some(maxnumber) = body.rsplit_once('-').and_then(|(_, max)| max.parse::<u64>().ok())
+        let Some(maxnumber) = body
+            .rsplit_once('-')
+            .and_then(|(_, max)| max.parse::<u64>().ok())
         else {
             return Ok(Err(Refusal::Invalid));
         };
@@ -192,10 +198,12 @@ fn decode(header: &str) -> Option<Payload> {
 
 fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
-        let _ = write!(text, "{byte:02x}");
-        text
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
+            let _ = write!(text, "{byte:02x}");
+            text
+        })
 }
 
 #[cfg(test)]

@@ -13,12 +13,12 @@ use crate::auth::password::HashError;
 use crate::auth::throttle::LoginAdmission;
 use crate::domain::{Email, Name, Password};
 use crate::http::client::client_network;
-use crate::integrity::proof::ProofChallenge;
-use crate::integrity::{Admission, Purpose};
 use crate::http::errors::InternalError;
 use crate::http::fields::{EmailText, NameText, PasswordText};
 use crate::http::json::{JsonBody, StringFields};
 use crate::http::problem::{FieldError, Problem};
+use crate::integrity::proof::ProofChallenge;
+use crate::integrity::{Admission, Purpose};
 use crate::state::AppState;
 
 #[derive(Object)]
@@ -400,7 +400,12 @@ impl AuthApi {
                     .challenge_for(&network, Purpose::Signup)
                     .await?
             }
-            ChallengePurpose::Vote => state.integrity.challenge_for(&network, Purpose::Vote).await?,
+            ChallengePurpose::Vote => {
+                state
+                    .integrity
+                    .challenge_for(&network, Purpose::Vote)
+                    .await?
+            }
             ChallengePurpose::Login => {
                 let difficulty = state.throttle.client_difficulty(&network.key).await?;
                 state.integrity.proofs.challenge(difficulty)

@@ -13,13 +13,13 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::auth::{ProofHeader, too_many};
 use super::videos::link;
-use crate::http::client::client_network;
-use crate::integrity::Admission;
 use crate::auth::BearerAuth;
 use crate::domain::Name;
+use crate::http::client::client_network;
 use crate::http::errors::{ApiError, InternalError};
 use crate::http::fields::NameText;
 use crate::http::problem::Problem;
+use crate::integrity::VoteAdmission;
 use crate::rankings::{PageKey, RankedPlayer, RankingsError};
 use crate::state::AppState;
 
@@ -417,42 +417,43 @@ impl PublicApi {
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
             return Ok(not_found());
         };
-        let verified: Option<bool> =
-            sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE id = $1")
-                .bind(auth.0)
-                .fetch_optional(&state.pool)
-                .await?;
-        let Some(verified) = verified else {
-            // A valid token for an account that is gone.
-            return Err(ApiError::unauthorized());
-        };
-        if state.email_verification && !verified {
-            return Ok(VoteResponse::Forbidden(
-                Problem::new(
-                    StatusCode::FORBIDDEN,
-                    "email_not_verified",
-                    "Verifica tu correo electrónico para votar: sigue el enlace que te enviamos \
-                     o pide uno nuevo.",
-                )
-                .json(),
-            ));
-        }
         let network = client_network(request, &state);
-        if let Admission::Refused { wait, challenge } = state
+        let admission = state
             .integrity
-            .admit_vote(auth.0, &network, altcha.0.as_deref())
-            .await?
-        {
-            tracing::warn!(client = %network, "votes throttled");
-            let detail = match challenge {
-                Some(_) => {
-                    "Demasiados votos desde esta conexión. Completa la verificación para votar \
-                     o inténtalo de nuevo más tarde."
-                }
-                None => "Estás votando demasiado rápido. Espera un momento.",
-            };
-            let (problem, wait) = too_many("too_many_votes", detail, wait, challenge);
-            return Ok(VoteResponse::TooManyVotes(problem, wait));
+            .admit_vote(
+                auth.0,
+                &network,
+                state.email_verification,
+                altcha.0.as_deref(),
+            )
+            .await?;
+        match admission {
+            VoteAdmission::Admitted => {}
+            // A valid token for an account that is gone.
+            VoteAdmission::NoAccount => return Err(ApiError::unauthorized()),
+            VoteAdmission::NotVerified => {
+                return Ok(VoteResponse::Forbidden(
+                    Problem::new(
+                        StatusCode::FORBIDDEN,
+                        "email_not_verified",
+                        "Verifica tu correo electrónico para votar: sigue el enlace que te \
+                         enviamos o pide uno nuevo.",
+                    )
+                    .json(),
+                ));
+            }
+            VoteAdmission::Refused { wait, challenge } => {
+                tracing::warn!(client = %network, "votes throttled");
+                let detail = match challenge {
+                    Some(_) => {
+                        "Demasiados votos desde esta conexión. Completa la verificación para \
+                         votar o inténtalo de nuevo más tarde."
+                    }
+                    None => "Estás votando demasiado rápido. Espera un momento.",
+                };
+                let (problem, wait) = too_many("too_many_votes", detail, wait, challenge);
+                return Ok(VoteResponse::TooManyVotes(problem, wait));
+            }
         }
         let cast = platform::videos::votes::cast(
             &state.pool,

@@ -612,11 +612,10 @@ async fn a_released_vote_counts_everywhere_and_a_voided_one_never() -> anyhow::R
         votes::cast(&db.pool, video, second, "192.0.2.1", &rules).await?,
         votes::Vote::AlreadyVoted
     );
-    let counted: i32 = sqlx::query_scalar(
-        "SELECT counted FROM network_votes WHERE network = '192.0.2.1'",
-    )
-    .fetch_one(&db.pool)
-    .await?;
+    let counted: i32 =
+        sqlx::query_scalar("SELECT counted FROM network_votes WHERE network = '192.0.2.1'")
+            .fetch_one(&db.pool)
+            .await?;
     assert_eq!(counted, 1);
     Ok(())
 }

@@ -132,7 +132,10 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
     let port = cmd::free_port()?;
     let base_url = format!("http://127.0.0.1:{port}");
     let log = cmd::target_dir().join("xtask").join("ballots-api.log");
-    console::step(format!("Starting the API on {base_url} (log: {})", log.display()));
+    console::step(format!(
+        "Starting the API on {base_url} (log: {})",
+        log.display()
+    ));
     let mut api = cmd::spawn(
         tokio::process::Command::new(binary)
             .env_clear()
@@ -173,6 +176,7 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
         base_url: base_url.clone(),
         tally: Mutex::default(),
         mailbox: Mailbox::new(mail),
+        solver: Solver::start(),
     });
     console::step(format!(
         "Voting: {} honest fans ({} behind {SHARED_ADDRESS}), {} votes each over {} s, while an \
@@ -199,7 +203,10 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
         .await?;
     cmd::terminate(&mut api, "the API").await;
 
-    let mut tally = world.tally.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let mut tally = world
+        .tally
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?;
     tally.latencies.sort_unstable();
     let quantile = |q: f64| -> f64 {
         let latencies = &tally.latencies;
@@ -320,6 +327,7 @@ struct World {
     base_url: String,
     tally: Mutex<Tally>,
     mailbox: Mailbox,
+    solver: Solver,
 }
 
 #[derive(Default)]
@@ -366,22 +374,18 @@ impl World {
             let body: serde_json::Value = response.json().await.unwrap_or_default();
             match status.as_u16() {
                 429 if body["challenge"].is_object() => {
-                    let challenge = body["challenge"].clone();
-                    let solution =
-                        tokio::task::spawn_blocking(move || testkit::proof::solve(&challenge))
-                            .await?
-                            .context("a challenge without a solution")?;
+                    let (header, cpu) = self.solver.solve(body["challenge"].clone()).await?;
                     self.record(|tally| match honest {
                         true => {
                             tally.honest_proofs += 1;
-                            tally.honest_proof_cpu += solution.cpu;
+                            tally.honest_proof_cpu += cpu;
                         }
                         false => {
                             tally.attacker_proofs += 1;
-                            tally.attacker_proof_cpu += solution.cpu;
+                            tally.attacker_proof_cpu += cpu;
                         }
                     });
-                    proof = Some(solution.header);
+                    proof = Some(header);
                 }
                 503 => tokio::time::sleep(Duration::from_secs(1)).await,
                 _ => return Ok((status, body, took)),
@@ -389,6 +393,49 @@ impl World {
         }
         anyhow::bail!("still refused after eight tries from {address}")
     }
+}
+
+/// The clients' proof-of-work solving, on one thread: in the world the clients' CPUs are their
+/// own; here they share the API's machine, so they get one core at most. Each solution comes
+/// with the CPU time it took (the thread's own clock).
+struct Solver {
+    requests: std::sync::mpsc::Sender<(
+        serde_json::Value,
+        tokio::sync::oneshot::Sender<Option<(String, Duration)>>,
+    )>,
+}
+
+impl Solver {
+    fn start() -> Self {
+        let (requests, queue) = std::sync::mpsc::channel::<(
+            serde_json::Value,
+            tokio::sync::oneshot::Sender<Option<(String, Duration)>>,
+        )>();
+        std::thread::spawn(move || {
+            for (challenge, answer) in queue {
+                let before = thread_cpu();
+                let solution = testkit::proof::solve(&challenge);
+                let cpu = thread_cpu().saturating_sub(before);
+                let _ = answer.send(solution.map(|solution| (solution.header, cpu)));
+            }
+        });
+        Self { requests }
+    }
+
+    async fn solve(&self, challenge: serde_json::Value) -> anyhow::Result<(String, Duration)> {
+        let (answer, solved) = tokio::sync::oneshot::channel();
+        self.requests
+            .send((challenge, answer))
+            .map_err(|_| anyhow::anyhow!("the solver thread stopped"))?;
+        solved.await?.context("a challenge without a solution")
+    }
+}
+
+/// This thread's CPU time.
+fn thread_cpu() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(Duration::from)
+        .unwrap_or_default()
 }
 
 /// A small deterministic generator (SplitMix64), so every run makes the same fans and choices.
@@ -417,7 +464,12 @@ fn honest_address(fan: u32, shared: u32) -> String {
     }
     match fan % 2 {
         0 => format!("2001:db8:{:x}:{:x}::1", 0x1000 + (fan >> 16), fan & 0xffff),
-        _ => format!("10.{}.{}.{}", (fan >> 16) & 0xff, (fan >> 8) & 0xff, fan & 0xff),
+        _ => format!(
+            "10.{}.{}.{}",
+            (fan >> 16) & 0xff,
+            (fan >> 8) & 0xff,
+            fan & 0xff
+        ),
     }
 }
 
