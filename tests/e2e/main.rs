@@ -3,6 +3,7 @@
 
 mod attacks;
 mod auth;
+mod ballots;
 mod configuration;
 mod crowds;
 mod deploy;

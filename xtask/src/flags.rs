@@ -207,9 +207,16 @@ pub struct BallotsArgs {
     /// The run's length: fans' votes fall at random moments of it.
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
-    /// Accounts the attacker signs up on each of its 40 networks.
+    /// The attacker's networks: half IPv6 /64s, half IPv4 addresses (ten to a /24).
+    #[arg(long, default_value_t = 40)]
+    pub attack_networks: u32,
+    /// Accounts the attacker signs up on each of its networks.
     #[arg(long, default_value_t = 45)]
     pub accounts_per_network: u32,
+    /// The attacker makes every account first and votes two days later (its accounts no longer
+    /// young).
+    #[arg(long)]
+    pub patient: bool,
     /// Run the debug API the test build made instead of building a release one (the suite).
     #[arg(long)]
     pub debug: bool,

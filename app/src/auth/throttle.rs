@@ -152,7 +152,7 @@ impl LoginThrottle {
                         break;
                     }
                     KeyAdmission::Throttled { wait, failures } => {
-                        let difficulty = proof::difficulty(failures, limit);
+                        let difficulty = proof::difficulty(failures, limit, limit);
                         let covered = match (paid, proof) {
                             (Some(paid), _) => paid.saturating_mul(2) >= difficulty,
                             (None, Some(proof)) => {
@@ -256,7 +256,11 @@ impl LoginThrottle {
             .window_of(&client_key(client))
             .await?
             .map_or(0, |row| u32::try_from(row.failures).unwrap_or_default());
-        Ok(proof::difficulty(failures, self.max_per_client))
+        Ok(proof::difficulty(
+            failures,
+            self.max_per_client,
+            self.max_per_client,
+        ))
     }
 
     /// `key`'s window as a refused attempt finds it.

@@ -57,6 +57,11 @@ pub struct Integrity {
     votes: VoteSettings,
 }
 
+/// A network's votes past its hour's limit double the difficulty every this many times the limit:
+/// slower than signups (every limit's worth), because a crowd behind one address votes far more
+/// often than it signs up, and each vote is one person's.
+const VOTE_STEPS: u32 = 4;
+
 /// An account's votes of the minute.
 fn account_vote_key(account: Uuid) -> String {
     format!("vote:{account}")
@@ -93,9 +98,13 @@ impl Integrity {
         network: &Network,
         proof: Option<&str>,
     ) -> Result<Admission, sqlx::Error> {
-        let mut limits = vec![(network.signup_key(), self.signups_per_network)];
+        let mut limits = vec![(
+            network.signup_key(),
+            self.signups_per_network,
+            self.signups_per_network,
+        )];
         if let Some(block) = network.ipv4_block_key() {
-            limits.push((block, self.signups_per_ipv4_24));
+            limits.push((block, self.signups_per_ipv4_24, self.signups_per_ipv4_24));
         }
         self.admit_past_limits(&limits, self.signup_window, proof)
             .await
@@ -141,10 +150,8 @@ impl Integrity {
                 challenge: None,
             },
             VoteCount::PastNetwork => {
-                match self
-                    .admit_past_limits(&[(network_key, hourly)], HOUR, proof)
-                    .await?
-                {
+                let limits = [(network_key, hourly, hourly.saturating_mul(VOTE_STEPS))];
+                match self.admit_past_limits(&limits, HOUR, proof).await? {
                     Admission::Admitted => VoteAdmission::Admitted,
                     Admission::Refused { wait, challenge } => {
                         // Not cast: the account's pace is not spent on it.
@@ -163,10 +170,11 @@ impl Integrity {
     }
 
     /// Counts a hit on every key within its limit; a key past its limit is counted only with a
-    /// proof of work as hard as the worst of them asks (one proof pays for all).
+    /// proof of work as hard as the worst of them asks (one proof pays for all). Each limit comes
+    /// with the hits past it that double the difficulty.
     async fn admit_past_limits(
         &self,
-        limits: &[(String, u32)],
+        limits: &[(String, u32, u32)],
         window: Duration,
         proof: Option<&str>,
     ) -> Result<Admission, sqlx::Error> {
@@ -174,11 +182,11 @@ impl Integrity {
         let mut within = Vec::new();
         let mut difficulty = 0;
         let mut wait = Duration::ZERO;
-        for (key, limit) in limits {
+        for (key, limit, step) in limits {
             match self.counters.count(key, *limit, window).await? {
                 Count::Within => within.push(key),
                 Count::Over { hits, wait: left } => {
-                    difficulty = difficulty.max(proof::difficulty(hits, *limit));
+                    difficulty = difficulty.max(proof::difficulty(hits, *limit, *step));
                     wait = wait.max(left);
                     over.push(key);
                 }
@@ -212,15 +220,23 @@ impl Integrity {
         network: &Network,
         purpose: Purpose,
     ) -> Result<ProofChallenge, sqlx::Error> {
-        let (key, limit) = match purpose {
-            Purpose::Signup => (network.signup_key(), self.signups_per_network),
-            Purpose::Vote => (
-                format!("votes:{}", network.key),
-                self.votes.max_per_network_per_hour,
+        let (key, limit, step) = match purpose {
+            Purpose::Signup => (
+                network.signup_key(),
+                self.signups_per_network,
+                self.signups_per_network,
             ),
+            Purpose::Vote => {
+                let hourly = self.votes.max_per_network_per_hour;
+                (
+                    format!("votes:{}", network.key),
+                    hourly,
+                    hourly.saturating_mul(VOTE_STEPS),
+                )
+            }
         };
         let hits = self.counters.hits(&key).await?;
-        Ok(self.proofs.challenge(proof::difficulty(hits, limit)))
+        Ok(self.proofs.challenge(proof::difficulty(hits, limit, step)))
     }
 }
 

@@ -70,13 +70,12 @@ impl std::fmt::Debug for ProofOfWork {
 }
 
 /// How hard the next request is made: nothing below the limit; from there the base, doubling
-/// every `limit` further hits (every 10 at least), up to [`MAX_DIFFICULTY`].
-pub fn difficulty(hits: u32, limit: u32) -> u64 {
+/// every `step` further hits (every 10 at least), up to [`MAX_DIFFICULTY`].
+pub fn difficulty(hits: u32, limit: u32, step: u32) -> u64 {
     if hits < limit {
         return 0;
     }
-    let step = limit.max(10);
-    let doublings = (hits - limit) / step;
+    let doublings = (hits - limit) / step.max(10);
     BASE_DIFFICULTY
         .checked_shl(doublings)
         .unwrap_or(MAX_DIFFICULTY)
@@ -211,13 +210,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_difficulty_starts_at_the_limit_and_doubles_every_limit_further() {
-        assert_eq!(difficulty(29, 30), 0);
-        assert_eq!(difficulty(30, 30), BASE_DIFFICULTY);
-        assert_eq!(difficulty(59, 30), BASE_DIFFICULTY);
-        assert_eq!(difficulty(60, 30), 2 * BASE_DIFFICULTY);
-        assert_eq!(difficulty(5, 5), BASE_DIFFICULTY);
-        assert_eq!(difficulty(15, 5), 2 * BASE_DIFFICULTY);
-        assert_eq!(difficulty(u32::MAX, 30), MAX_DIFFICULTY);
+    fn the_difficulty_starts_at_the_limit_and_doubles_every_step_further() {
+        assert_eq!(difficulty(29, 30, 30), 0);
+        assert_eq!(difficulty(30, 30, 30), BASE_DIFFICULTY);
+        assert_eq!(difficulty(59, 30, 30), BASE_DIFFICULTY);
+        assert_eq!(difficulty(60, 30, 30), 2 * BASE_DIFFICULTY);
+        assert_eq!(difficulty(5, 5, 5), BASE_DIFFICULTY);
+        assert_eq!(difficulty(15, 5, 5), 2 * BASE_DIFFICULTY);
+        assert_eq!(difficulty(1_499, 300, 1_200), BASE_DIFFICULTY);
+        assert_eq!(difficulty(u32::MAX, 30, 30), MAX_DIFFICULTY);
     }
 }

@@ -43,6 +43,8 @@ pub struct Report {
     pub honest_proofs: u64,
     pub honest_proof_cpu_seconds: f64,
     pub attack_networks: u32,
+    /// The attacker's accounts waited two days before voting.
+    pub patient: bool,
     pub fake_accounts: u64,
     pub fake_votes_attempted: u64,
     pub fake_votes_counted: u64,
@@ -50,7 +52,9 @@ pub struct Report {
     pub attacker_proofs: u64,
     pub attacker_proof_cpu_seconds: f64,
     pub attacker_proof_cpu_seconds_per_counted_vote: f64,
+    /// The target's votes in the public ranking, and how many of them are honest fans'.
     pub target_public_votes: i64,
+    pub target_honest_votes: i64,
     pub vote_p50_ms: f64,
     pub vote_p95_ms: f64,
     pub vote_p99_ms: f64,
@@ -186,10 +190,15 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
         args.votes_each,
         args.seconds,
         args.accounts_per_network,
-        ATTACK_NETWORKS
+        args.attack_networks
     ));
     let honest = tokio::spawn(honest_fans(world.clone(), args.clone(), fans, videos));
-    let attack = tokio::spawn(attacker(world.clone(), args.clone(), target_video));
+    let attack = tokio::spawn(attacker(
+        world.clone(),
+        args.clone(),
+        target_video,
+        url.to_owned(),
+    ));
     honest.await??;
     attack.await??;
     // Every instance shows a vote within a second.
@@ -228,6 +237,13 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
     )
     .fetch_one(&mut db)
     .await?;
+    let target_honest_votes: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM votes v JOIN users u ON u.id = v.user_id
+         WHERE u.email LIKE '%@fans.test' AND v.state = 'counted' AND v.video_id = $1",
+    )
+    .bind(target_video)
+    .fetch_one(&mut db)
+    .await?;
     let fake_counted = u64::try_from(fake_votes_counted).unwrap_or_default();
     Ok(Report {
         honest_voters: args.honest,
@@ -237,7 +253,8 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
         honest_votes_failed: tally.honest_failed,
         honest_proofs: tally.honest_proofs,
         honest_proof_cpu_seconds: tally.honest_proof_cpu.as_secs_f64(),
-        attack_networks: ATTACK_NETWORKS,
+        attack_networks: args.attack_networks,
+        patient: args.patient,
         fake_accounts: tally.fake_accounts,
         fake_votes_attempted: tally.fake_attempted,
         fake_votes_counted: fake_counted,
@@ -247,6 +264,7 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
         attacker_proof_cpu_seconds_per_counted_vote: tally.attacker_proof_cpu.as_secs_f64()
             / fake_counted.max(1) as f64,
         target_public_votes: public["votes"].as_i64().unwrap_or_default(),
+        target_honest_votes,
         vote_p50_ms: quantile(0.50),
         vote_p95_ms: quantile(0.95),
         vote_p99_ms: quantile(0.99),
@@ -540,47 +558,77 @@ async fn honest_fans(
     Ok(())
 }
 
-/// The attacker's networks: 20 IPv6 /64s (it rotates addresses inside each) and 20 IPv4
-/// addresses in two /24s.
-const ATTACK_NETWORKS: u32 = 40;
-
-fn attack_address(network: u32, account: u32) -> String {
-    match network {
-        0..20 => format!("2001:db8:bad:{network:x}::{:x}", account + 1),
-        20..30 => format!("198.51.100.{}", network - 19),
-        _ => format!("192.0.2.{}", network - 29),
+/// The attacker's `network`-th of `networks` networks: the first half IPv6 /64s (it rotates
+/// addresses inside each), the rest IPv4 addresses, ten to a /24.
+fn attack_address(network: u32, networks: u32, account: u32) -> String {
+    let ipv6 = networks.div_ceil(2);
+    if network < ipv6 {
+        return format!("2001:db8:bad:{network:x}::{:x}", account + 1);
     }
+    let v4 = network - ipv6;
+    format!("198.{}.{}.{}", 18 + v4 / 2560, (v4 / 10) % 256, 1 + v4 % 10)
 }
 
 /// Every network signs up its accounts one after another (paying proofs of work when asked),
-/// verifies each through the catch-all mailbox, logs in and votes for the target.
-async fn attacker(world: Arc<World>, args: BallotsArgs, target: Uuid) -> anyhow::Result<()> {
+/// verifies each through the catch-all mailbox and logs in; each votes for the target at once,
+/// or (`--patient`) all of them after their accounts are dated two days back.
+async fn attacker(
+    world: Arc<World>,
+    args: BallotsArgs,
+    target: Uuid,
+    db_url: String,
+) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
-    for network in 0..ATTACK_NETWORKS {
+    for network in 0..args.attack_networks {
         let world = world.clone();
-        let accounts = args.accounts_per_network;
+        let (accounts, networks, patient) = (
+            args.accounts_per_network,
+            args.attack_networks,
+            args.patient,
+        );
         tasks.spawn(async move {
+            let mut ready = Vec::new();
             for account in 0..accounts {
-                let address = attack_address(network, account);
-                if let Err(error) = fake_vote(&world, &address, network, account, target).await {
-                    console::note(format!("attacker {address}: {error:#}"));
+                let address = attack_address(network, networks, account);
+                match fake_account(&world, &address, network, account).await {
+                    Ok(token) if patient => ready.push((address, token)),
+                    Ok(token) => fake_vote(&world, &address, &token, target).await,
+                    Err(error) => console::note(format!("attacker {address}: {error:#}")),
                 }
             }
+            ready
         });
     }
+    let mut waiting = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        done?;
+        waiting.extend(done?);
+    }
+    if args.patient {
+        let mut db = PgConnection::connect(&db_url).await?;
+        sqlx::query(
+            "UPDATE users SET created_at = created_at - interval '2 days'
+             WHERE email LIKE '%@catchall.example'",
+        )
+        .execute(&mut db)
+        .await?;
+        console::note(format!(
+            "the attacker's {} accounts waited two days; now they vote",
+            waiting.len()
+        ));
+        for (address, token) in waiting {
+            fake_vote(&world, &address, &token, target).await;
+        }
     }
     Ok(())
 }
 
-async fn fake_vote(
+/// A new verified account on `address`'s network; its access token.
+async fn fake_account(
     world: &World,
     address: &str,
     network: u32,
     account: u32,
-    target: Uuid,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let email = format!("bot{network}x{account}@catchall.example");
     let password = "bot-password-123";
     let url = |path: &str| format!("{}{path}", world.base_url);
@@ -610,19 +658,27 @@ async fn fake_vote(
         })
         .await?;
     anyhow::ensure!(status == 200, "login: {status} {body}");
-    let access = body["access_token"].as_str().unwrap_or_default().to_owned();
+    Ok(body["access_token"].as_str().unwrap_or_default().to_owned())
+}
+
+/// One fake vote for the target, from `address`.
+async fn fake_vote(world: &World, address: &str, token: &str, target: Uuid) {
     world.record(|tally| tally.fake_attempted += 1);
-    let (status, body, _) = world
-        .send(address, false, |http| {
-            http.post(url(&format!("/api/public/videos/{target}/vote")))
-                .bearer_auth(&access)
-        })
-        .await?;
-    anyhow::ensure!(status == 200, "vote: {status} {body}");
-    if body["status"] == "held" {
-        world.record(|tally| tally.fake_held += 1);
+    let url = format!("{}/api/public/videos/{target}/vote", world.base_url);
+    match world
+        .send(address, false, |http| http.post(&url).bearer_auth(token))
+        .await
+    {
+        Ok((status, body, _)) if status == 200 => {
+            if body["status"] == "held" {
+                world.record(|tally| tally.fake_held += 1);
+            }
+        }
+        Ok((status, body, _)) => {
+            console::note(format!("attacker {address}: vote: {status} {body}"))
+        }
+        Err(error) => console::note(format!("attacker {address}: vote: {error:#}")),
     }
-    Ok(())
 }
 
 /// The attacker's catch-all mailbox: the API's mail folder, indexed by recipient as messages
@@ -725,9 +781,14 @@ mod tests {
 
     #[test]
     fn the_attackers_networks_are_distinct_and_ipv6_ones_rotate_inside_their_64() {
-        assert_eq!(attack_address(0, 0), "2001:db8:bad:0::1");
-        assert_eq!(attack_address(0, 9), "2001:db8:bad:0::a");
-        assert_eq!(attack_address(20, 0), "198.51.100.1");
-        assert_eq!(attack_address(39, 0), "192.0.2.10");
+        assert_eq!(attack_address(0, 40, 0), "2001:db8:bad:0::1");
+        assert_eq!(attack_address(0, 40, 9), "2001:db8:bad:0::a");
+        assert_eq!(attack_address(20, 40, 0), "198.18.0.1");
+        assert_eq!(attack_address(39, 40, 0), "198.18.1.10");
+        assert_eq!(attack_address(0, 1, 3), "2001:db8:bad:0::4");
+        let all: std::collections::HashSet<_> = (0..200)
+            .map(|network| attack_address(network, 200, 0))
+            .collect();
+        assert_eq!(all.len(), 200);
     }
 }

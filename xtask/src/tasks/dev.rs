@@ -58,7 +58,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mut demo = (!args.no_demo).then(|| {
         let base_url = base_url.clone();
         let mail_dir = mail_dir.clone();
-        tokio::spawn(async move { demo::seed(&base_url, &mail_dir).await })
+        let pool = product.pool.clone();
+        tokio::spawn(async move { demo::seed(&base_url, &mail_dir, &pool).await })
     });
     let outcome = match &mut product.api {
         Some(api) => loop {

@@ -31,7 +31,7 @@ pub async fn run() -> anyhow::Result<()> {
     })
     .await?;
     let outcome = async {
-        demo::seed(&product.base_url, &dirs.mail).await?;
+        demo::seed(&product.base_url, &dirs.mail, &product.pool).await?;
         let out = cmd::workspace_root().join("docs").join("ui");
         console::step(format!("Screens in Chromium into {}", out.display()));
         cmd::run(
