@@ -28,6 +28,8 @@ export default defineConfig({
 	projects: [
 		// Creates the shared players and a processed, published video once per run (tests/world.setup.ts).
 		{ name: 'world', testMatch: /world\.setup\.ts/, timeout: 300_000 },
-		{ name: 'chromium', testMatch: /.*\.spec\.ts/, dependencies: ['world'] }
+		{ name: 'chromium', testMatch: /.*\.spec\.ts/, testIgnore: /crowd\.spec\.ts/, dependencies: ['world'] },
+		// Spends the network's votes of the hour (tests/crowd.spec.ts): after everything else.
+		{ name: 'crowd', testMatch: /crowd\.spec\.ts/, dependencies: ['chromium'] }
 	]
 });

@@ -2,7 +2,7 @@
 // and no horizontal scrolling.
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { loadWorld, openLoggedIn, watchConsole } from './helpers';
+import { PASSWORD, loadWorld, openLoggedIn, person, signupApi, uniq, verificationLink, watchConsole } from './helpers';
 
 async function audit(page: Page, name: string) {
 	const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
@@ -67,6 +67,50 @@ for (const width of [375, 1280]) {
 
 			await page.goto('/subir');
 			await audit(page, 'upload');
+			expect(problems).toEqual([]);
+		});
+
+		test('verification: the signup’s mail notice, an unverified vote, the account notice, the link’s page', async ({ page, request }) => {
+			const w = loadWorld();
+			const problems = watchConsole(page);
+			const city = `Accesible ${uniq()}`;
+
+			const nora = person('Nora', city);
+			await page.goto('/registro');
+			await page.getByLabel('Nombre', { exact: true }).fill(nora.first_name);
+			await page.getByLabel('Apellido').fill(nora.last_name);
+			await page.getByLabel('Correo electrónico').fill(nora.email);
+			await page.getByLabel('Contraseña', { exact: true }).fill(PASSWORD);
+			await page.getByLabel('Repite la contraseña').fill(PASSWORD);
+			await page.getByLabel('Ciudad').fill(nora.city);
+			await page.getByLabel('País').fill(nora.country);
+			await page.getByRole('button', { name: 'Crear cuenta' }).click();
+			await expect(page.getByTestId('check-mail')).toBeVisible();
+			await audit(page, 'signup: check your mail');
+
+			const omar = await signupApi(request, person('Omar', city));
+			await openLoggedIn(page, request, omar.email, `/videos/${w.videoId}`);
+			await page.getByRole('button', { name: 'Votar' }).click();
+			await expect(page.getByTestId('vote-unverified')).toBeVisible();
+			await audit(page, 'unverified vote');
+
+			await page.goto('/mis-videos');
+			await expect(page.getByTestId('verify-notice')).toBeVisible();
+			await audit(page, 'account notice');
+
+			const link = await verificationLink(omar.email);
+			await page.goto(link);
+			await expect(page.getByRole('heading', { level: 1, name: '¡Correo verificado!' })).toBeVisible();
+			await audit(page, 'link verified');
+
+			await page.getByRole('button', { name: 'Salir' }).click();
+			await page.goto(link);
+			await expect(page.getByRole('heading', { level: 1, name: 'Este enlace ya no sirve' })).toBeVisible();
+			await audit(page, 'link spent');
+
+			await page.goto('/verificar');
+			await expect(page.getByRole('heading', { level: 1, name: 'Falta el enlace' })).toBeVisible();
+			await audit(page, 'link missing');
 			expect(problems).toEqual([]);
 		});
 	});

@@ -1,6 +1,6 @@
-// Shared helpers of the browser tests: fixture paths, people and videos made through the API, the run's world.
+// Shared helpers of the browser tests: fixture paths, people and videos made through the API, the mail folder, the run's world.
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const RESULTS = new URL('../test-results/', import.meta.url).pathname;
@@ -103,6 +103,76 @@ export async function waitProcessed(request: APIRequestContext, token: string, v
 	}
 }
 
+/** The stack's mail folder (`MAIL_URL=file:<dir>`, one `.eml` per message), as `cargo xtask test` hands it over. */
+function mailDir(): string {
+	const dir = process.env.MAIL_DIR;
+	if (!dir) {
+		throw new Error('MAIL_DIR is not set: run against a stack whose API mails to a folder (cargo xtask test --web-only does)');
+	}
+	return dir;
+}
+
+/** The verification links mailed to `email` so far, oldest first, as paths (`/verificar?token=…`). */
+export function mailedLinks(email: string): string[] {
+	const dir = mailDir();
+	let names: string[] = [];
+	try {
+		// Whole messages only (the API writes `.<id>.eml.partial`, then renames); UUID v7 names sort by time.
+		names = readdirSync(dir).filter((n) => n.endsWith('.eml') && !n.startsWith('.')).sort();
+	} catch {
+		return []; // no mail yet: the API makes the folder with its first message
+	}
+	const links: string[] = [];
+	for (const name of names) {
+		const text = readFileSync(join(dir, name), 'utf8');
+		const split = text.indexOf('\r\n\r\n');
+		const head = text.slice(0, split).split('\r\n');
+		const to = head.find((l) => l.startsWith('To: '))?.slice(4).trim();
+		const line = text
+			.slice(split + 4)
+			.split('\r\n')
+			.find((l) => l.includes('/verificar?token='));
+		if (to?.toLowerCase() === email.toLowerCase() && line) {
+			const url = new URL(line.trim());
+			links.push(url.pathname + url.search);
+		}
+	}
+	return links;
+}
+
+/** Waits for the `count`-th verification link mailed to `email` (signup mails off its answer) and gives it. */
+export async function verificationLink(email: string, count = 1, timeoutMs = 15_000): Promise<string> {
+	let links: string[] = [];
+	await expect
+		.poll(() => (links = mailedLinks(email)).length, { timeout: timeoutMs, message: `mail number ${count} to ${email}` })
+		.toBeGreaterThanOrEqual(count);
+	return links[count - 1];
+}
+
+/** Verifies `email`'s address with its newest mailed link, as the web app's page does with the token. */
+export async function verifyApi(request: APIRequestContext, email: string) {
+	const links = mailedLinks(email);
+	const link = links.length ? links[links.length - 1] : await verificationLink(email);
+	const token = new URL(link, 'http://x').searchParams.get('token');
+	const res = await retrying(() => request.post('/api/auth/verify', { data: { token } }));
+	expect(res.status(), await res.text()).toBe(200);
+}
+
+/** Signs `p` up and verifies the address through the mail folder: a person whose votes count. */
+export async function verifiedApi(request: APIRequestContext, p: Person): Promise<Person> {
+	const signed = await signupApi(request, p);
+	await verificationLink(p.email);
+	await verifyApi(request, p.email);
+	return signed;
+}
+
+/** A vote through the API (`altcha`: a solved challenge, when a 429 asked for one). */
+export async function voteApi(request: APIRequestContext, token: string, videoId: string, altcha?: string) {
+	const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+	if (altcha) headers.Altcha = altcha;
+	return retrying(() => request.post(`/api/public/videos/${videoId}/vote`, { headers }));
+}
+
 /** Puts a session into the page's storage the way the login page does, then opens `path`. */
 export async function openLoggedIn(page: Page, request: APIRequestContext, email: string, path: string) {
 	const { token, expiresIn } = await loginApi(request, email);
@@ -128,9 +198,16 @@ export async function loginThroughForm(page: Page, email: string, password = PAS
 export interface World {
 	city: string;
 	owner: Person;
+	/** Verified: votes in the specs count. */
 	voter: Person;
 	videoId: string;
 	videoTitle: string;
+	/** Two more players with a published video each, for the specs that count votes from their first one. */
+	star: Person;
+	starVideoId: string;
+	pick: Person;
+	pickVideoId: string;
+	pickVideoTitle: string;
 }
 
 export const saveWorld = (w: World) => writeFileSync(WORLD, JSON.stringify(w, null, 2));

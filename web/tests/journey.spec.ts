@@ -1,5 +1,5 @@
-// (a) The whole journey through the UI: sign up, log in, upload with progress, processing, playback, publish,
-// a second person votes, and the city ranking shows the votes with a shared position.
+// (a) The whole journey through the UI: sign up (and verify the address through the mailed link), log in, upload with
+// progress, processing, playback, publish, a second person votes, and the city ranking shows the votes with a shared position.
 import { expect, test } from '@playwright/test';
 import {
 	PASSWORD,
@@ -10,6 +10,7 @@ import {
 	signupApi,
 	uniq,
 	uploadApi,
+	verificationLink,
 	waitProcessed,
 	watchConsole
 } from './helpers';
@@ -24,7 +25,8 @@ test('sign up → upload → processed → play → publish → vote → ranking
 	const rivalToken = (await loginApi(request, rival.email)).token;
 	const rivalVideo = await uploadApi(request, rivalToken, fixture('ok-1080p-22s.mp4'), `Crossover ${uniq()}`, true);
 
-	// 1. Sign up through the form (it logs in right away), then log out and in again through the login form.
+	// 1. Sign up through the form (it logs in right away and says where the verification link went), then log out and
+	// in again through the login form.
 	const ana = person('Ana', city);
 	await page.goto('/registro');
 	await page.getByLabel('Nombre', { exact: true }).fill(ana.first_name);
@@ -35,8 +37,11 @@ test('sign up → upload → processed → play → publish → vote → ranking
 	await page.getByLabel('Ciudad').fill(ana.city);
 	await page.getByLabel('País').fill(ana.country);
 	await page.getByRole('button', { name: 'Crear cuenta' }).click();
+	await expect(page.getByTestId('check-mail')).toContainText(ana.email);
+	await page.getByRole('link', { name: 'Continuar' }).click();
 	await expect(page).toHaveURL(/\/mis-videos$/);
 	await expect(page.getByText('Todavía no has subido videos.')).toBeVisible();
+	await expect(page.getByTestId('verify-notice')).toContainText(ana.email);
 
 	await page.getByRole('button', { name: 'Salir' }).click();
 	await expect(page.getByRole('link', { name: 'Ingresar' })).toBeVisible();
@@ -104,7 +109,9 @@ test('sign up → upload → processed → play → publish → vote → ranking
 	const videoUrl = await item.getByRole('link', { name: 'Ver página pública' }).getAttribute('href');
 	expect(videoUrl).toMatch(/^\/videos\//);
 
-	// Ana votes for her rival (whose video must be processed by now).
+	// Ana opens her mailed link, then votes for her rival (whose video must be processed by now).
+	await page.goto(await verificationLink(ana.email));
+	await expect(page.getByRole('heading', { level: 1, name: '¡Correo verificado!' })).toBeVisible();
 	await waitProcessed(request, rivalToken, rivalVideo);
 	await page.goto(`/videos/${rivalVideo}`);
 	await page.getByRole('button', { name: 'Votar' }).click();
@@ -127,7 +134,10 @@ test('sign up → upload → processed → play → publish → vote → ranking
 	await page.getByLabel('Ciudad').fill(bruno.city);
 	await page.getByLabel('País').fill(bruno.country);
 	await page.getByRole('button', { name: 'Crear cuenta' }).click();
+	await expect(page.getByTestId('check-mail')).toContainText(bruno.email);
 	await expect(page.getByRole('button', { name: 'Salir' })).toBeVisible();
+	await page.goto(await verificationLink(bruno.email));
+	await expect(page.getByRole('heading', { level: 1, name: '¡Correo verificado!' })).toBeVisible();
 	await page.goto(videoUrl!);
 	await expect(page.getByTestId('vote-count')).toHaveText('0');
 	await page.getByRole('button', { name: 'Votar' }).click();

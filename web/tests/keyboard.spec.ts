@@ -1,6 +1,6 @@
 // (e) Keyboard: Tab reaches the skip link, the navigation and the main controls, each with a visible focus.
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { PASSWORD, loadWorld, openLoggedIn } from './helpers';
+import { PASSWORD, loadWorld, openLoggedIn, person, signupApi, uniq, verificationLink } from './helpers';
 
 /** Presses Tab until `target` (a CSS selector or a locator) has the focus; fails after `max` presses. */
 async function tabTo(page: Page, target: string | Locator, max = 25) {
@@ -93,4 +93,23 @@ test('the upload and my-videos controls are reachable, the delete dialog closes 
 		await page.keyboard.press('Escape');
 		await expect(dialog).toBeHidden();
 	}
+});
+
+test('an unverified vote’s "Reenviar correo" and the link’s page work from the keyboard', async ({ page, request }) => {
+	const w = loadWorld();
+	const pablo = await signupApi(request, person('Pablo', `Teclado ${uniq()}`));
+	await openLoggedIn(page, request, pablo.email, `/videos/${w.videoId}`);
+	await tabTo(page, page.getByRole('button', { name: 'Votar' }));
+	await page.keyboard.press('Enter');
+	const refusal = page.getByTestId('vote-unverified');
+	await expect(refusal).toBeVisible();
+	await tabTo(page, refusal.getByRole('button', { name: 'Reenviar correo' }), 3);
+	await page.keyboard.press('Enter');
+	await expect(refusal.getByTestId('resend-sent').or(refusal.getByTestId('resend-wait'))).toBeVisible();
+
+	await page.goto(await verificationLink(pablo.email));
+	await expect(page.getByRole('heading', { level: 1, name: '¡Correo verificado!' })).toBeVisible();
+	await tabTo(page, page.getByRole('main').getByRole('link', { name: 'Ir a la vitrina' }));
+	await page.keyboard.press('Enter');
+	await expect(page).toHaveURL(/\/$/);
 });

@@ -1,7 +1,7 @@
 // (b) Refusals: files refused in the browser before any upload, a file only the server can judge, voting twice,
-// voting for one's own video, no delete for published videos, sign-up checks, and the login throttle.
+// voting for one's own video, no delete for published videos, sign-up checks, and the login throttle's proof of work.
 import { expect, test } from '@playwright/test';
-import { PASSWORD, fixture, loadWorld, loginApi, openLoggedIn, uniq, uploadApi, watchConsole } from './helpers';
+import { PASSWORD, fixture, loadWorld, loginApi, openLoggedIn, person, signupApi, uniq, uploadApi, watchConsole } from './helpers';
 
 test.describe('upload refusals', () => {
 	test('too short and too low clips are refused in the browser, nothing is sent', async ({ page, request }) => {
@@ -197,30 +197,44 @@ test.describe('accounts', () => {
 		await expect(page.getByLabel('Correo electrónico')).toBeFocused();
 	});
 
-	test('a wrong password several times shows the throttle with the wait', async ({ page }) => {
-		const email = `e2e-throttle-${uniq()}@example.com`;
-		await page.goto('/ingresar');
-		const error = page.getByTestId('login-error');
-		let throttled = false;
-		for (let i = 0; i < 8 && !throttled; i++) {
-			await page.getByLabel('Correo electrónico').fill(email);
-			await page.getByLabel('Contraseña', { exact: true }).fill(`incorrecta-${i}`);
-			const answer = page.waitForResponse((r) => r.url().includes('/api/auth/login'));
+	test('past five wrong passwords the form proves its work: a wrong one is still refused, the right one gets in', async ({ page, request }) => {
+		const problems = watchConsole(page);
+		const who = await signupApi(request, person('Tomás', `Umbral ${uniq()}`));
+		const logins: { status: number; proof: boolean }[] = [];
+		page.on('response', (r) => {
+			if (r.url().endsWith('/api/auth/login')) logins.push({ status: r.status(), proof: r.request().headers()['altcha'] !== undefined });
+		});
+		const attempt = async (password: string) => {
+			await page.getByLabel('Correo electrónico').fill(who.email);
+			await page.getByLabel('Contraseña', { exact: true }).fill(password);
 			await page.getByRole('button', { name: 'Ingresar', exact: true }).click();
-			const res = await answer;
-			if (res.status() === 429) {
-				throttled = true;
-				const retryAfter = Number(res.headers()['retry-after']);
-				expect(retryAfter).toBeGreaterThan(0);
-				const problem = await res.json();
-				await expect(error).toContainText(problem.detail);
-				await expect(error).toContainText(/Inténtalo de nuevo en \d+ (s|minutos?)\./);
-				await expect(page.getByRole('button', { name: 'Ingresar', exact: true })).toBeDisabled();
-			} else {
-				expect(res.status()).toBe(401);
-				await expect(error).toContainText((await res.json()).detail);
-			}
+		};
+		await page.goto('/ingresar?next=%2Fmis-videos');
+		const error = page.getByTestId('login-error');
+		// LOGIN_MAX_FAILURES_PER_EMAIL (5, as shipped) failures are refused as such.
+		for (let i = 0; i < 5; i++) {
+			await attempt(`incorrecta-${i}`);
+			await expect.poll(() => logins.length).toBe(i + 1);
+			await expect(error).toContainText('incorrectos');
 		}
-		expect(throttled).toBe(true);
+		expect(logins).toEqual(Array(5).fill({ status: 401, proof: false }));
+
+		// Past them a login needs a proof of work: the widget solves the challenge and the login goes again, no lockout.
+		await attempt('incorrecta-5');
+		await expect.poll(() => logins.length).toBe(7);
+		expect(logins.slice(5)).toEqual([
+			{ status: 429, proof: false },
+			{ status: 401, proof: true }
+		]);
+		await expect(error).toContainText('incorrectos');
+		await expect(page.getByRole('button', { name: 'Ingresar', exact: true })).toBeEnabled();
+
+		await attempt(PASSWORD);
+		await expect(page).toHaveURL(/\/mis-videos$/);
+		expect(logins.slice(7)).toEqual([
+			{ status: 429, proof: false },
+			{ status: 200, proof: true }
+		]);
+		expect(problems).toEqual([]);
 	});
 });

@@ -1,7 +1,7 @@
 // (f) Screenshots of the main pages at 375 px and 1280 px into test-results/screenshots/<page>-<width>.png.
 import { expect, test } from '@playwright/test';
 import { join } from 'node:path';
-import { SCREENSHOTS, fixture, loadWorld, openLoggedIn } from './helpers';
+import { PASSWORD, SCREENSHOTS, fixture, loadWorld, openLoggedIn, person, uniq, verificationLink } from './helpers';
 
 for (const width of [375, 1280]) {
 	test(`main pages at ${width} px`, async ({ page, request }) => {
@@ -17,6 +17,23 @@ for (const width of [375, 1280]) {
 		await page.goto('/registro');
 		await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
 		await shot('signup');
+
+		// After signing up: where the verification link went; then the link's page.
+		const vera = person('Vera', `Pantallas ${uniq()}`);
+		await page.getByLabel('Nombre', { exact: true }).fill(vera.first_name);
+		await page.getByLabel('Apellido').fill(vera.last_name);
+		await page.getByLabel('Correo electrónico').fill(vera.email);
+		await page.getByLabel('Contraseña', { exact: true }).fill(PASSWORD);
+		await page.getByLabel('Repite la contraseña').fill(PASSWORD);
+		await page.getByLabel('Ciudad').fill(vera.city);
+		await page.getByLabel('País').fill(vera.country);
+		await page.getByRole('button', { name: 'Crear cuenta' }).click();
+		await expect(page.getByTestId('check-mail')).toBeVisible();
+		await shot('signup-check-mail');
+		await page.goto(await verificationLink(vera.email));
+		await expect(page.getByRole('heading', { level: 1, name: '¡Correo verificado!' })).toBeVisible();
+		await shot('verified');
+		await page.getByRole('button', { name: 'Salir' }).click();
 
 		await openLoggedIn(page, request, w.voter.email, `/videos/${w.videoId}`);
 		await expect(page.getByRole('heading', { level: 1, name: w.videoTitle })).toBeVisible();

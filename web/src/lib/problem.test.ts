@@ -65,6 +65,14 @@ describe('problemOf', () => {
 		}
 	});
 
+	it('marks a 429 that asks for a proof of work, and only that', () => {
+		const challenge = { algorithm: 'SHA-256', challenge: 'a'.repeat(64), maxnumber: 50_000, salt: 's-50000?expires=1&', signature: 'b'.repeat(64) };
+		const body = { code: 'too_many_votes', detail: 'Demasiados votos desde esta conexión.', challenge };
+		expect(problemOf(body, answer(429, { 'Retry-After': '60' })).proof).toBe(true);
+		expect(problemOf({ ...body, challenge: undefined }, answer(429)).proof).toBeUndefined();
+		expect(problemOf(body, answer(400)).proof).toBeUndefined();
+	});
+
 	it('ignores code and field of the wrong type', () => {
 		expect(problemOf({ detail: 'Algo.', code: 7, field: ['x'] }, answer(400))).toMatchObject({ code: '', field: undefined });
 	});
@@ -77,6 +85,11 @@ describe('problemText', () => {
 		expect(problemText({ ...base, status: 503, retryAfter: 180 })).toBe(`Demasiados intentos. ${t.auth.retryIn('3 minutos')}`);
 		expect(problemText({ ...base, status: 400 })).toBe('Demasiados intentos.');
 		expect(problemText({ ...base, status: 429, retryAfter: undefined })).toBe('Demasiados intentos.');
+	});
+
+	it('says the browser could not prove its work when a challenge is left unsolved', () => {
+		const p = { status: 429, code: 'too_many_votes', detail: 'Demasiados votos.', retryAfter: 60, proof: true };
+		expect(problemText(p)).toBe(`${t.proof.failed} Demasiados votos. ${t.auth.retryIn('60 s')}`);
 	});
 
 	it('says the network failed when nothing answered', () => {

@@ -1,5 +1,6 @@
 // Reading RFC 9457 problem answers and Retry-After headers into text for people.
 import { t } from '$lib/i18n';
+import { challengeOf } from '$lib/proof';
 
 export interface ProblemInfo {
 	status: number;
@@ -8,6 +9,11 @@ export interface ProblemInfo {
 	field?: string;
 	/** Seconds to wait, from Retry-After, when the server sent it. */
 	retryAfter?: number;
+	/**
+	 * The answer asked for a proof of work (a 429 past a network's or an e-mail's limit). Requests that can send one
+	 * do (`lib/proof.ts`), so a problem still asking means the browser could not solve it: waiting is the way on.
+	 */
+	proof?: boolean;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -39,7 +45,8 @@ export function problemOf(error: unknown, response: Response | { status: number;
 			code: typeof error.code === 'string' ? error.code : '',
 			detail: error.detail,
 			field: typeof error.field === 'string' ? error.field : undefined,
-			retryAfter
+			retryAfter,
+			...(response.status === 429 && challengeOf(error) ? { proof: true } : {})
 		};
 	}
 	return { status: response.status, code: '', detail: t.app.unknownError, retryAfter };
@@ -47,10 +54,11 @@ export function problemOf(error: unknown, response: Response | { status: number;
 
 /** The sentence to show for a problem, with the wait when the server asked to wait. */
 export function problemText(p: ProblemInfo): string {
+	const detail = p.proof ? `${t.proof.failed} ${p.detail}` : p.detail;
 	if (p.retryAfter !== undefined && (p.status === 429 || p.status === 503)) {
-		return `${p.detail} ${t.auth.retryIn(formatWait(p.retryAfter))}`;
+		return `${detail} ${t.auth.retryIn(formatWait(p.retryAfter))}`;
 	}
-	return p.detail;
+	return detail;
 }
 
 /** A failed fetch (network down, API restarting). */

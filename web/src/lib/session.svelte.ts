@@ -1,5 +1,9 @@
-// Client-side session: the JWT kept in localStorage with its expiry, and the player id from its `sub` claim.
+// Client-side session: the JWT kept in localStorage with its expiry, the player id from its `sub` claim, and the account it opens.
 import { untrack } from 'svelte';
+import type { components } from '$lib/api/schema';
+
+/** The logged-in person's account as `GET /api/auth/me` gives it (its `email_verified` decides whether votes count). */
+export type Account = components['schemas']['Account'];
 
 const KEY = 'rs.session';
 
@@ -75,6 +79,8 @@ export function safeNext(next: string | null): string {
 
 class Session {
 	#stored = $state<Stored | null>(null);
+	/** The account of a token, once loaded (`lib/account.ts`); it goes with that token. */
+	#account = $state<{ token: string; account: Account } | null>(null);
 	/** Why the session was lost, for the login page's message; kept until the next navigation or session. */
 	#lost: LossReason | null = null;
 
@@ -119,6 +125,18 @@ class Session {
 	get playerId(): string | null {
 		const s = this.#stored;
 		return s && this.active ? jwtSubject(s.token) : null;
+	}
+
+	/** The session's account as last loaded, or null (logged out, or not loaded yet for this token). */
+	get account(): Account | null {
+		const s = this.#stored;
+		const a = this.#account;
+		return s && a && a.token === s.token && this.active ? a.account : null;
+	}
+
+	/** Remembers `account` as the one `token` opens (ignored when another token is current by then). */
+	setAccount(token: string, account: Account) {
+		if (untrack(() => this.#stored)?.token === token) this.#account = { token, account };
 	}
 
 	/** The token to send, re-read from storage (another tab or a test may have replaced it); null once expired. */
@@ -181,6 +199,7 @@ class Session {
 	drop(reason: DropReason) {
 		localStorage.removeItem(KEY);
 		this.#lost = reason === 'logout' ? null : reason;
+		this.#account = null;
 		this.#sync(null);
 	}
 }

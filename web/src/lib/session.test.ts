@@ -150,6 +150,37 @@ describe('session', () => {
 		expect(session.check()).toBe('none');
 	});
 
+	it('keeps the account with the token it was loaded for', async () => {
+		const { session } = await load();
+		const account = {
+			id: 'p-1',
+			first_name: 'Ana',
+			last_name: 'Prueba',
+			email: 'ana@example.com',
+			city: 'Cali',
+			country: 'Colombia',
+			email_verified: false,
+			created_at: '2025-03-01T11:00:00Z'
+		};
+		const first = jwt({ sub: 'p-1', n: 1 });
+		session.start(first, HOUR, 'ana@example.com');
+		expect(session.account).toBeNull();
+		session.setAccount(first, account);
+		expect(session.account).toEqual(account);
+
+		// An answer for a token that is no longer the session's is dropped; a new token has none yet.
+		const second = jwt({ sub: 'p-1', n: 2 });
+		session.start(second, HOUR, 'ana@example.com');
+		expect(session.account).toBeNull();
+		session.setAccount(first, account);
+		expect(session.account).toBeNull();
+
+		session.setAccount(second, { ...account, email_verified: true });
+		expect(session.account?.email_verified).toBe(true);
+		session.drop('logout');
+		expect(session.account).toBeNull();
+	});
+
 	it('hears other tabs: a login or logout there reaches the watchers, a rewrite of the same session does not', async () => {
 		const { session } = await load();
 		const seen = vi.fn();

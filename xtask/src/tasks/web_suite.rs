@@ -59,6 +59,16 @@ pub async fn run(
                 "LOGIN_MAX_FAILURES_PER_CLIENT".to_owned(),
                 "100000".to_owned(),
             ),
+            // Low enough that `crowd.spec.ts` (run last) spends it quickly and votes past it
+            // through the ALTCHA widget, high enough that every other spec stays under it (they
+            // cast about ten votes: journey 2, refusals 2, verification 4; an unverified
+            // account's vote is refused before it counts).
+            ("VOTE_MAX_PER_NETWORK_PER_HOUR".to_owned(), "40".to_owned()),
+            // The resend test asks twice; the wait between is seconds, not the shipped minute.
+            (
+                "EMAIL_VERIFICATION_RESEND_SECONDS".to_owned(),
+                "5".to_owned(),
+            ),
         ],
         worker_env: vec![("WORKER_POLL_WAIT_SECONDS".to_owned(), "1".to_owned())],
         log_dir: Some(logs.clone()),
