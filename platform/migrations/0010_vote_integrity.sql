@@ -60,8 +60,11 @@ GROUP BY player_id, network;
 -- (No vote before this migration knows its voter's signup network.)
 
 -- Fixed-window rate counters by key ('signup:<network>', 'signup24:<ipv4 /24>',
--- 'vote:<account>', 'votes:<network>'): hits in the window that ends at window_end.
-CREATE TABLE rate_counters (
+-- 'vote:<account>', 'votes:<network>'): hits in the window that ends at window_end. Unlogged:
+-- a busy network's row takes every one of its votes, and a commit that wrote no WAL does not wait
+-- for a flush while holding it; after a crash the counters start again from zero, which only
+-- relaxes the limits for one window.
+CREATE UNLOGGED TABLE rate_counters (
     key        text PRIMARY KEY,
     window_end timestamptz NOT NULL,
     hits       integer NOT NULL CHECK (hits >= 0)
@@ -71,8 +74,10 @@ CREATE INDEX rate_counters_window_end ON rate_counters (window_end);
 -- Signups now count in rate_counters.
 DELETE FROM login_failures WHERE key LIKE 'signup:%';
 
--- Proofs of work already used: each is good for one request, until its challenge expires.
-CREATE TABLE spent_proofs (
+-- Proofs of work already used: each is good for one request, until its challenge expires
+-- (unlogged like the counters: after a crash, a solution of the last ten minutes could be used
+-- once more).
+CREATE UNLOGGED TABLE spent_proofs (
     signature  text PRIMARY KEY,
     expires_at timestamptz NOT NULL
 );

@@ -110,6 +110,7 @@ impl RateCounters {
     /// and, within that, one on its network's hour (`network_key`), each only within its limit.
     pub async fn count_vote(
         &self,
+        connection: &mut sqlx::PgConnection,
         account: uuid::Uuid,
         verified_only: bool,
         (account_key, pace): (&str, u32),
@@ -148,7 +149,7 @@ impl RateCounters {
         .bind(i32::try_from(pace).unwrap_or(i32::MAX))
         .bind(network_key)
         .bind(i32::try_from(hourly).unwrap_or(i32::MAX))
-        .fetch_one(&self.pool)
+        .fetch_one(connection)
         .await?;
         Ok(match row {
             VoteCountRow { may_vote: None, .. } => VoteCount::NoAccount,

@@ -119,11 +119,13 @@ impl Integrity {
         Ok(())
     }
 
-    /// Counts a vote of `account` from `network`, in one round trip unless a limit is met:
+    /// Counts a vote of `account` from `network`, in one round trip on the vote's `connection`
+    /// unless a limit is met:
     /// refused when the account is gone or unverified (with `verified_only`), past the account's
     /// pace (no proof helps), and past the network's hourly votes without a proof of work.
     pub async fn admit_vote(
         &self,
+        connection: &mut sqlx::PgConnection,
         account: Uuid,
         network: &Network,
         verified_only: bool,
@@ -135,6 +137,7 @@ impl Integrity {
         let counted = self
             .counters
             .count_vote(
+                connection,
                 account,
                 verified_only,
                 (&account_key, self.votes.max_per_account_per_minute),

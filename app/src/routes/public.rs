@@ -418,9 +418,13 @@ impl PublicApi {
             return Ok(not_found());
         };
         let network = client_network(request, &state);
+        // One connection for every statement of the vote: each taken from the pool costs a
+        // round trip of its own (the pool checks a connection before handing it out).
+        let mut connection = state.pool.acquire().await?;
         let admission = state
             .integrity
             .admit_vote(
+                &mut connection,
                 auth.0,
                 &network,
                 state.email_verification,
@@ -455,8 +459,8 @@ impl PublicApi {
                 return Ok(VoteResponse::TooManyVotes(problem, wait));
             }
         }
-        let cast = platform::videos::votes::cast(
-            &state.pool,
+        let cast = platform::videos::votes::cast_on(
+            &mut connection,
             video_id,
             auth.0,
             &network.key,

@@ -79,15 +79,28 @@ struct CastVote {
     votes: Option<i32>,
 }
 
-/// Casts `voter`'s vote for `video_id` from `network`.
+/// Casts `voter`'s vote for `video_id` from `network`, on a connection of the pool.
+pub async fn cast(
+    pool: &PgPool,
+    video_id: Uuid,
+    voter: Uuid,
+    network: &str,
+    rules: &HoldRules,
+) -> Result<Vote, sqlx::Error> {
+    let mut connection = pool.acquire().await?;
+    cast_on(&mut connection, video_id, voter, network, rules).await
+}
+
+/// Casts `voter`'s vote for `video_id` from `network` on `connection` (the API's vote takes one
+/// connection for all its statements).
 ///
 /// Two statements. The first makes sure the player's row for this network exists. The second,
 /// one short transaction, locks that row, applies the rules, records the vote (the primary key
 /// settles concurrent duplicates: exactly one insert wins) and, if it counts, adds it to the
 /// video, the player's score and the network's tally. Data-modifying CTEs always run to
 /// completion, read or not.
-pub async fn cast(
-    pool: &PgPool,
+pub async fn cast_on(
+    connection: &mut sqlx::PgConnection,
     video_id: Uuid,
     voter: Uuid,
     network: &str,
@@ -108,7 +121,7 @@ pub async fn cast(
     .bind(video_id)
     .bind(network)
     .bind(voter)
-    .execute(pool)
+    .execute(&mut *connection)
     .await?;
     let young_seconds = rules.young_account.as_secs_f64();
     let CastVote {
@@ -198,7 +211,7 @@ pub async fn cast(
     .bind(i64::from(rules.network_share_percent))
     .bind(i64::from(rules.network_share_floor))
     .bind(i64::from(rules.signup_burst))
-    .fetch_one(pool)
+    .fetch_one(connection)
     .await?;
     Ok(match (owner, state) {
         (None, _) => Vote::NotFound,
