@@ -23,30 +23,6 @@ pub enum Count {
     Over { hits: u32, wait: Duration },
 }
 
-/// What [`RateCounters::count_vote`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VoteCount {
-    /// No such account (a valid token for an account that is gone); nothing counted.
-    NoAccount,
-    /// Its e-mail is not verified; nothing counted.
-    NotVerified,
-    /// Past the account's pace: nothing counted; its minute ends in this long.
-    PastPace(Duration),
-    /// Within the pace (counted) but past the network's hour (not counted).
-    PastNetwork,
-    /// Both counted.
-    Within,
-}
-
-#[derive(sqlx::FromRow)]
-struct VoteCountRow {
-    may_vote: Option<bool>,
-    within_pace: bool,
-    within_network: bool,
-}
-
-const MINUTE: Duration = Duration::from_secs(60);
-
 #[derive(sqlx::FromRow)]
 struct Window {
     hits: i32,
@@ -105,71 +81,8 @@ impl RateCounters {
         })
     }
 
-    /// A vote's admission in one round trip: whether `account` exists and may vote (its e-mail is
-    /// verified, or `verified_only` is off), then one hit on its minute's pace (`account_key`)
-    /// and, within that, one on its network's hour (`network_key`), each only within its limit.
-    pub async fn count_vote(
-        &self,
-        connection: &mut sqlx::PgConnection,
-        account: uuid::Uuid,
-        verified_only: bool,
-        (account_key, pace): (&str, u32),
-        (network_key, hourly): (&str, u32),
-    ) -> Result<VoteCount, sqlx::Error> {
-        let row: VoteCountRow = sqlx::query_as(
-            "WITH voter AS (
-                 SELECT email_verified_at IS NOT NULL OR NOT $2 AS may_vote
-                 FROM users WHERE id = $1
-             ), account AS (
-                 INSERT INTO rate_counters AS c (key, window_end, hits)
-                 SELECT $3, now() + interval '1 minute', 1 FROM voter WHERE may_vote AND $4 > 0
-                 ON CONFLICT (key) DO UPDATE SET
-                     hits = CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END + 1,
-                     window_end = CASE WHEN c.window_end > now() THEN c.window_end
-                                       ELSE now() + interval '1 minute' END
-                 WHERE CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END < $4
-                 RETURNING hits
-             ), network AS (
-                 INSERT INTO rate_counters AS c (key, window_end, hits)
-                 SELECT $5, now() + interval '1 hour', 1 FROM account WHERE $6 > 0
-                 ON CONFLICT (key) DO UPDATE SET
-                     hits = CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END + 1,
-                     window_end = CASE WHEN c.window_end > now() THEN c.window_end
-                                       ELSE now() + interval '1 hour' END
-                 WHERE CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END < $6
-                 RETURNING hits
-             )
-             SELECT (SELECT may_vote FROM voter) AS may_vote,
-                    EXISTS (SELECT 1 FROM account) AS within_pace,
-                    EXISTS (SELECT 1 FROM network) AS within_network",
-        )
-        .bind(account)
-        .bind(verified_only)
-        .bind(account_key)
-        .bind(i32::try_from(pace).unwrap_or(i32::MAX))
-        .bind(network_key)
-        .bind(i32::try_from(hourly).unwrap_or(i32::MAX))
-        .fetch_one(connection)
-        .await?;
-        Ok(match row {
-            VoteCountRow { may_vote: None, .. } => VoteCount::NoAccount,
-            VoteCountRow {
-                may_vote: Some(false),
-                ..
-            } => VoteCount::NotVerified,
-            VoteCountRow {
-                within_pace: false, ..
-            } => VoteCount::PastPace(self.window_left(account_key, MINUTE).await?),
-            VoteCountRow {
-                within_network: false,
-                ..
-            } => VoteCount::PastNetwork,
-            _ => VoteCount::Within,
-        })
-    }
-
     /// How long `key`'s window has left (`whole` when it has none).
-    async fn window_left(&self, key: &str, whole: Duration) -> Result<Duration, sqlx::Error> {
+    pub async fn window_left(&self, key: &str, whole: Duration) -> Result<Duration, sqlx::Error> {
         let left: Option<f64> = sqlx::query_scalar(
             "SELECT extract(epoch FROM window_end - now())::float8 FROM rate_counters
              WHERE key = $1 AND window_end > now()",

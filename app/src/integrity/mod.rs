@@ -12,26 +12,20 @@ pub mod proof;
 
 use std::time::Duration;
 
-use counters::{Count, RateCounters, VoteCount};
+use counters::{Count, RateCounters};
 use proof::{ProofChallenge, ProofOfWork};
 use uuid::Uuid;
 
 use crate::config::{AuthSettings, VoteSettings};
 use crate::http::client::Network;
 
-/// What a vote is told before it is cast.
-#[derive(Debug)]
-pub enum VoteAdmission {
-    /// A valid token for an account that is gone.
-    NoAccount,
-    /// The account's e-mail is not verified (and votes need it).
-    NotVerified,
-    Admitted,
-    /// Wait `wait`, or (with a `challenge`) send a proof of work.
-    Refused {
-        wait: Duration,
-        challenge: Option<ProofChallenge>,
-    },
+/// The rate counters of one vote: keys and limits.
+#[derive(Debug, Clone)]
+pub struct VoteCounters {
+    pub pace_key: String,
+    pub pace: u32,
+    pub hourly_key: String,
+    pub hourly: u32,
 }
 
 /// What a request past a limit is told.
@@ -119,57 +113,49 @@ impl Integrity {
         Ok(())
     }
 
-    /// Counts a vote of `account` from `network`, in one round trip on the vote's `connection`
-    /// unless a limit is met:
-    /// refused when the account is gone or unverified (with `verified_only`), past the account's
-    /// pace (no proof helps), and past the network's hourly votes without a proof of work.
-    pub async fn admit_vote(
-        &self,
-        connection: &mut sqlx::PgConnection,
-        account: Uuid,
-        network: &Network,
-        verified_only: bool,
-        proof: Option<&str>,
-    ) -> Result<VoteAdmission, sqlx::Error> {
-        let account_key = account_vote_key(account);
-        let network_key = format!("votes:{}", network.key);
-        let hourly = self.votes.max_per_network_per_hour;
-        let counted = self
-            .counters
-            .count_vote(
-                connection,
-                account,
-                verified_only,
-                (&account_key, self.votes.max_per_account_per_minute),
-                (&network_key, hourly),
-            )
-            .await?;
-        Ok(match counted {
-            VoteCount::NoAccount => VoteAdmission::NoAccount,
-            VoteCount::NotVerified => VoteAdmission::NotVerified,
-            VoteCount::Within => VoteAdmission::Admitted,
-            VoteCount::PastPace(wait) => VoteAdmission::Refused {
-                wait,
-                challenge: None,
-            },
-            VoteCount::PastNetwork => {
-                let limits = [(network_key, hourly, hourly.saturating_mul(VOTE_STEPS))];
-                match self.admit_past_limits(&limits, HOUR, proof).await? {
-                    Admission::Admitted => VoteAdmission::Admitted,
-                    Admission::Refused { wait, challenge } => {
-                        // Not cast: the account's pace is not spent on it.
-                        self.counters.give_back(&account_key).await?;
-                        VoteAdmission::Refused { wait, challenge }
-                    }
-                }
-            }
-        })
+    /// The rate counters a vote of `account` from `network` is admitted by: its minute's pace
+    /// and its network's hour (`platform::videos::votes::Ballot` counts them with the vote).
+    pub fn vote_counters(&self, account: Uuid, network: &Network) -> VoteCounters {
+        VoteCounters {
+            pace_key: account_vote_key(account),
+            pace: self.votes.max_per_account_per_minute,
+            hourly_key: format!("votes:{}", network.key),
+            hourly: self.votes.max_per_network_per_hour,
+        }
     }
 
-    /// Takes back an account's vote that was not cast after all (already cast, its own video, no
-    /// such video).
-    pub async fn give_back_vote(&self, account: Uuid) -> Result<(), sqlx::Error> {
-        self.counters.give_back(&account_vote_key(account)).await
+    /// A vote its network's hour refused: with a proof of work as hard as the network now asks
+    /// (spent here), it may be cast again as paid; otherwise the wait and the challenge. Either
+    /// way the pace the refused attempt counted is given back.
+    pub async fn pay_for_vote(
+        &self,
+        counters: &VoteCounters,
+        proof: Option<&str>,
+    ) -> Result<Result<(), (Duration, ProofChallenge)>, sqlx::Error> {
+        self.counters.give_back(&counters.pace_key).await?;
+        let hits = self.counters.hits(&counters.hourly_key).await?;
+        let difficulty = proof::difficulty(
+            hits,
+            counters.hourly,
+            counters.hourly.saturating_mul(VOTE_STEPS),
+        );
+        if let Some(proof) = proof
+            && self.proofs.accept(proof, difficulty).await?.is_ok()
+        {
+            return Ok(Ok(()));
+        }
+        let wait = self
+            .counters
+            .window_left(&counters.hourly_key, HOUR)
+            .await?;
+        Ok(Err((wait, self.proofs.challenge(difficulty))))
+    }
+
+    /// How long an account past its pace waits.
+    pub async fn pace_wait(&self, counters: &VoteCounters) -> Result<Duration, sqlx::Error> {
+        self.counters
+            .window_left(&counters.pace_key, Duration::from_secs(60))
+            .await
     }
 
     /// Counts a hit on every key within its limit; a key past its limit is counted only with a

@@ -1,7 +1,7 @@
 //! Public listing, voting and rankings (`/api/public/…`).
 
 use chrono::{DateTime, Utc};
-use platform::videos::votes::Vote;
+use platform::videos::votes::{self, Ballot, Vote};
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -19,7 +19,6 @@ use crate::http::client::client_network;
 use crate::http::errors::{ApiError, InternalError};
 use crate::http::fields::NameText;
 use crate::http::problem::Problem;
-use crate::integrity::VoteAdmission;
 use crate::rankings::{PageKey, RankedPlayer, RankingsError};
 use crate::state::AppState;
 
@@ -418,24 +417,51 @@ impl PublicApi {
             return Ok(not_found());
         };
         let network = client_network(request, &state);
-        // One connection for every statement of the vote: each taken from the pool costs a
-        // round trip of its own (the pool checks a connection before handing it out).
+        let counters = state.integrity.vote_counters(auth.0, &network);
+        let mut ballot = Ballot {
+            video_id,
+            voter: auth.0,
+            network: &network.key,
+            verified_only: state.email_verification,
+            pace: (&counters.pace_key, counters.pace),
+            hourly: (&counters.hourly_key, counters.hourly),
+            paid: false,
+        };
+        let rules = state.integrity.hold_rules();
+        // One statement on the common path, and one connection for all of a vote's statements.
         let mut connection = state.pool.acquire().await?;
-        let admission = state
-            .integrity
-            .admit_vote(
-                &mut connection,
-                auth.0,
-                &network,
-                state.email_verification,
-                altcha.0.as_deref(),
-            )
-            .await?;
-        match admission {
-            VoteAdmission::Admitted => {}
+        let mut cast = votes::cast_on(&mut connection, &ballot, rules).await?;
+        // Given back before anything else takes one: a request holding a connection while it
+        // waits for another could leave the pool waiting on itself.
+        drop(connection);
+        if cast == Vote::PastNetwork {
+            match state
+                .integrity
+                .pay_for_vote(&counters, altcha.0.as_deref())
+                .await?
+            {
+                Ok(()) => {
+                    ballot.paid = true;
+                    let mut connection = state.pool.acquire().await?;
+                    cast = votes::cast_on(&mut connection, &ballot, rules).await?;
+                }
+                Err((wait, challenge)) => {
+                    tracing::warn!(client = %network, "votes throttled");
+                    let (problem, wait) = too_many(
+                        "too_many_votes",
+                        "Demasiados votos desde esta conexión. Completa la verificación para \
+                         votar o inténtalo de nuevo más tarde.",
+                        wait,
+                        Some(challenge),
+                    );
+                    return Ok(VoteResponse::TooManyVotes(problem, wait));
+                }
+            }
+        }
+        let (votes, status) = match cast {
             // A valid token for an account that is gone.
-            VoteAdmission::NoAccount => return Err(ApiError::unauthorized()),
-            VoteAdmission::NotVerified => {
+            Vote::NoAccount => return Err(ApiError::unauthorized()),
+            Vote::NotVerified => {
                 return Ok(VoteResponse::Forbidden(
                     Problem::new(
                         StatusCode::FORBIDDEN,
@@ -446,32 +472,16 @@ impl PublicApi {
                     .json(),
                 ));
             }
-            VoteAdmission::Refused { wait, challenge } => {
-                tracing::warn!(client = %network, "votes throttled");
-                let detail = match challenge {
-                    Some(_) => {
-                        "Demasiados votos desde esta conexión. Completa la verificación para \
-                         votar o inténtalo de nuevo más tarde."
-                    }
-                    None => "Estás votando demasiado rápido. Espera un momento.",
-                };
-                let (problem, wait) = too_many("too_many_votes", detail, wait, challenge);
+            Vote::PastPace | Vote::PastNetwork => {
+                let wait = state.integrity.pace_wait(&counters).await?;
+                let (problem, wait) = too_many(
+                    "too_many_votes",
+                    "Estás votando demasiado rápido. Espera un momento.",
+                    wait,
+                    None,
+                );
                 return Ok(VoteResponse::TooManyVotes(problem, wait));
             }
-        }
-        let cast = platform::videos::votes::cast_on(
-            &mut connection,
-            video_id,
-            auth.0,
-            &network.key,
-            state.integrity.hold_rules(),
-        )
-        .await?;
-        if !matches!(cast, Vote::Counted { .. } | Vote::Held { .. }) {
-            // Nothing was cast: the account's pace is not spent on it.
-            state.integrity.give_back_vote(auth.0).await?;
-        }
-        let (votes, status) = match cast {
             Vote::NotFound => return Ok(not_found()),
             Vote::OwnVideo => {
                 return Ok(VoteResponse::BadRequest(

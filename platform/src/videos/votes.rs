@@ -11,10 +11,10 @@
 //! - `network_share`: with this vote, one network would give more than the allowed share of the
 //!   player's counted votes (once it gives at least the floor).
 //!
-//! A vote first locks its player's rows for its network and its signup network
-//! (`network_votes`, then `signup_network_votes`, always in that order), so the rules see every
-//! earlier vote from those networks for that player, however many arrive at once: parallel votes
-//! cannot all slip under a limit.
+//! The rules read the tallies per player and network (`network_votes`, `signup_network_votes`)
+//! as the vote's statement finds them; the tallies' upserts then serialise parallel votes, and a
+//! vote that a parallel one raced past a burst is held right after (see [`cast_on`]): parallel
+//! votes cannot all slip under a limit.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -57,6 +57,14 @@ pub const SIGNUP_NETWORK_BURST: &str = "signup_network_burst";
 /// What casting a vote did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Vote {
+    /// No such account (a valid token for an account that is gone); nothing was counted.
+    NoAccount,
+    /// The account's e-mail is not verified (and votes need it); nothing was counted.
+    NotVerified,
+    /// The account is past its pace; nothing was counted.
+    PastPace,
+    /// The network is past its hour's votes (the pace was counted); `hits` is its hour so far.
+    PastNetwork,
     /// No such published video.
     NotFound,
     /// The voter owns the video; nothing was recorded.
@@ -69,17 +77,57 @@ pub enum Vote {
     Held { votes: i32, reason: String },
 }
 
-/// The statement's answer: the video's owner (none: no such published video), the vote's state
-/// (none: no vote was recorded), the hold reason and the video's total afterwards.
+/// Who votes for what, from where, and the limits the vote is admitted by.
+#[derive(Debug, Clone)]
+pub struct Ballot<'a> {
+    pub video_id: Uuid,
+    pub voter: Uuid,
+    /// The voter's network (an IPv6 /64 or an IPv4 address).
+    pub network: &'a str,
+    /// Votes need a verified e-mail.
+    pub verified_only: bool,
+    /// The rate counter of the account's minute and its limit.
+    pub pace: (&'a str, u32),
+    /// The rate counter of the network's hour and its limit...
+    pub hourly: (&'a str, u32),
+    /// ...unless the vote paid with a proof of work.
+    pub paid: bool,
+}
+
+impl<'a> Ballot<'a> {
+    /// A ballot no rate limit stops (tools and tests).
+    pub fn unlimited(video_id: Uuid, voter: Uuid, network: &'a str) -> Self {
+        Self {
+            video_id,
+            voter,
+            network,
+            verified_only: false,
+            pace: ("", u32::MAX),
+            hourly: ("", u32::MAX),
+            paid: true,
+        }
+    }
+}
+
+/// The statement's answer.
 #[derive(sqlx::FromRow)]
 struct CastVote {
+    may_vote: Option<bool>,
+    within_pace: bool,
+    within_hour: bool,
     owner: Option<Uuid>,
     state: Option<String>,
     reason: Option<String>,
     votes: Option<i32>,
+    young: Option<bool>,
+    /// The network's and the signup network's tallies after this vote (serialised by their
+    /// rows' locks).
+    young_after: Option<i32>,
+    signup_counted_after: Option<i32>,
 }
 
-/// Casts `voter`'s vote for `video_id` from `network`, on a connection of the pool.
+/// Casts `voter`'s vote for `video_id` from `network`, with no rate limit, on a connection of the
+/// pool (tools and tests).
 pub async fn cast(
     pool: &PgPool,
     video_id: Uuid,
@@ -88,81 +136,89 @@ pub async fn cast(
     rules: &HoldRules,
 ) -> Result<Vote, sqlx::Error> {
     let mut connection = pool.acquire().await?;
-    cast_on(&mut connection, video_id, voter, network, rules).await
+    cast_on(
+        &mut connection,
+        &Ballot::unlimited(video_id, voter, network),
+        rules,
+    )
+    .await
 }
 
-/// Casts `voter`'s vote for `video_id` from `network` on `connection` (the API's vote takes one
-/// connection for all its statements).
-///
-/// Two statements. The first makes sure the player's row for this network exists. The second,
-/// one short transaction, locks that row, applies the rules, records the vote (the primary key
-/// settles concurrent duplicates: exactly one insert wins) and, if it counts, adds it to the
-/// video, the player's score and the network's tally. Data-modifying CTEs always run to
+/// Casts a ballot on `connection`, in one statement (one short transaction) on the common path:
+/// the account may vote, its pace and its network's hour are counted (each only within its
+/// limit), the holding rules decide, the vote is recorded (the primary key settles concurrent
+/// duplicates: exactly one insert wins) and, if it counts, added to the video, the player's score
+/// and the tallies of the voter's network and signup network. Data-modifying CTEs always run to
 /// completion, read or not.
+///
+/// The rules read the tallies as the statement found them; the tallies are then updated by
+/// upserts that wait for each other, and return the counts this vote made. A vote that counted
+/// while another raced it past a burst is then held, in a second statement: of twelve new
+/// accounts voting at once from one network, exactly the burst count.
 pub async fn cast_on(
     connection: &mut sqlx::PgConnection,
-    video_id: Uuid,
-    voter: Uuid,
-    network: &str,
+    ballot: &Ballot<'_>,
     rules: &HoldRules,
 ) -> Result<Vote, sqlx::Error> {
-    sqlx::query(
-        "WITH target AS (
-             SELECT owner_id FROM videos WHERE id = $1 AND published_at IS NOT NULL
-         ), by_network AS (
-             INSERT INTO network_votes (player_id, network) SELECT owner_id, $2 FROM target
-             ON CONFLICT DO NOTHING
-         )
-         INSERT INTO signup_network_votes (player_id, network)
-         SELECT target.owner_id, users.signup_network FROM target, users
-         WHERE users.id = $3 AND users.signup_network IS NOT NULL
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(video_id)
-    .bind(network)
-    .bind(voter)
-    .execute(&mut *connection)
-    .await?;
     let young_seconds = rules.young_account.as_secs_f64();
-    let CastVote {
-        owner,
-        state,
-        reason,
-        votes,
-    } = sqlx::query_as(
-        "WITH target AS (
+    let limit = |value: u32| i64::from(value);
+    let cast: CastVote = sqlx::query_as(
+        "WITH voter AS (
+             SELECT created_at, email_verified_at IS NOT NULL AS verified, signup_network,
+                    email_verified_at IS NOT NULL OR NOT $4 AS may_vote,
+                    created_at > now() - make_interval(secs => $10) AS young
+             FROM users WHERE id = $2
+         ), pace_counted AS (
+             INSERT INTO rate_counters AS c (key, window_end, hits)
+             SELECT $5, now() + interval '1 minute', 1 FROM voter
+             WHERE may_vote AND $5 <> '' AND $6 > 0
+             ON CONFLICT (key) DO UPDATE SET
+                 hits = CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END + 1,
+                 window_end = CASE WHEN c.window_end > now() THEN c.window_end
+                                   ELSE now() + interval '1 minute' END
+             WHERE CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END < $6
+             RETURNING hits
+         ), pace AS (
+             -- An empty key: no pace to keep (tools and tests).
+             SELECT hits FROM pace_counted
+             UNION ALL SELECT 0 FROM voter WHERE may_vote AND $5 = ''
+         ), hourly_counted AS (
+             INSERT INTO rate_counters AS c (key, window_end, hits)
+             SELECT $7, now() + interval '1 hour', 1 FROM pace WHERE $7 <> ''
+             ON CONFLICT (key) DO UPDATE SET
+                 hits = CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END + 1,
+                 window_end = CASE WHEN c.window_end > now() THEN c.window_end
+                                   ELSE now() + interval '1 hour' END
+             WHERE $9 OR CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END < $8
+             RETURNING hits
+         ), hourly AS (
+             SELECT hits FROM hourly_counted
+             UNION ALL SELECT 0 FROM pace WHERE $7 = ''
+         ), target AS (
              SELECT v.owner_id, v.votes, coalesce(s.votes, 0) AS player_votes
              FROM videos v LEFT JOIN player_scores s ON s.player_id = v.owner_id
-             WHERE v.id = $1 AND v.published_at IS NOT NULL
-         ), voter AS (
-             SELECT created_at, email_verified_at IS NOT NULL AS verified, signup_network,
-                    created_at > now() - make_interval(secs => $4) AS young
-             FROM users WHERE id = $2
+             WHERE v.id = $1 AND v.published_at IS NOT NULL AND EXISTS (SELECT 1 FROM hourly)
          ), tally AS (
              SELECT counted,
                     CASE WHEN young_window_end > now() THEN young_votes ELSE 0 END AS young_votes
              FROM network_votes
              WHERE player_id = (SELECT owner_id FROM target) AND network = $3
-             FOR UPDATE
          ), signup_tally AS (
-             -- Locked after `tally` (it waits for it), so two votes never wait on each other.
              SELECT counted FROM signup_network_votes
              WHERE player_id = (SELECT owner_id FROM target)
                AND network = (SELECT signup_network FROM voter)
-               AND EXISTS (SELECT 1 FROM tally)
-             FOR UPDATE
          ), verdict AS (
              SELECT CASE
-                 WHEN voter.young AND coalesce(tally.young_votes, 0) >= $5
+                 WHEN voter.young AND coalesce((SELECT young_votes FROM tally), 0) >= $11
                      THEN 'young_accounts_burst'
-                 WHEN coalesce((SELECT counted FROM signup_tally), 0) >= $8
+                 WHEN coalesce((SELECT counted FROM signup_tally), 0) >= $14
                      THEN 'signup_network_burst'
-                 WHEN coalesce(tally.counted, 0) + 1 >= $7
-                      AND (coalesce(tally.counted, 0) + 1) * 100
-                          > $6::bigint * (target.player_votes + 1)
+                 WHEN coalesce((SELECT counted FROM tally), 0) + 1 >= $13
+                      AND (coalesce((SELECT counted FROM tally), 0) + 1) * 100
+                          > $12::bigint * (target.player_votes + 1)
                      THEN 'network_share'
              END AS reason
-             FROM target CROSS JOIN voter LEFT JOIN tally ON true
+             FROM target CROSS JOIN voter
          ), cast_vote AS (
              INSERT INTO votes (video_id, user_id, player_id, network, signup_network,
                                 voter_created_at, voter_verified, state, held_reason)
@@ -182,50 +238,145 @@ pub async fn cast_on(
              UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
              WHERE player_id IN (SELECT owner_id FROM counted)
          ), tallied AS (
-             UPDATE network_votes SET
-                 counted = counted + (SELECT count(*) FROM counted),
-                 young_votes = CASE WHEN young_window_end > now() THEN young_votes ELSE 0 END + 1,
-                 young_window_end = CASE WHEN young_window_end > now() THEN young_window_end
-                                         ELSE now() + make_interval(secs => $4) END
-             WHERE player_id = (SELECT owner_id FROM target) AND network = $3
-               AND EXISTS (SELECT 1 FROM cast_vote) AND (SELECT young FROM voter)
-         ), tallied_old AS (
-             UPDATE network_votes SET counted = counted + 1
-             WHERE player_id IN (SELECT owner_id FROM counted) AND network = $3
-               AND NOT (SELECT young FROM voter)
+             INSERT INTO network_votes AS n (player_id, network, counted, young_votes,
+                                             young_window_end)
+             SELECT target.owner_id, $3, (SELECT count(*) FROM counted)::int4,
+                    CASE WHEN voter.young THEN 1 ELSE 0 END,
+                    now() + make_interval(secs => $10)
+             FROM target, voter WHERE EXISTS (SELECT 1 FROM cast_vote)
+             ON CONFLICT (player_id, network) DO UPDATE SET
+                 counted = n.counted + EXCLUDED.counted,
+                 young_votes = CASE WHEN n.young_window_end > now() THEN n.young_votes ELSE 0 END
+                               + EXCLUDED.young_votes,
+                 young_window_end = CASE WHEN n.young_window_end > now() THEN n.young_window_end
+                                         ELSE EXCLUDED.young_window_end END
+             RETURNING young_votes
          ), signup_tallied AS (
-             UPDATE signup_network_votes SET counted = counted + 1
-             WHERE player_id IN (SELECT owner_id FROM counted)
-               AND network = (SELECT signup_network FROM voter)
+             INSERT INTO signup_network_votes AS n (player_id, network, counted)
+             SELECT target.owner_id, voter.signup_network, (SELECT count(*) FROM counted)::int4
+             FROM target, voter
+             WHERE voter.signup_network IS NOT NULL AND EXISTS (SELECT 1 FROM cast_vote)
+             ON CONFLICT (player_id, network) DO UPDATE SET counted = n.counted + EXCLUDED.counted
+             RETURNING counted
          )
-         SELECT (SELECT owner_id FROM target) AS owner,
+         SELECT (SELECT may_vote FROM voter) AS may_vote,
+                EXISTS (SELECT 1 FROM pace) AS within_pace,
+                EXISTS (SELECT 1 FROM hourly) AS within_hour,
+                (SELECT owner_id FROM target) AS owner,
                 (SELECT state FROM cast_vote) AS state,
                 (SELECT held_reason FROM cast_vote) AS reason,
-                coalesce((SELECT votes FROM counted), (SELECT votes FROM target)) AS votes",
+                coalesce((SELECT votes FROM counted), (SELECT votes FROM target)) AS votes,
+                (SELECT young FROM voter) AS young,
+                (SELECT young_votes FROM tallied) AS young_after,
+                (SELECT counted FROM signup_tallied) AS signup_counted_after",
     )
-    .bind(video_id)
-    .bind(voter)
-    .bind(network)
+    .bind(ballot.video_id)
+    .bind(ballot.voter)
+    .bind(ballot.network)
+    .bind(ballot.verified_only)
+    .bind(ballot.pace.0)
+    .bind(i32::try_from(ballot.pace.1).unwrap_or(i32::MAX))
+    .bind(ballot.hourly.0)
+    .bind(i32::try_from(ballot.hourly.1).unwrap_or(i32::MAX))
+    .bind(ballot.paid)
     .bind(young_seconds)
-    .bind(i64::from(rules.young_burst))
-    .bind(i64::from(rules.network_share_percent))
-    .bind(i64::from(rules.network_share_floor))
-    .bind(i64::from(rules.signup_burst))
+    .bind(limit(rules.young_burst))
+    .bind(limit(rules.network_share_percent))
+    .bind(limit(rules.network_share_floor))
+    .bind(limit(rules.signup_burst))
+    .fetch_one(&mut *connection)
+    .await?;
+    let vote = match cast {
+        CastVote { may_vote: None, .. } => Vote::NoAccount,
+        CastVote {
+            may_vote: Some(false),
+            ..
+        } => Vote::NotVerified,
+        CastVote {
+            within_pace: false, ..
+        } => Vote::PastPace,
+        CastVote {
+            within_hour: false, ..
+        } => Vote::PastNetwork,
+        CastVote { owner: None, .. } => Vote::NotFound,
+        CastVote {
+            owner: Some(owner), ..
+        } if owner == ballot.voter => Vote::OwnVideo,
+        // Nothing recorded: the insert found this voter's vote already there.
+        CastVote { state: None, .. } => Vote::AlreadyVoted,
+        CastVote {
+            state: Some(state),
+            reason,
+            votes,
+            young,
+            young_after,
+            signup_counted_after,
+            ..
+        } => {
+            let votes = votes.unwrap_or_default();
+            if state != "counted" {
+                return Ok(Vote::Held {
+                    votes,
+                    reason: reason.unwrap_or_default(),
+                });
+            }
+            // Counted on what the statement saw; raced past a burst by votes it could not see?
+            let past = |after: Option<i32>, burst: u32| {
+                after.is_some_and(|after| i64::from(after) > i64::from(burst))
+            };
+            let raced = if young == Some(true) && past(young_after, rules.young_burst) {
+                Some(YOUNG_ACCOUNTS_BURST)
+            } else if past(signup_counted_after, rules.signup_burst) {
+                Some(SIGNUP_NETWORK_BURST)
+            } else {
+                None
+            };
+            match raced {
+                None => Vote::Counted { votes },
+                Some(reason) => Vote::Held {
+                    votes: hold_raced(connection, ballot, reason).await?,
+                    reason: reason.to_owned(),
+                },
+            }
+        }
+    };
+    Ok(vote)
+}
+
+/// Holds a vote that counted while another raced it past a burst: out of the video, the score
+/// and the tallies again. Returns the video's total.
+async fn hold_raced(
+    connection: &mut sqlx::PgConnection,
+    ballot: &Ballot<'_>,
+    reason: &str,
+) -> Result<i32, sqlx::Error> {
+    let votes: Option<i32> = sqlx::query_scalar(
+        "WITH held AS (
+             UPDATE votes SET state = 'held', held_reason = $3
+             WHERE video_id = $1 AND user_id = $2 AND state = 'counted'
+             RETURNING video_id, player_id, network, signup_network
+         ), uncounted AS (
+             UPDATE videos SET votes = votes - 1 WHERE id IN (SELECT video_id FROM held)
+             RETURNING votes
+         ), unscored AS (
+             UPDATE player_scores SET votes = votes - 1
+             WHERE player_id IN (SELECT player_id FROM held)
+         ), untallied AS (
+             UPDATE network_votes n SET counted = n.counted - 1
+             FROM held h WHERE n.player_id = h.player_id AND n.network = h.network
+         ), unsigned AS (
+             UPDATE signup_network_votes n SET counted = n.counted - 1
+             FROM held h WHERE n.player_id = h.player_id AND n.network = h.signup_network
+         )
+         SELECT coalesce((SELECT votes FROM uncounted),
+                         (SELECT votes FROM videos WHERE id = $1))",
+    )
+    .bind(ballot.video_id)
+    .bind(ballot.voter)
+    .bind(reason)
     .fetch_one(connection)
     .await?;
-    Ok(match (owner, state) {
-        (None, _) => Vote::NotFound,
-        (Some(owner), _) if owner == voter => Vote::OwnVideo,
-        // Nothing recorded: the insert found this voter's vote already there.
-        (Some(_), None) => Vote::AlreadyVoted,
-        (Some(_), Some(state)) if state == "counted" => Vote::Counted {
-            votes: votes.unwrap_or_default(),
-        },
-        (Some(_), Some(_)) => Vote::Held {
-            votes: votes.unwrap_or_default(),
-            reason: reason.unwrap_or_default(),
-        },
-    })
+    Ok(votes.unwrap_or_default())
 }
 
 /// A held vote as the jury reviews it.
