@@ -176,9 +176,19 @@ function nextVotes(data, count) {
   return { token: data.tokens[index % data.tokens.length], videos: picked };
 }
 
+/**
+ * Where this VU's votes come from, as CloudFront would report it: each voter on a network of its
+ * own, as fans are (an API with CLIENT_ADDRESS_HEADER=CloudFront-Viewer-Address keys its
+ * per-network limits by it; any other API ignores it). From one address every vote would share
+ * one network's counters.
+ */
+function viewerAddress() {
+  return `[2001:db8:${(exec.vu.idInTest).toString(16)}::1]:443`;
+}
+
 function voteRequest(token, video) {
   return ['POST', `${BASE_URL}/api/public/videos/${video}/vote`, null, {
-    headers: { Authorization: `Bearer ${token}` },
+    headers: { Authorization: `Bearer ${token}`, 'CloudFront-Viewer-Address': viewerAddress() },
     tags: { endpoint: 'vote' },
     responseType: 'none',
   }];
@@ -216,7 +226,9 @@ export function probe(data) {
   probed += 1;
   // The probe VU's own account (unique per test, like every VU's).
   const token = data.tokens[(exec.vu.idInTest - 1) % data.tokens.length];
-  const res = post(`/api/public/videos/${target.video}/vote`, null, 'probe_vote', { token });
+  const res = post(`/api/public/videos/${target.video}/vote`, null, 'probe_vote', {
+    token, headers: { 'CloudFront-Viewer-Address': viewerAddress() },
+  });
   if (res.status !== 200) {
     return;
   }

@@ -257,6 +257,8 @@ impl BenchApi {
                 .env("VOTE_NETWORK_SHARE_PERCENT", "100")
                 .env("VOTE_SIGNUP_NETWORK_BURST", "1000000")
                 .env("EMAIL_VERIFICATION", "off")
+                // voting.js sends each voter's network as CloudFront would.
+                .env("CLIENT_ADDRESS_HEADER", "CloudFront-Viewer-Address")
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log)),
         )?;
