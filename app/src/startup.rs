@@ -123,7 +123,7 @@ impl Application {
             .first()
             .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
             .unwrap_or(settings.listen_addr.port());
-        let proofs = ProofOfWork::new(pool.clone(), &settings.auth.jwt_secret);
+        let proofs = ProofOfWork::new(pool.clone(), &settings.auth.jwt_secret)?;
         Ok(Self {
             acceptor,
             port,

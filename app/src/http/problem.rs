@@ -31,7 +31,7 @@ pub struct Problem {
     /// A proof-of-work challenge (429 only): solve it and repeat the request with the solution
     /// in the `Altcha` header to go on now instead of after `Retry-After`.
     #[oai(skip_serializing_if_is_none)]
-    pub challenge: Option<ProofChallenge>,
+    pub challenge: Option<Box<ProofChallenge>>,
 }
 
 impl Problem {

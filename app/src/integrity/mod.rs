@@ -37,7 +37,7 @@ pub enum Admission {
     /// the `Altcha` header.
     Refused {
         wait: Duration,
-        challenge: Option<ProofChallenge>,
+        challenge: Option<Box<ProofChallenge>>,
     },
 }
 
@@ -131,7 +131,7 @@ impl Integrity {
         &self,
         counters: &VoteCounters,
         proof: Option<&str>,
-    ) -> Result<Result<(), (Duration, ProofChallenge)>, sqlx::Error> {
+    ) -> Result<Result<(), (Duration, Option<Box<ProofChallenge>>)>, sqlx::Error> {
         self.counters.give_back(&counters.pace_key).await?;
         let hits = self.counters.hits(&counters.hourly_key).await?;
         let difficulty = proof::difficulty(
@@ -198,7 +198,7 @@ impl Integrity {
         }
         Ok(Admission::Refused {
             wait,
-            challenge: Some(self.proofs.challenge(difficulty)),
+            challenge: self.proofs.challenge(difficulty),
         })
     }
 
@@ -208,7 +208,7 @@ impl Integrity {
         &self,
         network: &Network,
         purpose: Purpose,
-    ) -> Result<ProofChallenge, sqlx::Error> {
+    ) -> Result<Option<Box<ProofChallenge>>, sqlx::Error> {
         let (key, limit, step) = match purpose {
             Purpose::Signup => (
                 network.signup_key(),

@@ -85,19 +85,20 @@ pub fn difficulty(hits: u32, limit: u32, step: u32) -> u64 {
 impl ProofOfWork {
     /// Challenges are signed with a key derived from the token secret, so no new secret has to be
     /// managed.
-    pub fn new(pool: PgPool, token_secret: &Secret) -> Self {
+    pub fn new(pool: PgPool, token_secret: &Secret) -> anyhow::Result<Self> {
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(token_secret.expose().as_bytes())
-            .expect("HMAC takes keys of any length");
+            .map_err(|error| anyhow::anyhow!("the proof-of-work key: {error}"))?;
         mac.update(b"rising-stars proof-of-work challenges");
         let key = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        Self {
+        Ok(Self {
             key: Secret::new(key),
             pool,
-        }
+        })
     }
 
-    /// A new challenge of `difficulty` (at least the base).
-    pub fn challenge(&self, difficulty: u64) -> ProofChallenge {
+    /// A new challenge of `difficulty` (at least the base); `None` (logged) only if the system's
+    /// random numbers fail.
+    pub fn challenge(&self, difficulty: u64) -> Option<Box<ProofChallenge>> {
         let maxnumber = difficulty.clamp(BASE_DIFFICULTY, MAX_DIFFICULTY);
         let random = uuid::Uuid::new_v4();
         let expires = Utc::now().timestamp() + CHALLENGE_LIFETIME.as_secs().cast_signed();
@@ -112,14 +113,15 @@ impl ProofOfWork {
             salt: Some(salt),
             ..Default::default()
         })
-        .expect("a challenge with a random number below its maximum");
-        ProofChallenge {
+        .inspect_err(|error| tracing::error!(%error, "cannot make a proof-of-work challenge"))
+        .ok()?;
+        Some(Box::new(ProofChallenge {
             algorithm: "SHA-256".to_owned(),
             challenge: challenge.challenge,
             maxnumber,
             salt: challenge.salt,
             signature: challenge.signature,
-        }
+        }))
     }
 
     /// Accepts `header` (the `Altcha` header) if it solves one of our challenges, unexpired, at

@@ -219,7 +219,7 @@ pub fn too_many(
     code: &str,
     detail: &str,
     wait: std::time::Duration,
-    challenge: Option<ProofChallenge>,
+    challenge: Option<Box<ProofChallenge>>,
 ) -> (Json<Problem>, u64) {
     (
         Problem {
@@ -411,7 +411,12 @@ impl AuthApi {
                 state.integrity.proofs.challenge(difficulty)
             }
         };
-        Ok(ChallengeResponse::Ok(Json(challenge)))
+        match challenge {
+            Some(challenge) => Ok(ChallengeResponse::Ok(Json(*challenge))),
+            None => Err(InternalError::internal(
+                "no proof-of-work challenge could be made",
+            )),
+        }
     }
 
     /// Exchange email and password for an access token.
@@ -441,7 +446,7 @@ impl AuthApi {
                     "Demasiados intentos fallidos. Completa la verificación para continuar o \
                      inténtalo de nuevo más tarde.",
                     wait,
-                    Some(state.integrity.proofs.challenge(difficulty)),
+                    state.integrity.proofs.challenge(difficulty),
                 );
                 return Ok(LoginResponse::TooManyAttempts(problem, wait));
             }

@@ -452,7 +452,7 @@ impl PublicApi {
                         "Demasiados votos desde esta conexión. Completa la verificación para \
                          votar o inténtalo de nuevo más tarde.",
                         wait,
-                        Some(challenge),
+                        challenge,
                     );
                     return Ok(VoteResponse::TooManyVotes(problem, wait));
                 }

@@ -435,7 +435,9 @@ async fn voter_of_age(pool: &PgPool, days: i32) -> anyhow::Result<Uuid> {
 
 /// The player's counted score and held votes.
 async fn tally(pool: &PgPool, video: Uuid) -> anyhow::Result<(i32, i64, usize)> {
-    let owner = owned::find(pool, video).await?.unwrap();
+    let owner = owned::find(pool, video)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no video {video}"))?;
     let score: i64 = sqlx::query_scalar("SELECT votes FROM player_scores WHERE player_id = $1")
         .bind(owner.owner_id)
         .fetch_one(pool)

@@ -212,10 +212,12 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
         .await?;
     cmd::terminate(&mut api, "the API").await;
 
-    let mut tally = world
-        .tally
-        .lock()
-        .map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let mut tally = std::mem::take(
+        &mut *world
+            .tally
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?,
+    );
     tally.latencies.sort_unstable();
     let quantile = |q: f64| -> f64 {
         let latencies = &tally.latencies;
@@ -417,18 +419,18 @@ impl World {
 /// own; here they share the API's machine, so they get one core at most. Each solution comes
 /// with the CPU time it took (the thread's own clock).
 struct Solver {
-    requests: std::sync::mpsc::Sender<(
-        serde_json::Value,
-        tokio::sync::oneshot::Sender<Option<(String, Duration)>>,
-    )>,
+    requests: std::sync::mpsc::Sender<SolveRequest>,
 }
+
+/// A challenge, and where its solution (the header value and the CPU it took) goes.
+type SolveRequest = (
+    serde_json::Value,
+    tokio::sync::oneshot::Sender<Option<(String, Duration)>>,
+);
 
 impl Solver {
     fn start() -> Self {
-        let (requests, queue) = std::sync::mpsc::channel::<(
-            serde_json::Value,
-            tokio::sync::oneshot::Sender<Option<(String, Duration)>>,
-        )>();
+        let (requests, queue) = std::sync::mpsc::channel::<SolveRequest>();
         std::thread::spawn(move || {
             for (challenge, answer) in queue {
                 let before = thread_cpu();
