@@ -135,3 +135,23 @@ pub fn cargo() -> Command {
     }
     command
 }
+
+/// Builds a release binary and returns its path (as cargo reports it).
+pub fn release_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
+    console::step(format!("Building {binary} (release)"));
+    let output = read(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        package,
+        "--bin",
+        binary,
+        "--message-format=json-render-diagnostics",
+    ]))?;
+    output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .find(|path| path.file_name().is_some_and(|name| name == binary))
+        .context("cargo did not report the built binary")
+}

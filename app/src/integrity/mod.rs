@@ -8,6 +8,7 @@
 //! own pace (votes a minute) is a hard limit, and only at a speed no person votes at.
 
 pub mod counters;
+pub mod network;
 pub mod proof;
 
 use std::time::Duration;
@@ -17,7 +18,7 @@ use proof::{ProofChallenge, ProofOfWork};
 use uuid::Uuid;
 
 use crate::config::{AuthSettings, VoteSettings};
-use crate::http::client::Network;
+use network::Network;
 
 /// The rate counters of one vote: keys and limits.
 #[derive(Debug, Clone)]

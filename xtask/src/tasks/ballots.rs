@@ -89,7 +89,7 @@ pub async fn run(args: BallotsArgs) -> anyhow::Result<()> {
             );
             binary
         }
-        false => super::bench::release_binary("app", "rising-stars-api")?,
+        false => cmd::release_binary("app", "rising-stars-api")?,
     };
     let postgres = Postgres::ensure().await?;
     let database = format!("rs_ballots_{}", std::process::id());
@@ -99,7 +99,7 @@ pub async fn run(args: BallotsArgs) -> anyhow::Result<()> {
     let outcome = simulate(&args, &binary, &url).await;
     postgres.drop_database(&database).await?;
     let report = outcome?;
-    print(&report);
+    show(&report);
     if let Some(out) = &args.out {
         std::fs::write(out, serde_json::to_string_pretty(&report)?)?;
         console::note(format!("report: {}", out.display()));
@@ -274,7 +274,7 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
     })
 }
 
-fn print(report: &Report) {
+fn show(report: &Report) {
     let rows = [
         [
             "fake votes counted publicly".to_owned(),
@@ -323,10 +323,10 @@ fn print(report: &Report) {
         ],
         ["took".to_owned(), format!("{:.0} s", report.seconds)],
     ];
-    println!(
-        "{}",
-        console::markdown_table(&[("measure", Left), ("value", Right)], &rows)
-    );
+    console::block(console::markdown_table(
+        &[("measure", Left), ("value", Right)],
+        &rows,
+    ));
 }
 
 async fn wait_healthy(http: &reqwest::Client, base_url: &str) -> anyhow::Result<()> {

