@@ -529,7 +529,7 @@ async fn honest_fans(
     }
     events.sort_unstable();
     let tokens = TokenMaker::new();
-    let in_flight = Arc::new(Semaphore::new(256));
+    let in_flight = Arc::new(Semaphore::new(64));
     let began = tokio::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for (at, fan, player) in events {
