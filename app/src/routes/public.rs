@@ -458,6 +458,15 @@ impl PublicApi {
                 }
             }
         }
+        if matches!(cast, Vote::NotFound | Vote::OwnVideo | Vote::AlreadyVoted) {
+            // Nothing was cast: the account's pace counts votes cast, not attempts (its network's
+            // hour keeps counting them).
+            state
+                .integrity
+                .counters
+                .give_back(&counters.pace_key)
+                .await?;
+        }
         let (votes, status) = match cast {
             // A valid token for an account that is gone.
             Vote::NoAccount => return Err(ApiError::unauthorized()),
