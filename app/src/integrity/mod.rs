@@ -125,31 +125,22 @@ impl Integrity {
         }
     }
 
-    /// A vote its network's hour refused: with a proof of work as hard as the network now asks
-    /// (spent here), it may be cast again as paid; otherwise the wait and the challenge. Either
-    /// way the pace the refused attempt counted is given back.
+    /// A vote its network's hour refused, as any request past a limit: counted on the hour with
+    /// a proof of work as hard as the network now asks (then it is cast without counting the
+    /// hour again), or refused with the wait and the challenge. Either way the pace the refused
+    /// attempt counted is given back (a cast counts it again).
     pub async fn pay_for_vote(
         &self,
         counters: &VoteCounters,
         proof: Option<&str>,
-    ) -> Result<Result<(), (Duration, Option<Box<ProofChallenge>>)>, sqlx::Error> {
+    ) -> Result<Admission, sqlx::Error> {
         self.counters.give_back(&counters.pace_key).await?;
-        let hits = self.counters.hits(&counters.hourly_key).await?;
-        let difficulty = proof::difficulty(
-            hits,
+        let limits = [(
+            counters.hourly_key.clone(),
             counters.hourly,
             counters.hourly.saturating_mul(VOTE_STEPS),
-        );
-        if let Some(proof) = proof
-            && self.proofs.accept(proof, difficulty).await?.is_ok()
-        {
-            return Ok(Ok(()));
-        }
-        let wait = self
-            .counters
-            .window_left(&counters.hourly_key, HOUR)
-            .await?;
-        Ok(Err((wait, self.proofs.challenge(difficulty))))
+        )];
+        self.admit_past_limits(&limits, HOUR, proof).await
     }
 
     /// How long an account past its pace waits.

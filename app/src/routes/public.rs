@@ -19,6 +19,7 @@ use crate::http::client::client_network;
 use crate::http::errors::{ApiError, InternalError};
 use crate::http::fields::NameText;
 use crate::http::problem::Problem;
+use crate::integrity::Admission;
 use crate::rankings::{PageKey, RankedPlayer, RankingsError};
 use crate::state::AppState;
 
@@ -425,7 +426,6 @@ impl PublicApi {
             verified_only: state.email_verification,
             pace: (&counters.pace_key, counters.pace),
             hourly: (&counters.hourly_key, counters.hourly),
-            paid: false,
         };
         let rules = state.integrity.hold_rules();
         // One statement on the common path, and one connection for all of a vote's statements.
@@ -440,12 +440,13 @@ impl PublicApi {
                 .pay_for_vote(&counters, altcha.0.as_deref())
                 .await?
             {
-                Ok(()) => {
-                    ballot.paid = true;
+                Admission::Admitted => {
+                    // Its hour is counted: cast without counting it again.
+                    ballot.hourly = ("", u32::MAX);
                     let mut connection = state.pool.acquire().await?;
                     cast = votes::cast_on(&mut connection, &ballot, rules).await?;
                 }
-                Err((wait, challenge)) => {
+                Admission::Refused { wait, challenge } => {
                     tracing::warn!(client = %network, "votes throttled");
                     let (problem, wait) = too_many(
                         "too_many_votes",

@@ -88,10 +88,9 @@ pub struct Ballot<'a> {
     pub verified_only: bool,
     /// The rate counter of the account's minute and its limit.
     pub pace: (&'a str, u32),
-    /// The rate counter of the network's hour and its limit...
+    /// The rate counter of the network's hour and its limit (an empty key: counted already,
+    /// as for a vote that paid with a proof of work).
     pub hourly: (&'a str, u32),
-    /// ...unless the vote paid with a proof of work.
-    pub paid: bool,
 }
 
 impl<'a> Ballot<'a> {
@@ -104,7 +103,6 @@ impl<'a> Ballot<'a> {
             verified_only: false,
             pace: ("", u32::MAX),
             hourly: ("", u32::MAX),
-            paid: true,
         }
     }
 }
@@ -166,7 +164,7 @@ pub async fn cast_on(
         "WITH voter AS (
              SELECT created_at, email_verified_at IS NOT NULL AS verified, signup_network,
                     email_verified_at IS NOT NULL OR NOT $4 AS may_vote,
-                    created_at > now() - make_interval(secs => $10) AS young
+                    created_at > now() - make_interval(secs => $9) AS young
              FROM users WHERE id = $2
          ), pace_counted AS (
              INSERT INTO rate_counters AS c (key, window_end, hits)
@@ -189,7 +187,7 @@ pub async fn cast_on(
                  hits = CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END + 1,
                  window_end = CASE WHEN c.window_end > now() THEN c.window_end
                                    ELSE now() + interval '1 hour' END
-             WHERE $9 OR CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END < $8
+             WHERE CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END < $8
              RETURNING hits
          ), hourly AS (
              SELECT hits FROM hourly_counted
@@ -209,13 +207,13 @@ pub async fn cast_on(
                AND network = (SELECT signup_network FROM voter)
          ), verdict AS (
              SELECT CASE
-                 WHEN voter.young AND coalesce((SELECT young_votes FROM tally), 0) >= $11
+                 WHEN voter.young AND coalesce((SELECT young_votes FROM tally), 0) >= $10
                      THEN 'young_accounts_burst'
-                 WHEN coalesce((SELECT counted FROM signup_tally), 0) >= $14
+                 WHEN coalesce((SELECT counted FROM signup_tally), 0) >= $13
                      THEN 'signup_network_burst'
-                 WHEN coalesce((SELECT counted FROM tally), 0) + 1 >= $13
+                 WHEN coalesce((SELECT counted FROM tally), 0) + 1 >= $12
                       AND (coalesce((SELECT counted FROM tally), 0) + 1) * 100
-                          > $12::bigint * (target.player_votes + 1)
+                          > $11::bigint * (target.player_votes + 1)
                      THEN 'network_share'
              END AS reason
              FROM target CROSS JOIN voter
@@ -242,7 +240,7 @@ pub async fn cast_on(
                                              young_window_end)
              SELECT target.owner_id, $3, (SELECT count(*) FROM counted)::int4,
                     CASE WHEN voter.young THEN 1 ELSE 0 END,
-                    now() + make_interval(secs => $10)
+                    now() + make_interval(secs => $9)
              FROM target, voter WHERE EXISTS (SELECT 1 FROM cast_vote)
              ON CONFLICT (player_id, network) DO UPDATE SET
                  counted = n.counted + EXCLUDED.counted,
@@ -278,7 +276,6 @@ pub async fn cast_on(
     .bind(i32::try_from(ballot.pace.1).unwrap_or(i32::MAX))
     .bind(ballot.hourly.0)
     .bind(i32::try_from(ballot.hourly.1).unwrap_or(i32::MAX))
-    .bind(ballot.paid)
     .bind(young_seconds)
     .bind(limit(rules.young_burst))
     .bind(limit(rules.network_share_percent))
