@@ -170,10 +170,13 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        // Background chores, each on its own timer: the outbox relay and the login-throttle pruning.
+        // Background chores, each on its own timer: the outbox relay, the pruning of the login
+        // throttle and the rate counters, and the sharing of the vote's counters.
         crate::outbox::spawn_relay(self.state.pool.clone(), self.state.queue.clone());
         self.state.throttle.spawn_pruning();
         self.state.integrity.counters.spawn_pruning();
+        let vote_counters = self.state.integrity.vote_counters.clone();
+        vote_counters.spawn_syncing();
         let hsts = crate::http::middleware::Hsts {
             trust_forwarded_proto: self.state.trust_forwarded_for,
         };
@@ -207,11 +210,16 @@ impl Application {
             .with(hsts)
             .around(crate::http::middleware::request_context);
         tracing::info!(port = self.port, "serving the API");
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             // A connection with no traffic for this long is closed.
             .idle_timeout(IDLE_TIMEOUT)
             .run_with_graceful_shutdown(app, shutdown_signal(), Some(SHUTDOWN_GRACE))
-            .await
+            .await;
+        // The last second's votes count for the other instances too.
+        if let Err(error) = vote_counters.sync().await {
+            tracing::warn!(%error, "sharing the rate counters at shutdown failed");
+        }
+        served
     }
 }
 

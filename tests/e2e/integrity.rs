@@ -198,6 +198,82 @@ async fn an_account_votes_at_a_persons_pace() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Long enough for every instance to have shared its counts (they do every second).
+const SHARED: std::time::Duration = std::time::Duration::from_millis(1_500);
+
+#[tokio::test]
+async fn instances_share_an_accounts_pace_and_a_networks_hour_and_a_new_one_starts_from_them()
+-> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    let mut env = behind_cloudfront(
+        &backends,
+        &[
+            ("VOTE_MAX_PER_ACCOUNT_PER_MINUTE", "3"),
+            ("VOTE_MAX_PER_NETWORK_PER_HOUR", "4"),
+        ],
+    );
+    crate::without_holding_rules(&mut env);
+    let first = RunningApi::start(&env).await?;
+    let second = RunningApi::start(&env).await?;
+    let on_first = Client::new(&first.base_url);
+    let on_second = Client::new(&second.base_url);
+    let mut videos = Vec::new();
+    for n in 0..6 {
+        let owner = on_first
+            .player(&format!("jugadora{n}@example.com"), "Ana", "Cali")
+            .await?;
+        videos.push(published_video(&backends, &on_first, &owner).await?);
+    }
+    let fast = on_first
+        .player("rapido@example.com", "Luis", "Cali")
+        .await?;
+    let other = on_first.player("vecina@example.com", "Eva", "Cali").await?;
+    verified(&backends, &fast, 30).await?;
+    verified(&backends, &other, 30).await?;
+    let network = "2001:db8:7:7::1";
+    let vote = |client: &Client, fan: &Player, video: &String| {
+        let client = from(client, network, None);
+        let token = fan.token.clone();
+        let video = video.clone();
+        async move { client?.vote(Some(&token), &video).await }
+    };
+    // The account's pace: two votes on one instance, then one more on the other fills it.
+    assert_eq!(vote(&on_first, &fast, &videos[0]).await?.status, 200);
+    assert_eq!(vote(&on_first, &fast, &videos[1]).await?.status, 200);
+    tokio::time::sleep(SHARED).await;
+    assert_eq!(vote(&on_second, &fast, &videos[2]).await?.status, 200);
+    let too_fast = vote(&on_second, &fast, &videos[3]).await?;
+    assert_eq!((too_fast.status, too_fast.code()), (429, "too_many_votes"));
+    assert!(
+        too_fast.body.get("challenge").is_none(),
+        "{:?}",
+        too_fast.body
+    );
+    // The network's hour holds those three: one more from another account fills it, and the
+    // other instance then asks for a proof.
+    assert_eq!(vote(&on_second, &other, &videos[0]).await?.status, 200);
+    tokio::time::sleep(SHARED).await;
+    let asked = vote(&on_first, &other, &videos[1]).await?;
+    assert_eq!((asked.status, asked.code()), (429, "too_many_votes"));
+    assert!(asked.body["challenge"].is_object(), "{:?}", asked.body);
+    // An instance that starts now reads both counts before it decides.
+    let third = RunningApi::start(&env).await?;
+    let on_third = Client::new(&third.base_url);
+    let still_too_fast = vote(&on_third, &fast, &videos[4]).await?;
+    assert_eq!(still_too_fast.status, 429, "{:?}", still_too_fast.body);
+    assert!(still_too_fast.body.get("challenge").is_none());
+    let still_asked = vote(&on_third, &other, &videos[5]).await?;
+    assert_eq!(still_asked.status, 429, "{:?}", still_asked.body);
+    assert!(still_asked.body["challenge"].is_object());
+    // Four votes counted in all, whichever instance took them.
+    let mut counted = 0;
+    for video in &videos {
+        counted += on_third.get_public_video(video).await?.ok()?.votes;
+    }
+    assert_eq!(counted, 4);
+    Ok(())
+}
+
 #[tokio::test]
 async fn new_accounts_voting_together_from_one_network_are_held_and_their_player_sees_it()
 -> anyhow::Result<()> {

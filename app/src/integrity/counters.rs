@@ -34,6 +34,10 @@ impl RateCounters {
         Self { pool }
     }
 
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Counts one hit on `key` if its window holds fewer than `limit`; a window that has passed
     /// starts again at one.
     pub async fn count(
@@ -49,7 +53,8 @@ impl RateCounters {
              ON CONFLICT (key) DO UPDATE SET
                  hits = CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END + 1,
                  window_end = CASE WHEN c.window_end > now() THEN c.window_end
-                                   ELSE now() + make_interval(secs => $2) END
+                                   ELSE now() + make_interval(secs => $2) END,
+                 changed_at = clock_timestamp()
              WHERE CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END < $3
              RETURNING hits",
         )
@@ -112,7 +117,8 @@ impl RateCounters {
              ON CONFLICT (key) DO UPDATE SET
                  hits = CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END + 1,
                  window_end = CASE WHEN c.window_end > now() THEN c.window_end
-                                   ELSE now() + make_interval(secs => $2) END",
+                                   ELSE now() + make_interval(secs => $2) END,
+                 changed_at = clock_timestamp()",
         )
         .bind(key)
         .bind(window.as_secs_f64())
@@ -123,10 +129,13 @@ impl RateCounters {
 
     /// Takes back one hit (the request it counted never did its work).
     pub async fn give_back(&self, key: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE rate_counters SET hits = greatest(hits - 1, 0) WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE rate_counters SET hits = greatest(hits - 1, 0), changed_at = clock_timestamp()
+             WHERE key = $1",
+        )
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

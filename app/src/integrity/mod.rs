@@ -10,24 +10,17 @@
 pub mod counters;
 pub mod network;
 pub mod proof;
+pub mod synced;
 
 use std::time::Duration;
 
 use counters::{Count, RateCounters};
 use proof::{ProofChallenge, ProofOfWork};
+use synced::SyncedCounters;
 use uuid::Uuid;
 
 use crate::config::{AuthSettings, VoteSettings};
 use network::Network;
-
-/// The rate counters of one vote: keys and limits.
-#[derive(Debug, Clone)]
-pub struct VoteCounters {
-    pub pace_key: String,
-    pub pace: u32,
-    pub hourly_key: String,
-    pub hourly: u32,
-}
 
 /// What a request past a limit is told.
 #[derive(Debug)]
@@ -45,6 +38,8 @@ pub enum Admission {
 #[derive(Debug, Clone)]
 pub struct Integrity {
     pub counters: RateCounters,
+    /// The vote's pace and its network's hour, decided in memory and shared every second.
+    pub vote_counters: SyncedCounters,
     pub proofs: ProofOfWork,
     signups_per_network: u32,
     signups_per_ipv4_24: u32,
@@ -62,7 +57,28 @@ fn account_vote_key(account: Uuid) -> String {
     format!("vote:{account}")
 }
 
+/// A network's votes of the hour.
+fn network_votes_key(network: &Network) -> String {
+    format!("votes:{}", network.key)
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
+
+/// What a vote's admission decided.
+#[derive(Debug)]
+pub enum VoteAdmission {
+    /// Counted on the account's pace and its network's hour: cast it.
+    Admitted,
+    /// The account is past its pace (a hard limit): wait `wait`.
+    TooFast { wait: Duration },
+    /// The network is past its hour: wait `wait`, or solve `challenge` and send the solution in
+    /// the `Altcha` header.
+    Refused {
+        wait: Duration,
+        challenge: Option<Box<ProofChallenge>>,
+    },
+}
 
 impl Integrity {
     pub fn new(
@@ -72,6 +88,7 @@ impl Integrity {
         votes: &VoteSettings,
     ) -> Self {
         Self {
+            vote_counters: SyncedCounters::new(counters.clone()),
             counters,
             proofs,
             signups_per_network: auth.max_signups_per_client,
@@ -114,39 +131,63 @@ impl Integrity {
         Ok(())
     }
 
-    /// The rate counters a vote of `account` from `network` is admitted by: its minute's pace
-    /// and its network's hour (`platform::videos::votes::Ballot` counts them with the vote).
-    pub fn vote_counters(&self, account: Uuid, network: &Network) -> VoteCounters {
-        VoteCounters {
-            pace_key: account_vote_key(account),
-            pace: self.votes.max_per_account_per_minute,
-            hourly_key: format!("votes:{}", network.key),
-            hourly: self.votes.max_per_network_per_hour,
-        }
-    }
-
-    /// A vote its network's hour refused, as any request past a limit: counted on the hour with
-    /// a proof of work as hard as the network now asks (then it is cast without counting the
-    /// hour again), or refused with the wait and the challenge. Either way the pace the refused
-    /// attempt counted is given back (a cast counts it again).
-    pub async fn pay_for_vote(
+    /// Admits a vote of `account` from `network`: counted on the account's pace (a hard limit)
+    /// and on the network's hour; past the hour, only with a proof of work as hard as the
+    /// network now asks. Nothing is counted for a vote refused. Both are decided in memory and
+    /// shared between instances every second (`synced`): the vote's own statement
+    /// (`platform::videos::votes::cast`) is its only round trip to the database.
+    pub async fn admit_vote(
         &self,
-        counters: &VoteCounters,
+        account: Uuid,
+        network: &Network,
         proof: Option<&str>,
-    ) -> Result<Admission, sqlx::Error> {
-        self.counters.give_back(&counters.pace_key).await?;
-        let limits = [(
-            counters.hourly_key.clone(),
-            counters.hourly,
-            counters.hourly.saturating_mul(VOTE_STEPS),
-        )];
-        self.admit_past_limits(&limits, HOUR, proof).await
+    ) -> Result<VoteAdmission, sqlx::Error> {
+        let pace_key = account_vote_key(account);
+        let pace = self.votes.max_per_account_per_minute;
+        if let Count::Over { wait, .. } = self.vote_counters.count(&pace_key, pace, MINUTE).await? {
+            return Ok(VoteAdmission::TooFast { wait });
+        }
+        let hourly_key = network_votes_key(network);
+        let hourly = self.votes.max_per_network_per_hour;
+        let Count::Over { hits, wait } =
+            self.vote_counters.count(&hourly_key, hourly, HOUR).await?
+        else {
+            return Ok(VoteAdmission::Admitted);
+        };
+        // Past the hour: a proof of work, as any limit asks.
+        let difficulty = proof::difficulty(hits, hourly, hourly.saturating_mul(VOTE_STEPS));
+        if let Some(proof) = proof
+            && self.proofs.accept(proof, difficulty).await?.is_ok()
+        {
+            self.vote_counters.count_over(&hourly_key, HOUR).await?;
+            return Ok(VoteAdmission::Admitted);
+        }
+        self.vote_counters.give_back(&pace_key).await?;
+        Ok(VoteAdmission::Refused {
+            wait,
+            challenge: self.proofs.challenge(difficulty),
+        })
     }
 
-    /// How long an account past its pace waits.
-    pub async fn pace_wait(&self, counters: &VoteCounters) -> Result<Duration, sqlx::Error> {
-        self.counters
-            .window_left(&counters.pace_key, Duration::from_secs(60))
+    /// Gives back the pace an admitted vote counted when it was not cast (already cast, the
+    /// voter's own video, no such video): the pace counts votes cast. The network's hour keeps
+    /// counting attempts.
+    pub async fn give_back_vote(&self, account: Uuid) -> Result<(), sqlx::Error> {
+        self.vote_counters
+            .give_back(&account_vote_key(account))
+            .await
+    }
+
+    /// Gives back both counts of a vote its account could not cast at all (not verified, or
+    /// gone): such attempts use up neither the account's pace nor its network's hour.
+    pub async fn give_back_refused_vote(
+        &self,
+        account: Uuid,
+        network: &Network,
+    ) -> Result<(), sqlx::Error> {
+        self.give_back_vote(account).await?;
+        self.vote_counters
+            .give_back(&network_votes_key(network))
             .await
     }
 
@@ -210,13 +251,16 @@ impl Integrity {
             Purpose::Vote => {
                 let hourly = self.votes.max_per_network_per_hour;
                 (
-                    format!("votes:{}", network.key),
+                    network_votes_key(network),
                     hourly,
                     hourly.saturating_mul(VOTE_STEPS),
                 )
             }
         };
-        let hits = self.counters.hits(&key).await?;
+        let hits = match purpose {
+            Purpose::Signup => self.counters.hits(&key).await?,
+            Purpose::Vote => self.vote_counters.hits(&key, HOUR).await?,
+        };
         Ok(self.proofs.challenge(proof::difficulty(hits, limit, step)))
     }
 }

@@ -1,7 +1,7 @@
 //! Public listing, voting and rankings (`/api/public/…`).
 
 use chrono::{DateTime, Utc};
-use platform::videos::votes::{self, Ballot, Vote};
+use platform::videos::votes::{self, Vote};
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -19,7 +19,7 @@ use crate::http::client::client_network;
 use crate::http::errors::{ApiError, InternalError};
 use crate::http::fields::NameText;
 use crate::http::problem::Problem;
-use crate::integrity::Admission;
+use crate::integrity::VoteAdmission;
 use crate::rankings::{PageKey, RankedPlayer, RankingsError};
 use crate::state::AppState;
 
@@ -418,55 +418,54 @@ impl PublicApi {
             return Ok(not_found());
         };
         let network = client_network(request, &state);
-        let counters = state.integrity.vote_counters(auth.0, &network);
-        let mut ballot = Ballot {
-            video_id,
-            voter: auth.0,
-            network: &network.key,
-            verified_only: state.email_verification,
-            pace: (&counters.pace_key, counters.pace),
-            hourly: (&counters.hourly_key, counters.hourly),
-        };
-        let rules = state.integrity.hold_rules();
-        // One statement on the common path, and one connection for all of a vote's statements.
-        let mut connection = state.pool.acquire().await?;
-        let mut cast = votes::cast_on(&mut connection, &ballot, rules).await?;
-        // Given back before anything else takes one: a request holding a connection while it
-        // waits for another could leave the pool waiting on itself.
-        drop(connection);
-        if cast == Vote::PastNetwork {
-            match state
-                .integrity
-                .pay_for_vote(&counters, altcha.0.as_deref())
-                .await?
-            {
-                Admission::Admitted => {
-                    // Its hour is counted: cast without counting it again.
-                    ballot.hourly = ("", u32::MAX);
-                    let mut connection = state.pool.acquire().await?;
-                    cast = votes::cast_on(&mut connection, &ballot, rules).await?;
-                }
-                Admission::Refused { wait, challenge } => {
-                    tracing::warn!(client = %network, "votes throttled");
-                    let (problem, wait) = too_many(
-                        "too_many_votes",
-                        "Demasiados votos desde esta conexión. Completa la verificación para \
-                         votar o inténtalo de nuevo más tarde.",
-                        wait,
-                        challenge,
-                    );
-                    return Ok(VoteResponse::TooManyVotes(problem, wait));
-                }
+        let admission = state
+            .integrity
+            .admit_vote(auth.0, &network, altcha.0.as_deref())
+            .await?;
+        match admission {
+            VoteAdmission::Admitted => {}
+            VoteAdmission::TooFast { wait } => {
+                let (problem, wait) = too_many(
+                    "too_many_votes",
+                    "Estás votando demasiado rápido. Espera un momento.",
+                    wait,
+                    None,
+                );
+                return Ok(VoteResponse::TooManyVotes(problem, wait));
+            }
+            VoteAdmission::Refused { wait, challenge } => {
+                tracing::warn!(client = %network, "votes throttled");
+                let (problem, wait) = too_many(
+                    "too_many_votes",
+                    "Demasiados votos desde esta conexión. Completa la verificación para \
+                     votar o inténtalo de nuevo más tarde.",
+                    wait,
+                    challenge,
+                );
+                return Ok(VoteResponse::TooManyVotes(problem, wait));
             }
         }
-        if matches!(cast, Vote::NotFound | Vote::OwnVideo | Vote::AlreadyVoted) {
-            // Nothing was cast: the account's pace counts votes cast, not attempts (its network's
-            // hour keeps counting them).
-            state
-                .integrity
-                .counters
-                .give_back(&counters.pace_key)
-                .await?;
+        let cast = votes::cast(
+            &state.pool,
+            video_id,
+            auth.0,
+            &network.key,
+            state.email_verification,
+            state.integrity.hold_rules(),
+        )
+        .await?;
+        match cast {
+            Vote::NoAccount | Vote::NotVerified => {
+                state
+                    .integrity
+                    .give_back_refused_vote(auth.0, &network)
+                    .await?;
+            }
+            // The account's pace counts votes cast; its network's hour counts attempts.
+            Vote::NotFound | Vote::OwnVideo | Vote::AlreadyVoted => {
+                state.integrity.give_back_vote(auth.0).await?;
+            }
+            Vote::Counted { .. } | Vote::Held { .. } => {}
         }
         let (votes, status) = match cast {
             // A valid token for an account that is gone.
@@ -481,16 +480,6 @@ impl PublicApi {
                     )
                     .json(),
                 ));
-            }
-            Vote::PastPace | Vote::PastNetwork => {
-                let wait = state.integrity.pace_wait(&counters).await?;
-                let (problem, wait) = too_many(
-                    "too_many_votes",
-                    "Estás votando demasiado rápido. Espera un momento.",
-                    wait,
-                    None,
-                );
-                return Ok(VoteResponse::TooManyVotes(problem, wait));
             }
             Vote::NotFound => return Ok(not_found()),
             Vote::OwnVideo => {

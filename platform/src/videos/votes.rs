@@ -2,7 +2,7 @@
 //! the holding rules), and the jury's reads and decisions on held votes.
 //!
 //! A vote records the voter's network, the account's age and whether its e-mail was verified.
-//! Two rules hold a vote out of every count, with the rule's name as its reason:
+//! Three rules hold a vote out of every count, with the rule's name as its reason:
 //! - `young_accounts_burst`: the account is young, and young accounts from its network have
 //!   already voted for this player as often as the burst allows within the window;
 //! - `signup_network_burst`: accounts that signed up from the voter's signup network have already
@@ -13,7 +13,7 @@
 //!
 //! The rules read the tallies per player and network (`network_votes`, `signup_network_votes`)
 //! as the vote's statement finds them; the tallies' upserts then serialise parallel votes, and a
-//! vote that a parallel one raced past a burst is held right after (see [`cast_on`]): parallel
+//! vote that a parallel one raced past a burst is held right after (see [`cast`]): parallel
 //! votes cannot all slip under a limit.
 
 use chrono::{DateTime, Utc};
@@ -59,12 +59,8 @@ pub const SIGNUP_NETWORK_BURST: &str = "signup_network_burst";
 pub enum Vote {
     /// No such account (a valid token for an account that is gone); nothing was counted.
     NoAccount,
-    /// The account's e-mail is not verified (and votes need it); nothing was counted.
+    /// The account's e-mail is not verified (and votes need it); nothing was recorded.
     NotVerified,
-    /// The account is past its pace; nothing was counted.
-    PastPace,
-    /// The network is past its hour's votes (the pace was counted); `hits` is its hour so far.
-    PastNetwork,
     /// No such published video.
     NotFound,
     /// The voter owns the video; nothing was recorded.
@@ -77,42 +73,11 @@ pub enum Vote {
     Held { votes: i32, reason: String },
 }
 
-/// Who votes for what, from where, and the limits the vote is admitted by.
-#[derive(Debug, Clone)]
-pub struct Ballot<'a> {
-    pub video_id: Uuid,
-    pub voter: Uuid,
-    /// The voter's network (an IPv6 /64 or an IPv4 address).
-    pub network: &'a str,
-    /// Votes need a verified e-mail.
-    pub verified_only: bool,
-    /// The rate counter of the account's minute and its limit.
-    pub pace: (&'a str, u32),
-    /// The rate counter of the network's hour and its limit (an empty key: counted already,
-    /// as for a vote that paid with a proof of work).
-    pub hourly: (&'a str, u32),
-}
-
-impl<'a> Ballot<'a> {
-    /// A ballot no rate limit stops (tools and tests).
-    pub fn unlimited(video_id: Uuid, voter: Uuid, network: &'a str) -> Self {
-        Self {
-            video_id,
-            voter,
-            network,
-            verified_only: false,
-            pace: ("", u32::MAX),
-            hourly: ("", u32::MAX),
-        }
-    }
-}
-
 /// The statement's answer.
 #[derive(sqlx::FromRow)]
 struct CastVote {
-    may_vote: Option<bool>,
-    within_pace: bool,
-    within_hour: bool,
+    voter_exists: bool,
+    may_vote: bool,
     owner: Option<Uuid>,
     state: Option<String>,
     reason: Option<String>,
@@ -124,78 +89,41 @@ struct CastVote {
     signup_counted_after: Option<i32>,
 }
 
-/// Casts `voter`'s vote for `video_id` from `network`, with no rate limit, on a connection of the
-/// pool (tools and tests).
-pub async fn cast(
-    pool: &PgPool,
-    video_id: Uuid,
-    voter: Uuid,
-    network: &str,
-    rules: &HoldRules,
-) -> Result<Vote, sqlx::Error> {
-    let mut connection = pool.acquire().await?;
-    cast_on(
-        &mut connection,
-        &Ballot::unlimited(video_id, voter, network),
-        rules,
-    )
-    .await
-}
-
-/// Casts a ballot on `connection`, in one statement (one short transaction) on the common path:
-/// the account may vote, its pace and its network's hour are counted (each only within its
-/// limit), the holding rules decide, the vote is recorded (the primary key settles concurrent
-/// duplicates: exactly one insert wins) and, if it counts, added to the video, the player's score
-/// and the tallies of the voter's network and signup network. Data-modifying CTEs always run to
-/// completion, read or not.
+/// Casts `voter`'s vote for `video_id` from `network` (an IPv6 /64 or an IPv4 address); with
+/// `verified_only`, only if the voter's e-mail is verified.
+///
+/// One statement (one short transaction) on the common path: the holding rules decide, the vote
+/// is recorded (the primary key settles concurrent duplicates: exactly one insert wins) and, if
+/// it counts, added to the video, the player's score and the tallies of the voter's network and
+/// signup network. Data-modifying CTEs always run to completion, read or not. Whether the voter
+/// may vote this fast (its pace, its network's hour) is the caller's to decide first: the API
+/// keeps those counts in memory, shared between instances every second, so the vote's only
+/// round trip is this statement and no busy account's or network's row is held across its
+/// commit.
 ///
 /// The rules read the tallies as the statement found them; the tallies are then updated by
 /// upserts that wait for each other, and return the counts this vote made. A vote that counted
 /// while another raced it past a burst is then held, in a second statement: of twelve new
 /// accounts voting at once from one network, exactly the burst count.
-pub async fn cast_on(
-    connection: &mut sqlx::PgConnection,
-    ballot: &Ballot<'_>,
+pub async fn cast(
+    pool: &PgPool,
+    video_id: Uuid,
+    voter: Uuid,
+    network: &str,
+    verified_only: bool,
     rules: &HoldRules,
 ) -> Result<Vote, sqlx::Error> {
-    let young_seconds = rules.young_account.as_secs_f64();
     let limit = |value: u32| i64::from(value);
     let cast: CastVote = sqlx::query_as(
         "WITH voter AS (
              SELECT created_at, email_verified_at IS NOT NULL AS verified, signup_network,
-                    email_verified_at IS NOT NULL OR NOT $4 AS may_vote,
-                    created_at > now() - make_interval(secs => $9) AS young
+                    created_at > now() - make_interval(secs => $4) AS young,
+                    email_verified_at IS NOT NULL OR NOT $9 AS may_vote
              FROM users WHERE id = $2
-         ), pace_counted AS (
-             INSERT INTO rate_counters AS c (key, window_end, hits)
-             SELECT $5, now() + interval '1 minute', 1 FROM voter
-             WHERE may_vote AND $5 <> '' AND $6 > 0
-             ON CONFLICT (key) DO UPDATE SET
-                 hits = CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END + 1,
-                 window_end = CASE WHEN c.window_end > now() THEN c.window_end
-                                   ELSE now() + interval '1 minute' END
-             WHERE CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END < $6
-             RETURNING hits
-         ), pace AS (
-             -- An empty key: no pace to keep (tools and tests).
-             SELECT hits FROM pace_counted
-             UNION ALL SELECT 0 FROM voter WHERE may_vote AND $5 = ''
-         ), hourly_counted AS (
-             INSERT INTO rate_counters AS c (key, window_end, hits)
-             SELECT $7, now() + interval '1 hour', 1 FROM pace WHERE $7 <> ''
-             ON CONFLICT (key) DO UPDATE SET
-                 hits = CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END + 1,
-                 window_end = CASE WHEN c.window_end > now() THEN c.window_end
-                                   ELSE now() + interval '1 hour' END
-             WHERE CASE WHEN c.window_end > now() THEN c.hits ELSE 0 END < $8
-             RETURNING hits
-         ), hourly AS (
-             SELECT hits FROM hourly_counted
-             UNION ALL SELECT 0 FROM pace WHERE $7 = ''
          ), target AS (
              SELECT v.owner_id, v.votes, coalesce(s.votes, 0) AS player_votes
              FROM videos v LEFT JOIN player_scores s ON s.player_id = v.owner_id
-             WHERE v.id = $1 AND v.published_at IS NOT NULL AND EXISTS (SELECT 1 FROM hourly)
+             WHERE v.id = $1 AND v.published_at IS NOT NULL
          ), tally AS (
              SELECT counted,
                     CASE WHEN young_window_end > now() THEN young_votes ELSE 0 END AS young_votes
@@ -207,13 +135,13 @@ pub async fn cast_on(
                AND network = (SELECT signup_network FROM voter)
          ), verdict AS (
              SELECT CASE
-                 WHEN voter.young AND coalesce((SELECT young_votes FROM tally), 0) >= $10
+                 WHEN voter.young AND coalesce((SELECT young_votes FROM tally), 0) >= $5
                      THEN 'young_accounts_burst'
-                 WHEN coalesce((SELECT counted FROM signup_tally), 0) >= $13
+                 WHEN coalesce((SELECT counted FROM signup_tally), 0) >= $8
                      THEN 'signup_network_burst'
-                 WHEN coalesce((SELECT counted FROM tally), 0) + 1 >= $12
+                 WHEN coalesce((SELECT counted FROM tally), 0) + 1 >= $7
                       AND (coalesce((SELECT counted FROM tally), 0) + 1) * 100
-                          > $11::bigint * (target.player_votes + 1)
+                          > $6::bigint * (target.player_votes + 1)
                      THEN 'network_share'
              END AS reason
              FROM target CROSS JOIN voter
@@ -225,7 +153,7 @@ pub async fn cast_on(
                     CASE WHEN verdict.reason IS NULL THEN 'counted' ELSE 'held' END,
                     verdict.reason
              FROM target, voter, verdict
-             WHERE target.owner_id <> $2
+             WHERE target.owner_id <> $2 AND voter.may_vote
              ON CONFLICT DO NOTHING
              RETURNING video_id, state, held_reason
          ), counted AS (
@@ -240,7 +168,7 @@ pub async fn cast_on(
                                              young_window_end)
              SELECT target.owner_id, $3, (SELECT count(*) FROM counted)::int4,
                     CASE WHEN voter.young THEN 1 ELSE 0 END,
-                    now() + make_interval(secs => $9)
+                    now() + make_interval(secs => $4)
              FROM target, voter WHERE EXISTS (SELECT 1 FROM cast_vote)
              ON CONFLICT (player_id, network) DO UPDATE SET
                  counted = n.counted + EXCLUDED.counted,
@@ -257,9 +185,8 @@ pub async fn cast_on(
              ON CONFLICT (player_id, network) DO UPDATE SET counted = n.counted + EXCLUDED.counted
              RETURNING counted
          )
-         SELECT (SELECT may_vote FROM voter) AS may_vote,
-                EXISTS (SELECT 1 FROM pace) AS within_pace,
-                EXISTS (SELECT 1 FROM hourly) AS within_hour,
+         SELECT EXISTS (SELECT 1 FROM voter) AS voter_exists,
+                coalesce((SELECT may_vote FROM voter), false) AS may_vote,
                 (SELECT owner_id FROM target) AS owner,
                 (SELECT state FROM cast_vote) AS state,
                 (SELECT held_reason FROM cast_vote) AS reason,
@@ -268,37 +195,29 @@ pub async fn cast_on(
                 (SELECT young_votes FROM tallied) AS young_after,
                 (SELECT counted FROM signup_tallied) AS signup_counted_after",
     )
-    .bind(ballot.video_id)
-    .bind(ballot.voter)
-    .bind(ballot.network)
-    .bind(ballot.verified_only)
-    .bind(ballot.pace.0)
-    .bind(i32::try_from(ballot.pace.1).unwrap_or(i32::MAX))
-    .bind(ballot.hourly.0)
-    .bind(i32::try_from(ballot.hourly.1).unwrap_or(i32::MAX))
-    .bind(young_seconds)
+    .bind(video_id)
+    .bind(voter)
+    .bind(network)
+    .bind(rules.young_account.as_secs_f64())
     .bind(limit(rules.young_burst))
     .bind(limit(rules.network_share_percent))
     .bind(limit(rules.network_share_floor))
     .bind(limit(rules.signup_burst))
-    .fetch_one(&mut *connection)
+    .bind(verified_only)
+    .fetch_one(pool)
     .await?;
     let vote = match cast {
-        CastVote { may_vote: None, .. } => Vote::NoAccount,
         CastVote {
-            may_vote: Some(false),
+            voter_exists: false,
             ..
+        } => Vote::NoAccount,
+        CastVote {
+            may_vote: false, ..
         } => Vote::NotVerified,
-        CastVote {
-            within_pace: false, ..
-        } => Vote::PastPace,
-        CastVote {
-            within_hour: false, ..
-        } => Vote::PastNetwork,
         CastVote { owner: None, .. } => Vote::NotFound,
         CastVote {
             owner: Some(owner), ..
-        } if owner == ballot.voter => Vote::OwnVideo,
+        } if owner == voter => Vote::OwnVideo,
         // Nothing recorded: the insert found this voter's vote already there.
         CastVote { state: None, .. } => Vote::AlreadyVoted,
         CastVote {
@@ -331,7 +250,7 @@ pub async fn cast_on(
             match raced {
                 None => Vote::Counted { votes },
                 Some(reason) => Vote::Held {
-                    votes: hold_raced(connection, ballot, reason).await?,
+                    votes: hold_raced(pool, video_id, voter, reason).await?,
                     reason: reason.to_owned(),
                 },
             }
@@ -343,8 +262,9 @@ pub async fn cast_on(
 /// Holds a vote that counted while another raced it past a burst: out of the video, the score
 /// and the tallies again. Returns the video's total.
 async fn hold_raced(
-    connection: &mut sqlx::PgConnection,
-    ballot: &Ballot<'_>,
+    pool: &PgPool,
+    video_id: Uuid,
+    voter: Uuid,
     reason: &str,
 ) -> Result<i32, sqlx::Error> {
     let votes: Option<i32> = sqlx::query_scalar(
@@ -368,10 +288,10 @@ async fn hold_raced(
          SELECT coalesce((SELECT votes FROM uncounted),
                          (SELECT votes FROM videos WHERE id = $1))",
     )
-    .bind(ballot.video_id)
-    .bind(ballot.voter)
+    .bind(video_id)
+    .bind(voter)
     .bind(reason)
-    .fetch_one(connection)
+    .fetch_one(pool)
     .await?;
     Ok(votes.unwrap_or_default())
 }

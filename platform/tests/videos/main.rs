@@ -409,7 +409,7 @@ async fn a_vote_counts_once_and_never_for_ones_own_or_an_unpublished_video() -> 
     let owner = owned::find(&db.pool, video).await?.unwrap().owner_id;
     let voter = player(&db.pool, "Bogotá").await?;
     let rules = votes::HoldRules::default();
-    let cast = |video, voter| votes::cast(&db.pool, video, voter, "203.0.113.7", &rules);
+    let cast = |video, voter| votes::cast(&db.pool, video, voter, "203.0.113.7", false, &rules);
     assert_eq!(cast(video, voter).await?, votes::Vote::Counted { votes: 1 });
     assert_eq!(cast(video, voter).await?, votes::Vote::AlreadyVoted);
     assert_eq!(cast(video, owner).await?, votes::Vote::OwnVideo);
@@ -461,7 +461,7 @@ async fn young_accounts_from_one_network_count_up_to_the_burst_even_all_at_once(
     let outcomes = futures_util::future::try_join_all(
         young
             .iter()
-            .map(|voter| votes::cast(&db.pool, video, *voter, "2001:db8:1:2::/64", &rules)),
+            .map(|voter| votes::cast(&db.pool, video, *voter, "2001:db8:1:2::/64", false, &rules)),
     )
     .await?;
     let counted = outcomes
@@ -478,11 +478,19 @@ async fn young_accounts_from_one_network_count_up_to_the_burst_even_all_at_once(
     let old = voter_of_age(&db.pool, 30).await?;
     let elsewhere = voter_of_age(&db.pool, 0).await?;
     assert_eq!(
-        votes::cast(&db.pool, video, old, "2001:db8:1:2::/64", &rules).await?,
+        votes::cast(&db.pool, video, old, "2001:db8:1:2::/64", false, &rules).await?,
         votes::Vote::Counted { votes: 3 }
     );
     assert_eq!(
-        votes::cast(&db.pool, video, elsewhere, "2001:db8:9:9::/64", &rules).await?,
+        votes::cast(
+            &db.pool,
+            video,
+            elsewhere,
+            "2001:db8:9:9::/64",
+            false,
+            &rules
+        )
+        .await?,
         votes::Vote::Counted { votes: 4 }
     );
     // What the reviewer sees of a held vote.
@@ -514,7 +522,7 @@ async fn accounts_made_on_one_network_count_up_to_the_burst_however_old_they_are
             .execute(&db.pool)
             .await?;
         let network = format!("2001:db8:{n}::/64");
-        outcomes.push(votes::cast(&db.pool, video, voter, &network, &rules).await?);
+        outcomes.push(votes::cast(&db.pool, video, voter, &network, false, &rules).await?);
     }
     let reasons: Vec<_> = outcomes
         .iter()
@@ -557,12 +565,12 @@ async fn one_network_past_its_share_of_a_players_votes_is_held() -> anyhow::Resu
     for n in 0..20 {
         let voter = voter_of_age(&db.pool, 30).await?;
         let network = format!("198.51.100.{n}");
-        votes::cast(&db.pool, video, voter, &network, &rules).await?;
+        votes::cast(&db.pool, video, voter, &network, false, &rules).await?;
     }
     let mut outcomes = Vec::new();
     for _ in 0..12 {
         let voter = voter_of_age(&db.pool, 30).await?;
-        outcomes.push(votes::cast(&db.pool, video, voter, "192.0.2.1", &rules).await?);
+        outcomes.push(votes::cast(&db.pool, video, voter, "192.0.2.1", false, &rules).await?);
     }
     // 9 of 29 is under 30 %; the 10th would be 10 of 30 (33 %): held, as every one after.
     let counted = outcomes
@@ -591,7 +599,7 @@ async fn a_released_vote_counts_everywhere_and_a_voided_one_never() -> anyhow::R
     let second = voter_of_age(&db.pool, 0).await?;
     for voter in [first, second] {
         assert!(matches!(
-            votes::cast(&db.pool, video, voter, "192.0.2.1", &rules).await?,
+            votes::cast(&db.pool, video, voter, "192.0.2.1", false, &rules).await?,
             votes::Vote::Held { votes: 0, .. }
         ));
     }
@@ -611,7 +619,7 @@ async fn a_released_vote_counts_everywhere_and_a_voided_one_never() -> anyhow::R
         votes::Decision::NotHeld
     );
     assert_eq!(
-        votes::cast(&db.pool, video, second, "192.0.2.1", &rules).await?,
+        votes::cast(&db.pool, video, second, "192.0.2.1", false, &rules).await?,
         votes::Vote::AlreadyVoted
     );
     let counted: i32 =

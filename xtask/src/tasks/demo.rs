@@ -136,7 +136,7 @@ pub async fn seed(base_url: &str, mail: &Path, pool: &PgPool) -> anyhow::Result<
             if index < wanted {
                 let video = Uuid::parse_str(video)?;
                 let rules = HoldRules::default();
-                match votes::cast(pool, video, fan, &home, &rules).await? {
+                match votes::cast(pool, video, fan, &home, false, &rules).await? {
                     Vote::Counted { .. } => cast += 1,
                     other => bail!("demo vote for {video}: {other:?}"),
                 }
