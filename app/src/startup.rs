@@ -171,10 +171,12 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // Background chores, each on its own timer: the outbox relay, the pruning of the login
-        // throttle and the rate counters, and the sharing of the vote's counters.
+        // throttle, the rate counters and old verification links, and the sharing of the vote's
+        // counters.
         crate::outbox::spawn_relay(self.state.pool.clone(), self.state.queue.clone());
         self.state.throttle.spawn_pruning();
         self.state.integrity.counters.spawn_pruning();
+        crate::verification::spawn_pruning(self.state.pool.clone());
         let vote_counters = self.state.integrity.vote_counters.clone();
         vote_counters.spawn_syncing();
         let hsts = crate::http::middleware::Hsts {

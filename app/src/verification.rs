@@ -290,6 +290,40 @@ impl Verification {
     }
 }
 
+/// How long a link's row is kept after it expires: long enough that a late click is told the link
+/// expired (rather than that it never existed), and the resend limits have long stopped counting
+/// it.
+const KEPT_AFTER_EXPIRY: &str = "30 days";
+
+/// How often old links are dropped.
+const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Drops the links that expired more than [`KEPT_AFTER_EXPIRY`] ago.
+pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM email_verification_tokens WHERE expires_at < now() - $1::text::interval",
+    )
+    .bind(KEPT_AFTER_EXPIRY)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Prunes at start-up and then every [`PRUNE_INTERVAL`] until the process ends.
+pub fn spawn_pruning(pool: PgPool) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(PRUNE_INTERVAL);
+        loop {
+            ticker.tick().await;
+            match prune(&pool).await {
+                Ok(0) => {}
+                Ok(dropped) => tracing::info!(dropped, "old verification links dropped"),
+                Err(error) => tracing::warn!(%error, "pruning verification links failed"),
+            }
+        }
+    });
+}
+
 /// Uses the token of a link: marks it used and its account verified, in one statement.
 pub async fn verify(pool: &PgPool, token: &str) -> Result<Verified, sqlx::Error> {
     let Some(hash) = token_hash(token) else {

@@ -112,6 +112,39 @@ async fn an_expired_link_is_refused_and_verifies_nothing() -> anyhow::Result<()>
 }
 
 #[tokio::test]
+async fn links_are_dropped_a_month_after_they_expire_and_not_before() -> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    let api = RunningApi::start(&backends.env).await?;
+    let client = Client::new(&api.base_url);
+    client.player("vieja@example.com", "Ana", "Cali").await?;
+    // Made 32 days ago: it expired 31 days ago.
+    age_links(&backends, (24 + 31 * 24) * 3600).await?;
+    client.player("reciente@example.com", "Eva", "Cali").await?;
+    let recent = backends.verification_link("reciente@example.com").await?;
+    // Both a day older: the second link has just expired, the first did 32 days ago.
+    age_links(&backends, 24 * 3600 + 1).await?;
+    let links = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM email_verification_tokens")
+            .fetch_one(&backends.database.pool)
+            .await
+    };
+    assert_eq!(links().await?, 2);
+    // An instance prunes as it starts (and every hour after).
+    let _pruning = RunningApi::start(&backends.env).await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while links().await? > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(links().await?, 1);
+    let late = client.verify_link(&recent).await?;
+    assert_eq!(
+        (late.status, late.code()),
+        (400, "verification_link_expired")
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn unknown_and_malformed_tokens_are_refused_alike() -> anyhow::Result<()> {
     let backends = local_backends().await?;
     let api = RunningApi::start(&backends.env).await?;
