@@ -511,29 +511,38 @@ impl Consumer {
 }
 
 /// The upload rules again, on what the decoder saw rather than what the headers declared: a file
-/// whose headers promised 1080p and 20–60 s but whose frames are something else fails here.
+/// whose headers promised 1080p and 20–60 s but whose frames are something else fails here. Every
+/// decoded frame's size counts (a stream can shrink part-way), and the length is the time the
+/// frames span, first timestamp to last, even when the footage reached the 30 s cut: a few frames
+/// spread thin, or a last frame the container stretches, do not make a video 20 s long.
 fn check_decoded(report: &ShowcaseReport) -> Result<(), JobError> {
-    /// Decoded footage may fall short of the declared length by about a frame at the start and end.
+    /// The frames of a video of exactly 20 s span 20 s less one frame (0.5 s at 2 fps).
     const SLACK: Duration = Duration::from_millis(500);
     let shortest = Duration::from_secs(rules::MIN_SECONDS).saturating_sub(SLACK);
-    if !rules::accepts_resolution(report.source_width, report.source_height) {
+    let (width, height) = report.smallest_frame;
+    if !rules::accepts_resolution(width, height) {
         tracing::warn!(
-            width = report.source_width,
-            height = report.source_height,
+            width,
+            height,
+            header_width = report.source_width,
+            header_height = report.source_height,
             "decoded frames are below the minimum resolution"
         );
         return Err(JobError::Permanent(format!(
-            "El video decodificado es de {}x{}; la resolución mínima es {}p.",
-            report.source_width,
-            report.source_height,
+            "El video decodificado tiene imágenes de {width}x{height}; la resolución mínima es {}p.",
             rules::MIN_SHORT_SIDE
         )));
     }
-    if !report.source_cut && report.source_used < shortest {
-        tracing::warn!(decoded = ?report.source_used, "decoded footage is under the minimum length");
+    if report.frames_span < shortest {
+        tracing::warn!(
+            span = ?report.frames_span,
+            used = ?report.source_used,
+            cut = report.source_cut,
+            "decoded frames span less than the minimum length"
+        );
         return Err(JobError::Permanent(format!(
-            "El video decodificado dura {:.1} s; debe durar entre {} y {} segundos.",
-            report.source_used.as_secs_f64(),
+            "Las imágenes del video decodificado abarcan {:.1} s; debe durar entre {} y {} segundos.",
+            report.frames_span.as_secs_f64(),
             rules::MIN_SECONDS,
             rules::MAX_SECONDS
         )));

@@ -61,10 +61,17 @@ pub struct ShowcaseReport {
     pub source_used: Duration,
     /// Whether the source was longer than 30 s and was cut.
     pub source_cut: bool,
-    /// The source's coded width, before rotation.
+    /// The source's coded width from its track's header, before rotation.
     pub source_width: u32,
-    /// The source's coded height, before rotation.
+    /// The source's coded height from its track's header, before rotation.
     pub source_height: u32,
+    /// The decoded frame with the shortest side, `(width, height)` before rotation. Every frame is
+    /// measured, so a stream whose pictures shrink part-way shows it here whatever its header says.
+    pub smallest_frame: (u32, u32),
+    /// The time the decoded footage's frames span: the last used frame's timestamp minus the
+    /// first's (at most the 30 s cut). The last frame's own duration is not counted: a container
+    /// can stretch it at will.
+    pub frames_span: Duration,
     /// The source's video codec (e.g. `h264`, `hevc`).
     pub source_codec: String,
     /// Clockwise rotation applied from the display matrix (0, 90, 180, 270 or another angle).

@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::error::EAGAIN;
 use ffmpeg_next::{Packet, frame};
+use platform::videos::rules;
 
 pub use self::contract::{
     CARD_FRAMES, InputProblem, MAX_FOOTAGE, OUTPUT_FPS, OUTPUT_HEIGHT, OUTPUT_WIDTH, PipelineError,
@@ -162,6 +163,7 @@ fn render(
     let mut writer = H264Writer::create(output_mp4, settings)?;
     let mut run = Run {
         footage: FootageClock::new(&source),
+        sizes: FrameSizes::default(),
         graph: None,
         logo: Some(logo),
         poster: PosterPicker::new(source.expected_footage()),
@@ -230,6 +232,7 @@ fn render(
     let frames = run.frames_out;
     let decode_errors = run.decode_errors;
     let footage = run.footage;
+    let smallest_frame = run.sizes.smallest.unwrap_or((source.width, source.height));
     let poster = run.poster;
     let footage_frames = frames.saturating_sub(2 * CARD_FRAMES);
     if footage_frames == 0 {
@@ -262,6 +265,8 @@ fn render(
         source_cut: cut,
         source_width: source.width,
         source_height: source.height,
+        smallest_frame,
+        frames_span: footage.span(),
         source_codec: source.codec_name.clone(),
         rotation_degrees: source.orientation.degrees,
         poster_at: frames_to_duration(poster_index),
@@ -307,6 +312,7 @@ fn check(cancel: &AtomicBool) -> Result<(), PipelineError> {
 /// The state of one run between the decode loop and the encoder.
 struct Run<'a> {
     footage: FootageClock,
+    sizes: FrameSizes,
     /// Built from the first decoded frame, whose size, format and aspect are authoritative.
     graph: Option<ShowcaseGraph>,
     logo: Option<frame::Video>,
@@ -338,6 +344,7 @@ impl Run<'_> {
                 }
                 Err(error) => return Err(PipelineError::ffmpeg("decoding")(error)),
             }
+            self.sizes.observe(decoded)?;
             match self.footage.place(decoded) {
                 Placement::At(pts) => decoded.set_pts(Some(pts)),
                 Placement::Drop => continue,
@@ -447,10 +454,50 @@ impl FootageClock {
         self.end
     }
 
+    /// The last placed frame's timestamp minus the first's: the time the frames themselves cover,
+    /// whatever durations the container gives them.
+    fn span(&self) -> Duration {
+        let (Some(start), Some(last)) = (self.start, self.last) else {
+            return Duration::ZERO;
+        };
+        let seconds = (last - start) as f64 * f64::from(self.time_base.numerator())
+            / f64::from(self.time_base.denominator());
+        Duration::from_secs_f64(seconds.max(0.0))
+    }
+
     fn used(&self) -> Duration {
         let seconds = self.end as f64 * f64::from(self.time_base.numerator())
             / f64::from(self.time_base.denominator());
         Duration::from_secs_f64(seconds.max(0.0))
+    }
+}
+
+/// Every decoded frame's size: the track's header is read once, at open, but a stream may change
+/// its picture size at any keyframe, so each frame is measured as it comes out of the decoder.
+#[derive(Default)]
+struct FrameSizes {
+    /// The frame with the shortest side so far, `(width, height)`.
+    smallest: Option<(u32, u32)>,
+}
+
+impl FrameSizes {
+    /// Fails at once on a frame larger than uploads may have (the bound on a job's work, as at
+    /// open) and remembers the frame with the shortest side, for the upload rules' minimum.
+    fn observe(&mut self, frame: &frame::Video) -> Result<(), PipelineError> {
+        let (width, height) = (frame.width(), frame.height());
+        if !rules::accepts_frame_size(width, height) {
+            return Err(PipelineError::invalid(
+                InputProblem::FrameTooLarge,
+                format!("a decoded frame of {width}x{height}"),
+            ));
+        }
+        if self
+            .smallest
+            .is_none_or(|(w, h)| width.min(height) < w.min(h))
+        {
+            self.smallest = Some((width, height));
+        }
+        Ok(())
     }
 }
 

@@ -763,3 +763,174 @@ async fn headers_that_promise_more_than_the_frames_hold_fail_the_video() -> anyh
     assert!(reason.contains("1280x720"), "{reason}");
     Ok(())
 }
+
+/// One H.264 track whose pictures change size part-way: each `(size, seconds)` segment encoded on
+/// its own as a raw Annex B stream (its SPS in-band), the streams joined byte for byte and put in
+/// an MP4 without re-encoding. The track's header gives the first segment's size.
+fn resized_mid_stream(dir: &Path, segments: &[(&str, u32)]) -> anyhow::Result<std::path::PathBuf> {
+    let mut joined = Vec::new();
+    for (index, (size, seconds)) in segments.iter().enumerate() {
+        let source = format!("testsrc2=size={size}:rate=5:duration={seconds}");
+        let part = ffmpeg_mp4(
+            dir,
+            &format!("part-{index}.h264"),
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                &source,
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                "-f",
+                "h264",
+            ],
+        )?;
+        joined.extend(std::fs::read(part)?);
+    }
+    let raw = dir.join("joined.h264");
+    std::fs::write(&raw, joined)?;
+    let raw = raw.to_string_lossy().into_owned();
+    ffmpeg_mp4(
+        dir,
+        "resized.mp4",
+        &["-framerate", "5", "-i", &raw, "-c", "copy"],
+    )
+}
+
+/// The first video stream's header as ffprobe reads it: width, height and the file's duration.
+fn header(path: &Path) -> anyhow::Result<(u64, u64, f64)> {
+    let probe = testkit::media::ffprobe(path)?;
+    let stream = &probe["streams"][0];
+    let seconds = probe["format"]["duration"]
+        .as_str()
+        .and_then(|text| text.parse().ok())
+        .context("no duration")?;
+    Ok((
+        stream["width"].as_u64().context("no width")?,
+        stream["height"].as_u64().context("no height")?,
+        seconds,
+    ))
+}
+
+#[tokio::test]
+async fn frames_that_shrink_part_way_fail_the_resolution_rule() -> anyhow::Result<()> {
+    let fx = strict_fixture().await?;
+    let dir = tempfile::tempdir()?;
+    // 12 s of 1080p, then 10 s of 720p in the same track: the header (and the API) see 1080p.
+    let shrinking = resized_mid_stream(dir.path(), &[("1920x1080", 12), ("1280x720", 10)])?;
+    let (width, height, seconds) = header(&shrinking)?;
+    assert_eq!((width, height), (1920, 1080));
+    assert!((21.5..22.5).contains(&seconds), "{seconds} s");
+    let video = fx.uploaded_video(Some(&shrinking), false).await?;
+    fx.enqueue(video).await?;
+    let Step::TaskCompleted(JobOutcome::Failed { reason, .. }) = fx.step().await? else {
+        panic!("frames of 720p part-way must fail the 1080p rule");
+    };
+    assert!(
+        reason.contains("1280x720") && reason.contains("1080p"),
+        "{reason}"
+    );
+    // Recorded as every permanent failure is: the video failed, the reason for its owner to read.
+    assert_eq!(
+        fx.video(video).await?,
+        Some(("failed".to_owned(), false, Some(reason)))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn sparse_frames_that_reach_the_cut_fail_the_length_rule() -> anyhow::Result<()> {
+    let fx = strict_fixture().await?;
+    let dir = tempfile::tempdir()?;
+    // 50 frames over 10 s, then one frame at 31 s: the header says 31.2 s and the footage
+    // reaches the 30 s cut, but the frames used cover 9.8 s.
+    let sparse = ffmpeg_mp4(
+        dir.path(),
+        "sparse.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=5:duration=10.2",
+            "-vf",
+            "setpts='if(eq(N,50),31/TB,PTS)'",
+            "-fps_mode",
+            "passthrough",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )?;
+    let (_, _, seconds) = header(&sparse)?;
+    assert!(seconds > 31.0, "{seconds} s");
+    let video = fx.uploaded_video(Some(&sparse), false).await?;
+    fx.enqueue(video).await?;
+    let Step::TaskCompleted(JobOutcome::Failed { reason, .. }) = fx.step().await? else {
+        panic!("frames spanning 9.8 s must fail the 20 s rule");
+    };
+    assert!(
+        reason.contains("9.8 s") && reason.contains("entre 20 y 60 segundos"),
+        "{reason}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_last_frame_the_container_stretches_fails_the_length_rule() -> anyhow::Result<()> {
+    let fx = strict_fixture().await?;
+    let dir = tempfile::tempdir()?;
+    // 51 frames over 10.2 s, the last one given 15 s in the sample table: the header says 25 s,
+    // every frame is where the index says (nothing truncated), and the frames span 10 s.
+    let even = Clip {
+        audio: false,
+        ..Clip::h264(1920, 1080, 10.2)
+    }
+    .path()?
+    .to_string_lossy()
+    .into_owned();
+    let stretched = ffmpeg_mp4(
+        dir.path(),
+        "stretched.mp4",
+        &[
+            "-i",
+            &even,
+            "-c",
+            "copy",
+            "-bsf:v",
+            "setts=duration='if(eq(N,50),15/TB,DURATION)'",
+        ],
+    )?;
+    let (_, _, seconds) = header(&stretched)?;
+    assert!((24.5..25.5).contains(&seconds), "{seconds} s");
+    let video = fx.uploaded_video(Some(&stretched), false).await?;
+    fx.enqueue(video).await?;
+    let Step::TaskCompleted(JobOutcome::Failed { reason, .. }) = fx.step().await? else {
+        panic!("frames spanning 10 s must fail the 20 s rule");
+    };
+    assert!(
+        reason.contains("10.0 s") && reason.contains("entre 20 y 60 segundos"),
+        "{reason}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_clip_of_exactly_twenty_seconds_passes_the_rechecks() -> anyhow::Result<()> {
+    let fx = strict_fixture().await?;
+    // 100 frames at 5 fps: they span 19.8 s, the last frame lasting the remaining 0.2 s.
+    let clip = Clip::h264(1920, 1080, 20.0).path()?;
+    let video = fx.uploaded_video(Some(&clip), false).await?;
+    fx.enqueue(video).await?;
+    assert_eq!(
+        fx.step().await?,
+        Step::TaskCompleted(JobOutcome::Processed { video_id: video })
+    );
+    Ok(())
+}
