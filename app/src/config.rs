@@ -14,6 +14,9 @@
 //! - `UPLOAD_MAX_CONCURRENT`: uploads one instance receives at once (default 16); more are answered
 //!   503 with `Retry-After` before their body is read. Each holds up to 100 MiB of `UPLOAD_DIR`
 //!   and well under 1 MiB of memory.
+//! - `UPLOAD_MOOV_BUDGET_MIB`: the memory all uploads' `moov` boxes may take at once while they
+//!   are probed (default 64; one `moov` may have up to 32 MiB, or the budget if smaller). An upload
+//!   that finds no room waits up to 5 s, then is answered 503 `busy` with `Retry-After`.
 //! - `LOGIN_MAX_FAILURES_PER_EMAIL` (default 5) and `LOGIN_MAX_FAILURES_PER_CLIENT` (default 20)
 //!   failed logins, and `SIGNUP_MAX_PER_CLIENT` (default 30) signups, per `LOGIN_WINDOW_SECONDS`
 //!   (default 900) before answering 429.
@@ -82,6 +85,8 @@ pub struct Settings {
     pub max_concurrent_uploads: usize,
     pub max_uploads_per_account: u32,
     pub upload_deadline: Duration,
+    /// MiB of `moov` boxes in memory at once (`UPLOAD_MOOV_BUDGET_MIB`).
+    pub moov_budget_mib: u32,
     pub trust_forwarded_for: bool,
     pub client_address_header: Option<String>,
     pub web: WebSettings,
@@ -341,6 +346,7 @@ impl Settings {
             max_concurrent_uploads: parse_or("UPLOAD_MAX_CONCURRENT", 16_usize)?.max(1),
             max_uploads_per_account: parse_or("UPLOAD_MAX_CONCURRENT_PER_ACCOUNT", 2_u32)?.max(1),
             upload_deadline: seconds_or("UPLOAD_DEADLINE_SECONDS", Duration::from_secs(1200))?,
+            moov_budget_mib: parse_or("UPLOAD_MOOV_BUDGET_MIB", 64_u32)?.max(1),
             trust_forwarded_for: flag_or("TRUST_FORWARDED_FOR", false)?,
             client_address_header: var("CLIENT_ADDRESS_HEADER")
                 .map(|name| name.to_ascii_lowercase()),

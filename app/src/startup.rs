@@ -150,6 +150,10 @@ impl Application {
                 account_uploads: Arc::default(),
                 max_uploads_per_account: settings.max_uploads_per_account,
                 upload_deadline: settings.upload_deadline,
+                moov_budget: crate::upload::budget::MoovBudget::new(
+                    settings.moov_budget_mib,
+                    crate::upload::budget::MOOV_BUDGET_WAIT,
+                ),
                 trust_forwarded_for: settings.trust_forwarded_for,
                 client_address_header: settings.client_address_header.clone(),
                 rankings: Rankings::new(pool.clone()),

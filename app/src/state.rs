@@ -32,6 +32,8 @@ pub struct AppState {
     pub max_uploads_per_account: u32,
     /// The longest one upload's body may take to arrive (`UPLOAD_DEADLINE_SECONDS`).
     pub upload_deadline: Duration,
+    /// The memory the probes' `moov` boxes may take at once (`UPLOAD_MOOV_BUDGET_MIB`).
+    pub moov_budget: crate::upload::budget::MoovBudget,
     pub trust_forwarded_for: bool,
     /// A trusted proxy's client-address header, lower-cased (`CLIENT_ADDRESS_HEADER`).
     pub client_address_header: Option<String>,

@@ -558,3 +558,143 @@ async fn a_body_that_never_ends_frees_its_slot_at_the_upload_deadline() -> anyho
     trickler.abort();
     Ok(())
 }
+
+/// A copy of `clip` (ffmpeg's `+faststart`: `ftyp`, `moov`, then the media) whose `moov` carries
+/// `extra` more bytes in a `free` box: a valid MP4 the probe must read a large `moov` of.
+fn with_large_moov(
+    clip: &std::path::Path,
+    extra: usize,
+) -> anyhow::Result<tempfile::NamedTempFile> {
+    let bytes = std::fs::read(clip)?;
+    let mut at = 0;
+    let (start, size) = loop {
+        let size = u32::from_be_bytes(
+            bytes
+                .get(at..at + 4)
+                .context("the clip has a moov box")?
+                .try_into()?,
+        ) as usize;
+        if bytes.get(at + 4..at + 8) == Some(b"moov") {
+            break (at, size);
+        }
+        anyhow::ensure!(size >= 8, "a box of {size} bytes");
+        at += size;
+    };
+    let mut large = Vec::with_capacity(bytes.len() + extra);
+    large.extend_from_slice(&bytes[..start]);
+    large.extend_from_slice(&u32::try_from(size + extra)?.to_be_bytes());
+    large.extend_from_slice(&bytes[start + 4..start + size]);
+    large.extend_from_slice(&u32::try_from(extra)?.to_be_bytes());
+    large.extend_from_slice(b"free");
+    large.resize(large.len() + extra - 8, 0);
+    large.extend_from_slice(&bytes[start + size..]);
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), large)?;
+    Ok(file)
+}
+
+#[tokio::test]
+async fn sixteen_large_moovs_at_once_stay_within_the_moov_memory_budget() -> anyhow::Result<()> {
+    const MOOV_BUDGET_MIB: u64 = 32;
+    let backends = local_backends().await?;
+    backends.expect_queued_jobs();
+    let mut env = backends.env.clone();
+    env.insert("UPLOAD_MOOV_BUDGET_MIB".into(), MOOV_BUDGET_MIB.to_string());
+    let api = RunningApi::start(&env).await?;
+    let client = Client::new(&api.base_url);
+    // Eight accounts of two uploads each (UPLOAD_MAX_CONCURRENT_PER_ACCOUNT): the instance's 16.
+    let mut players = Vec::new();
+    for index in 0..8 {
+        let email = format!("moov{index}@example.com");
+        players.push(client.player(&email, "Ana", "Cali").await?);
+    }
+    let clip = Clip::h264(1920, 1080, 21.0).path()?;
+    // A 24 MiB moov: under the 32 MiB a single upload may have, but two at once pass the budget.
+    let large = with_large_moov(&clip, 24 * 1024 * 1024)?;
+    let mut body = b"--B\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nGrande\r\n\
+        --B\r\nContent-Disposition: form-data; name=\"video_file\"; filename=\"a.mp4\"\r\n\
+        Content-Type: video/mp4\r\n\r\n"
+        .to_vec();
+    body.extend_from_slice(&std::fs::read(large.path())?);
+    let body = Arc::new(body);
+
+    // Sixteen uploads send all but their closing boundary...
+    let mut tails = Vec::new();
+    let mut answers = Vec::new();
+    for player in players.iter().chain(&players) {
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+        answers.push(tokio::spawn(
+            client
+                .http
+                .post(api.url("/api/videos/upload"))
+                .bearer_auth(&player.token)
+                .header("content-type", "multipart/form-data; boundary=B")
+                .body(reqwest::Body::wrap_stream(tokio_stream_of(receiver)))
+                .send(),
+        ));
+        let body = Arc::clone(&body);
+        tails.push(tokio::spawn(async move {
+            for chunk in body.chunks(1024 * 1024) {
+                sender.send(Ok(chunk.to_vec())).await?;
+            }
+            anyhow::Ok(sender)
+        }));
+    }
+    let mut senders = Vec::new();
+    for tail in tails {
+        senders.push(tail.await??);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pid = api.pid().ok_or_else(|| anyhow::anyhow!("the API exited"))?;
+    let before_mib = testkit::peak_rss_bytes_of(pid)? / (1024 * 1024);
+    // ...then all close at once: sixteen probes read their moov together.
+    join_all(
+        senders
+            .iter()
+            .map(|sender| sender.send(Ok(b"\r\n--B--\r\n".to_vec()))),
+    )
+    .await;
+    drop(senders);
+    let mut accepted = 0_i64;
+    for answer in answers {
+        let answer = answer.await??;
+        let (status, retry_after) = (
+            answer.status(),
+            answer.headers().get("retry-after").cloned(),
+        );
+        let body: serde_json::Value = answer.json().await?;
+        match status.as_u16() {
+            201 => accepted += 1,
+            503 => {
+                assert_eq!(body["code"], "busy", "{body}");
+                assert!(retry_after.is_some(), "{body}");
+            }
+            _ => panic!("{status} {body}"),
+        }
+    }
+    let grew_mib = (testkit::peak_rss_bytes_of(pid)? / (1024 * 1024)).saturating_sub(before_mib);
+    println!(
+        "API peak RSS {before_mib} MiB before the probes, grew {grew_mib} MiB; {accepted} accepted"
+    );
+    // One moov at a time fits the budget; the rest of the growth is a few MiB of request buffers.
+    assert!(
+        grew_mib < MOOV_BUDGET_MIB + 16,
+        "API peak RSS grew by {grew_mib} MiB for a {MOOV_BUDGET_MIB} MiB moov budget"
+    );
+    // Every accepted upload is recorded.
+    let videos: i64 = sqlx::query_scalar("SELECT count(*) FROM videos")
+        .fetch_one(&backends.database.pool)
+        .await?;
+    assert_eq!(videos, accepted);
+    // And an ordinary upload still goes through.
+    let after = client
+        .upload(
+            &players[0].token,
+            "video_file",
+            Some(&clip),
+            &[("title", "Normal")],
+        )
+        .await?;
+    assert_eq!(after.status, 201, "{after:?}");
+    Ok(())
+}

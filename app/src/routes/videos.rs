@@ -53,8 +53,8 @@ pub enum UploadResponse {
         #[oai(header = "Retry-After")]
         u64,
     ),
-    /// This instance is receiving as many uploads as it takes at once (`busy`); try again after
-    /// `Retry-After` seconds.
+    /// This instance is receiving as many uploads as it takes at once, or its probes hold as many
+    /// `moov` boxes in memory as it allows (`busy`); try again after `Retry-After` seconds.
     #[oai(status = 503, content_type = "application/problem+json")]
     Busy(
         Json<Problem>,
@@ -66,6 +66,8 @@ pub enum UploadResponse {
 
 /// How long an account told it sends too many uploads waits: an upload takes seconds to minutes.
 const ACCOUNT_BUSY_RETRY_AFTER_SECONDS: u64 = 30;
+/// How long an upload told the instance is busy waits: a slot or `moov` room frees in seconds.
+const BUSY_RETRY_AFTER_SECONDS: u64 = 5;
 
 /// Where a video is in its life (the values of `videos.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -316,7 +318,7 @@ impl VideosApi {
                         "El servidor está recibiendo demasiados videos a la vez. Inténtalo de nuevo en unos segundos.",
                     )
                     .json(),
-                    5,
+                    BUSY_RETRY_AFTER_SECONDS,
                 ));
             }
             Err(UploadRejection::Internal(cause)) => return Err(ApiError::internal(cause)),
@@ -334,6 +336,17 @@ impl VideosApi {
         let problem = match refusal {
             Refusal::Field { field, detail } => Problem::invalid_field(&field, detail),
             Refusal::Video { code, detail } => Problem::bad_request(code, detail),
+            Refusal::Busy => {
+                return Ok(UploadResponse::Busy(
+                    Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "El servidor está revisando demasiados videos a la vez. Inténtalo de nuevo en unos segundos.",
+                    )
+                    .json(),
+                    BUSY_RETRY_AFTER_SECONDS,
+                ));
+            }
         };
         Ok(UploadResponse::BadRequest(problem.json()))
     }

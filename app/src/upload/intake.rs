@@ -29,6 +29,9 @@ pub enum Refusal {
     Field { field: String, detail: String },
     /// The file breaks a rule: `invalid_video`, `invalid_duration` or `invalid_resolution`.
     Video { code: &'static str, detail: String },
+    /// No room in the memory budget for the file's `moov` (`UPLOAD_MOOV_BUDGET_MIB`) within the
+    /// wait: `busy`, try again shortly.
+    Busy,
 }
 
 /// The upload's fields and file, checked.
@@ -50,7 +53,7 @@ pub async fn intake(
         title,
         publish,
         probed,
-    } = match check(upload).await {
+    } = match check(state, upload).await {
         Ok(checked) => checked,
         Err(refusal) => return Ok(Intake::Refused(refusal)),
     };
@@ -92,8 +95,9 @@ pub async fn intake(
 }
 
 /// The upload's fields, then its file: the probe reads the file on a blocking thread so that a
-/// hostile file cannot stall the request threads (and with them the health checks).
-async fn check(upload: &ReceivedUpload) -> Result<Checked, Refusal> {
+/// hostile file cannot stall the request threads (and with them the health checks), and its `moov`
+/// only once the process-wide budget has room for it.
+async fn check(state: &AppState, upload: &ReceivedUpload) -> Result<Checked, Refusal> {
     let field = |field: &str, detail: &str| Refusal::Field {
         field: field.to_owned(),
         detail: detail.to_owned(),
@@ -122,12 +126,16 @@ async fn check(upload: &ReceivedUpload) -> Result<Checked, Refusal> {
         },
     };
     let path = file.path().to_owned();
-    let probed = tokio::task::spawn_blocking(move || probe(&path))
-        .await
-        .unwrap_or_else(|join| Err(ProbeError::Io(format!("probe task: {join}"))));
+    let (budget, runtime) = (state.moov_budget.clone(), tokio::runtime::Handle::current());
+    let probed = tokio::task::spawn_blocking(move || {
+        probe(&path, |bytes| budget.reserve_blocking(&runtime, bytes))
+    })
+    .await
+    .unwrap_or_else(|join| Err(ProbeError::Io(format!("probe task: {join}"))));
     let probed = probed.map_err(|error| {
         tracing::info!(%error, "upload refused by the probe");
         match error {
+            ProbeError::Busy => Refusal::Busy,
             ProbeError::NotMp4 | ProbeError::Damaged(_) | ProbeError::Io(_) => video(
                 "invalid_video",
                 "El archivo no es un video MP4 válido.".to_owned(),

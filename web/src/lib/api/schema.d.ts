@@ -1134,8 +1134,8 @@ export interface operations {
                 };
             };
             /**
-             * @description This instance is receiving as many uploads as it takes at once (`busy`); try again after
-             *     `Retry-After` seconds.
+             * @description This instance is receiving as many uploads as it takes at once, or its probes hold as many
+             *     `moov` boxes in memory as it allows (`busy`); try again after `Retry-After` seconds.
              */
             503: {
                 headers: {
