@@ -131,6 +131,7 @@ impl Product {
                 command.env("STORAGE_URL", format!("file:{}", storage.display()));
             }
             if let Some(dir) = &options.log_dir {
+                std::fs::create_dir_all(dir)?;
                 let log = std::fs::File::create(dir.join(format!("{name}.log")))?;
                 command
                     .stdout(Stdio::from(log.try_clone()?))
