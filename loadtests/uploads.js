@@ -15,7 +15,9 @@
 //              The next burst starts on time even if the previous one is still uploading, so the
 //              queue receives VUS videos every PAUSE whatever the upload speed.
 //   USERS      accounts created through the API in setup, uploads spread over them
-//              (default: VUS)
+//              (default: VUS, so each account sends one upload per burst). The API lets an
+//              account have UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT (default 5) videos waiting for or in
+//              processing: keep BURSTS × VUS / USERS within it (3 by default), or raise it.
 //   TIMEOUT    per-upload request timeout (default 5m; k6's own default of 60s is too short for
 //              100 MB over a slow link)
 //   SUMMARY    file to write the end-of-test summary JSON to (handleSummary; default: none). With

@@ -9,6 +9,9 @@
 //! - `UPLOAD_DIR`: where uploads are streamed before they are stored (default: the system temp dir).
 //! - `UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`: uploads one account sends to one instance at once
 //!   (default 2); more are answered 429 with `Retry-After` before their body is read.
+//! - `UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT`: videos one account may have waiting for or in processing
+//!   (`uploaded` or `processing`, default 5); a further upload is answered 429
+//!   `too_many_videos_in_flight` with `Retry-After` before its body is read, and nothing is stored.
 //! - `UPLOAD_DEADLINE_SECONDS`: the longest one upload's body may take (default 1200: 100 MB at
 //!   about 0.7 Mbit/s); past it the upload is refused (400) and its slot freed.
 //! - `UPLOAD_MAX_CONCURRENT`: uploads one instance receives at once (default 16); more are answered
@@ -84,6 +87,8 @@ pub struct Settings {
     pub upload_dir: PathBuf,
     pub max_concurrent_uploads: usize,
     pub max_uploads_per_account: u32,
+    /// Videos one account may have not yet processed (`UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT`).
+    pub max_in_flight_per_account: u32,
     pub upload_deadline: Duration,
     /// MiB of `moov` boxes in memory at once (`UPLOAD_MOOV_BUDGET_MIB`).
     pub moov_budget_mib: u32,
@@ -345,6 +350,7 @@ impl Settings {
             upload_dir: var("UPLOAD_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
             max_concurrent_uploads: parse_or("UPLOAD_MAX_CONCURRENT", 16_usize)?.max(1),
             max_uploads_per_account: parse_or("UPLOAD_MAX_CONCURRENT_PER_ACCOUNT", 2_u32)?.max(1),
+            max_in_flight_per_account: parse_or("UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT", 5_u32)?.max(1),
             upload_deadline: seconds_or("UPLOAD_DEADLINE_SECONDS", Duration::from_secs(1200))?,
             moov_budget_mib: parse_or("UPLOAD_MOOV_BUDGET_MIB", 64_u32)?.max(1),
             trust_forwarded_for: flag_or("TRUST_FORWARDED_FOR", false)?,

@@ -149,6 +149,7 @@ impl Application {
                 uploads: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads)),
                 account_uploads: Arc::default(),
                 max_uploads_per_account: settings.max_uploads_per_account,
+                max_in_flight_per_account: settings.max_in_flight_per_account,
                 upload_deadline: settings.upload_deadline,
                 moov_budget: crate::upload::budget::MoovBudget::new(
                     settings.moov_budget_mib,

@@ -30,6 +30,9 @@ pub struct AppState {
     /// The uploads each account is sending, at most `UPLOAD_MAX_CONCURRENT_PER_ACCOUNT` at once.
     pub account_uploads: Arc<crate::lines::KeyedLines>,
     pub max_uploads_per_account: u32,
+    /// Videos one account may have waiting for or in processing
+    /// (`UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT`).
+    pub max_in_flight_per_account: u32,
     /// The longest one upload's body may take to arrive (`UPLOAD_DEADLINE_SECONDS`).
     pub upload_deadline: Duration,
     /// The memory the probes' `moov` boxes may take at once (`UPLOAD_MOOV_BUDGET_MIB`).

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use end_to_end::{Client, RawBody, RunningApi, forms};
+use futures_util::future::join_all;
 use testkit::media::{self, Clip};
 
 use crate::{LocalBackends, files_under, local_backends};
@@ -364,5 +365,109 @@ async fn an_upload_over_100_mb_is_refused_while_streaming() -> anyhow::Result<()
         0,
         "no partial upload left behind"
     );
+    Ok(())
+}
+
+/// Videos of `owner` recorded, and files stored for anyone.
+async fn recorded_and_stored(
+    backends: &LocalBackends,
+    owner: &str,
+) -> anyhow::Result<(i64, usize)> {
+    let videos: i64 = sqlx::query_scalar("SELECT count(*) FROM videos WHERE owner_id = $1::uuid")
+        .bind(owner)
+        .fetch_one(&backends.database.pool)
+        .await?;
+    Ok((videos, files_under(backends.storage.path()).len()))
+}
+
+#[tokio::test]
+async fn an_account_with_its_videos_in_flight_at_the_ceiling_is_refused_until_one_finishes()
+-> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    // No worker runs: every accepted video stays `uploaded`, in flight.
+    backends.expect_queued_jobs();
+    let mut env = backends.env.clone();
+    env.insert("UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT".into(), "2".into());
+    // Room for six parallel uploads of one account, so that only the ceiling stops them.
+    env.insert("UPLOAD_MAX_CONCURRENT_PER_ACCOUNT".into(), "6".into());
+    let api = RunningApi::start(&env).await?;
+    let client = Client::new(&api.base_url);
+    let clip = valid_clip()?;
+    let busy = client.player("cola@example.com", "Ana", "Cali").await?;
+    let other = client
+        .player("otra.cola@example.com", "Eva", "Cali")
+        .await?;
+    let send = |token: &str, title: &'static str| {
+        let (client, token, clip) = (client.clone(), token.to_owned(), clip.clone());
+        async move {
+            client
+                .upload(&token, "video_file", Some(&clip), &[("title", title)])
+                .await
+        }
+    };
+
+    for title in ["Primera", "Segunda"] {
+        let answer = send(&busy.token, title).await?;
+        assert_eq!(answer.status, 201, "{answer:?}");
+    }
+    let refused = send(&busy.token, "Tercera").await?;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (429, "too_many_videos_in_flight"),
+        "{refused:?}"
+    );
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    assert_eq!(
+        recorded_and_stored(&backends, &busy.id).await?,
+        (2, 2),
+        "nothing recorded or stored for the refused upload"
+    );
+
+    // Another account is not held back by this one's videos.
+    let answer = send(&other.token, "De otra cuenta").await?;
+    assert_eq!(answer.status, 201, "{answer:?}");
+
+    // Six at once from an account with no video in flight: all pass the early look, and the
+    // recording transaction lets exactly two through; the others' stored originals are removed.
+    let racer = client.player("carrera@example.com", "Luz", "Cali").await?;
+    let answers = join_all((0..6).map(|_| send(&racer.token, "A la vez"))).await;
+    let mut statuses = Vec::new();
+    for answer in answers {
+        let answer = answer?;
+        statuses.push((answer.status, answer.code().to_owned()));
+    }
+    statuses.sort();
+    let accepted = statuses.iter().filter(|(status, _)| *status == 201).count();
+    let in_flight = statuses
+        .iter()
+        .filter(|(status, code)| *status == 429 && code == "too_many_videos_in_flight")
+        .count();
+    assert_eq!((accepted, in_flight), (2, 4), "{statuses:?}");
+    let (racer_videos, files) = recorded_and_stored(&backends, &racer.id).await?;
+    assert_eq!(
+        (racer_videos, files),
+        (2, 2 + 1 + 2),
+        "two recorded, and only recorded videos have a stored original"
+    );
+
+    // One video finishes (as the worker would mark it): room for one more.
+    sqlx::query(
+        "UPDATE videos SET status = 'failed', error = 'x', processed_at = now()
+          WHERE id = (SELECT id FROM videos WHERE owner_id = $1::uuid ORDER BY uploaded_at LIMIT 1)",
+    )
+    .bind(&busy.id)
+    .execute(&backends.database.pool)
+    .await?;
+    let answer = send(&busy.token, "Tras terminar una").await?;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    let refused = send(&busy.token, "Otra vez de más").await?;
+    assert_eq!(refused.code(), "too_many_videos_in_flight", "{refused:?}");
+
+    // Deleting a waiting video frees its place too.
+    let waiting = answer.ok()?.video_id;
+    let deleted = client.delete_video(Some(&busy.token), &waiting).await?;
+    assert_eq!(deleted.status, 200, "{deleted:?}");
+    let answer = send(&busy.token, "Tras borrar una").await?;
+    assert_eq!(answer.status, 201, "{answer:?}");
     Ok(())
 }

@@ -45,7 +45,9 @@ pub enum UploadResponse {
     #[oai(status = 413, content_type = "application/problem+json")]
     TooLarge(Json<Problem>),
     /// This account already sends as many uploads as it may at once
-    /// (`UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`): `too_many_uploads`; nothing was read.
+    /// (`UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`): `too_many_uploads`; nothing was read. Or it already
+    /// has as many videos waiting for or in processing as it may (`UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT`):
+    /// `too_many_videos_in_flight`; nothing was stored.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyUploads(
         Json<Problem>,
@@ -66,6 +68,9 @@ pub enum UploadResponse {
 
 /// How long an account told it sends too many uploads waits: an upload takes seconds to minutes.
 const ACCOUNT_BUSY_RETRY_AFTER_SECONDS: u64 = 30;
+/// How long an account told its videos fill its share of the queue waits: one is processed in
+/// about a minute.
+const IN_FLIGHT_RETRY_AFTER_SECONDS: u64 = 60;
 /// How long an upload told the instance is busy waits: a slot or `moov` room frees in seconds.
 const BUSY_RETRY_AFTER_SECONDS: u64 = 5;
 
@@ -261,6 +266,19 @@ async fn owned_video_locked(
     Ok(Ok((video_id, tx, video)))
 }
 
+/// The answer to an account whose videos waiting for or in processing are at the ceiling.
+fn too_many_in_flight() -> UploadResponse {
+    UploadResponse::TooManyUploads(
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_videos_in_flight",
+            "Ya tienes demasiados videos en espera de procesamiento. Espera a que terminen e inténtalo de nuevo.",
+        )
+        .json(),
+        IN_FLIGHT_RETRY_AFTER_SECONDS,
+    )
+}
+
 pub struct VideosApi;
 
 #[OpenApi(tag = "ApiTags::Videos")]
@@ -310,6 +328,7 @@ impl VideosApi {
                     ACCOUNT_BUSY_RETRY_AFTER_SECONDS,
                 ));
             }
+            Err(UploadRejection::InFlight) => return Ok(too_many_in_flight()),
             Err(UploadRejection::Busy) => {
                 return Ok(UploadResponse::Busy(
                     Problem::new(
@@ -336,6 +355,7 @@ impl VideosApi {
         let problem = match refusal {
             Refusal::Field { field, detail } => Problem::invalid_field(&field, detail),
             Refusal::Video { code, detail } => Problem::bad_request(code, detail),
+            Refusal::InFlight => return Ok(too_many_in_flight()),
             Refusal::Busy => {
                 return Ok(UploadResponse::Busy(
                     Problem::new(

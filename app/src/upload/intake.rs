@@ -3,7 +3,7 @@
 //! turns the outcome into an answer.
 
 use platform::videos::VideoKeys;
-use platform::videos::intake::{NewVideo, record_upload};
+use platform::videos::intake::{NewVideo, record_upload_within};
 use platform::videos::{outbox, rules};
 use uuid::Uuid;
 
@@ -32,6 +32,9 @@ pub enum Refusal {
     /// No room in the memory budget for the file's `moov` (`UPLOAD_MOOV_BUDGET_MIB`) within the
     /// wait: `busy`, try again shortly.
     Busy,
+    /// The account already has `UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT` videos waiting for or in
+    /// processing (counted again when the video is recorded): `too_many_videos_in_flight`.
+    InFlight,
 }
 
 /// The upload's fields and file, checked.
@@ -43,7 +46,8 @@ struct Checked {
 
 /// Takes `upload` in for `owner_id`: checks it, stores its original, records the video and its job
 /// in one transaction, then publishes the job. A refused upload stores nothing; an upload whose
-/// record fails has its stored original removed again.
+/// record fails, or finds its account's videos in flight at the ceiling when it is recorded (a
+/// parallel upload of the same account got there first), has its stored original removed again.
 pub async fn intake(
     state: &AppState,
     owner_id: Uuid,
@@ -79,14 +83,21 @@ pub async fn intake(
         size_bytes: upload.size,
         video_codec: probed.codec.to_owned(),
     };
-    let task_id = match record_upload(&state.pool, &video).await {
-        Ok(task_id) => task_id,
-        Err(error) => {
+    let recorded = record_upload_within(&state.pool, &video, state.max_in_flight_per_account).await;
+    let task_id = match recorded {
+        Ok(Some(task_id)) => task_id,
+        Ok(None) | Err(_) => {
             // Leave nothing behind: no row was written, so the stored original goes too.
             if let Err(cleanup) = state.storage.delete(&key).await {
-                tracing::error!(%cleanup, key = %key, "could not remove the original of a failed upload");
+                tracing::error!(%cleanup, key = %key, "could not remove the original of a refused upload");
             }
-            return Err(error.into());
+            return match recorded {
+                Err(error) => Err(error.into()),
+                _ => {
+                    tracing::info!(%owner_id, "upload refused: the account's videos in flight are at the ceiling");
+                    Ok(Intake::Refused(Refusal::InFlight))
+                }
+            };
         }
     };
     outbox::publish(&state.pool, state.queue.as_ref(), task_id, video_id).await;

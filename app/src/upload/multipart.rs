@@ -85,6 +85,9 @@ pub enum UploadRejection {
     Busy,
     /// This account already sends `UPLOAD_MAX_CONCURRENT_PER_ACCOUNT` uploads: nothing was read.
     AccountBusy,
+    /// This account already has `UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT` videos waiting for or in
+    /// processing: nothing was read.
+    InFlight,
     /// Our side failed (temporary file): a 500, logged.
     Internal(String),
 }
@@ -140,6 +143,17 @@ impl<'a> ApiExtractor<'a> for UploadForm {
             },
             None => None,
         };
+        // An account whose videos already fill its share of the queue is told so before it sends
+        // the body (an early look; the recording transaction counts again under a lock).
+        if let Some(account) = account {
+            match platform::videos::intake::in_flight(&state.pool, account).await {
+                Ok(count) if count >= i64::from(state.max_in_flight_per_account) => {
+                    return Ok(Self(Err(UploadRejection::InFlight)));
+                }
+                Ok(_) => {}
+                Err(error) => return Ok(Self(Err(UploadRejection::Internal(error.to_string())))),
+            }
+        }
         // Each upload holds a temporary file and a parser: a fixed number at once per instance.
         let Ok(slot) = state.uploads.clone().try_acquire_owned() else {
             return Ok(Self(Err(UploadRejection::Busy)));

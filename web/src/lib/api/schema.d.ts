@@ -1112,7 +1112,9 @@ export interface operations {
             };
             /**
              * @description This account already sends as many uploads as it may at once
-             *     (`UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`): `too_many_uploads`; nothing was read.
+             *     (`UPLOAD_MAX_CONCURRENT_PER_ACCOUNT`): `too_many_uploads`; nothing was read. Or it already
+             *     has as many videos waiting for or in processing as it may (`UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT`):
+             *     `too_many_videos_in_flight`; nothing was stored.
              */
             429: {
                 headers: {
