@@ -19,6 +19,11 @@ use super::framing::{FramingWatch, HeadersTooLong};
 use crate::state::AppState;
 
 pub use platform::videos::rules::MAX_UPLOAD_BYTES;
+
+/// How long the early look at an account's videos in flight may take before the upload goes on
+/// without it.
+const EARLY_LOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Text fields are short; anything longer than this is refused without reading on.
 const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
 /// Room for the text fields and multipart framing around the file.
@@ -144,14 +149,24 @@ impl<'a> ApiExtractor<'a> for UploadForm {
             None => None,
         };
         // An account whose videos already fill its share of the queue is told so before it sends
-        // the body (an early look; the recording transaction counts again under a lock).
+        // the body. Only an early look: the recording transaction counts again under a lock and
+        // decides, so a database that does not answer at once does not hold the upload here (it
+        // is then refused, or not, when it is recorded).
         if let Some(account) = account {
-            match platform::videos::intake::in_flight(&state.pool, account).await {
-                Ok(count) if count >= i64::from(state.max_in_flight_per_account) => {
+            let look = tokio::time::timeout(
+                EARLY_LOOK_TIMEOUT,
+                platform::videos::intake::in_flight(&state.pool, account),
+            )
+            .await;
+            match look {
+                Ok(Ok(count)) if count >= i64::from(state.max_in_flight_per_account) => {
                     return Ok(Self(Err(UploadRejection::InFlight)));
                 }
-                Ok(_) => {}
-                Err(error) => return Ok(Self(Err(UploadRejection::Internal(error.to_string())))),
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "the early look at the videos in flight failed");
+                }
+                Err(_) => tracing::warn!("the early look at the videos in flight timed out"),
             }
         }
         // Each upload holds a temporary file and a parser: a fixed number at once per instance.
