@@ -19,10 +19,17 @@ pub struct Moto {
 
 /// Starts a fresh emulator on a free loopback port and waits until it answers.
 pub async fn start() -> anyhow::Result<Moto> {
+    start_logging_to("moto.log").await
+}
+
+/// Starts a fresh emulator logging to `target/xtask/<log>`.
+pub async fn start_logging_to(log: &str) -> anyhow::Result<Moto> {
     let server = venv::ensure(&venv::MOTO)?;
     let port = cmd::free_port()?;
-    console::step(format!("Starting the AWS emulator on 127.0.0.1:{port}"));
-    let log = std::fs::File::create(cmd::target_dir().join("xtask").join("moto.log"))?;
+    console::step(format!(
+        "Starting the AWS emulator on 127.0.0.1:{port} ({log})"
+    ));
+    let log = std::fs::File::create(cmd::target_dir().join("xtask").join(log))?;
     let child = cmd::spawn(
         Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])

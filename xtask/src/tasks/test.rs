@@ -52,6 +52,10 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     let postgres = Postgres::ensure().await?;
     drop_stale_test_databases(&postgres).await?;
     let moto = moto::start().await?;
+    // The mail test reads what SES sent from moto's state page, which fails for good once the
+    // deploy test has made an RDS subnet group there (moto 5 cannot serialise it): mail gets an
+    // emulator of its own.
+    let mail_moto = moto::start_logging_to("moto-mail.log").await?;
     // Only the image and deploy tests push anywhere; the quick tier runs neither.
     let registry = match args.quick {
         true => None,
@@ -78,6 +82,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
         .args(&args.filters)
         .env("TEST_DATABASE_URL", postgres.url("postgres"))
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("MAIL_AWS_ENDPOINT_URL", &mail_moto.endpoint)
         // Throw-away credentials: nothing in a test run can reach real AWS.
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
