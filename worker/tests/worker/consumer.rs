@@ -21,6 +21,8 @@ use worker::config::WorkerSettings;
 use worker::consumer::{Consumer, JobOutcome, Step};
 use worker::pipeline::PipelineSettings;
 
+use crate::support::Scratch;
+
 const NO_WAIT: Duration = Duration::ZERO;
 
 struct Fixture {
@@ -657,26 +659,13 @@ async fn strict_fixture() -> anyhow::Result<Fixture> {
     Ok(fx)
 }
 
-/// Runs the ffmpeg CLI with `args` (inputs, maps, codecs) into a new MP4 in `dir`.
-fn ffmpeg_mp4(dir: &Path, name: &str, args: &[&str]) -> anyhow::Result<std::path::PathBuf> {
-    let output = dir.join(name);
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .arg(&output)
-        .status()?;
-    anyhow::ensure!(status.success(), "ffmpeg {args:?} failed");
-    Ok(output)
-}
-
 #[tokio::test]
 async fn the_worker_decodes_the_first_video_track_the_api_validated() -> anyhow::Result<()> {
     let fx = strict_fixture().await?;
-    let dir = tempfile::tempdir()?;
+    let scratch = Scratch::new()?;
     // Track 1: 1080p H.264 (what the API's probe reads). Track 2: a bigger, solid red MPEG-2
     // track, FFmpeg's "best" pick, in a codec uploads may not use.
-    let two_tracks = ffmpeg_mp4(
-        dir.path(),
+    let two_tracks = scratch.generate(
         "two-tracks.mp4",
         &[
             "-f",
@@ -718,9 +707,8 @@ async fn the_worker_decodes_the_first_video_track_the_api_validated() -> anyhow:
 #[tokio::test]
 async fn a_first_track_in_a_codec_uploads_may_not_use_fails_the_video() -> anyhow::Result<()> {
     let fx = strict_fixture().await?;
-    let dir = tempfile::tempdir()?;
-    let mpeg2 = ffmpeg_mp4(
-        dir.path(),
+    let scratch = Scratch::new()?;
+    let mpeg2 = scratch.generate(
         "mpeg2.mp4",
         &[
             "-f",
@@ -764,43 +752,6 @@ async fn headers_that_promise_more_than_the_frames_hold_fail_the_video() -> anyh
     Ok(())
 }
 
-/// One H.264 track whose pictures change size part-way: each `(size, seconds)` segment encoded on
-/// its own as a raw Annex B stream (its SPS in-band), the streams joined byte for byte and put in
-/// an MP4 without re-encoding. The track's header gives the first segment's size.
-fn resized_mid_stream(dir: &Path, segments: &[(&str, u32)]) -> anyhow::Result<std::path::PathBuf> {
-    let mut joined = Vec::new();
-    for (index, (size, seconds)) in segments.iter().enumerate() {
-        let source = format!("testsrc2=size={size}:rate=5:duration={seconds}");
-        let part = ffmpeg_mp4(
-            dir,
-            &format!("part-{index}.h264"),
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                &source,
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-                "-f",
-                "h264",
-            ],
-        )?;
-        joined.extend(std::fs::read(part)?);
-    }
-    let raw = dir.join("joined.h264");
-    std::fs::write(&raw, joined)?;
-    let raw = raw.to_string_lossy().into_owned();
-    ffmpeg_mp4(
-        dir,
-        "resized.mp4",
-        &["-framerate", "5", "-i", &raw, "-c", "copy"],
-    )
-}
-
 /// The first video stream's header as ffprobe reads it: width, height and the file's duration.
 fn header(path: &Path) -> anyhow::Result<(u64, u64, f64)> {
     let probe = testkit::media::ffprobe(path)?;
@@ -819,9 +770,10 @@ fn header(path: &Path) -> anyhow::Result<(u64, u64, f64)> {
 #[tokio::test]
 async fn frames_that_shrink_part_way_fail_the_resolution_rule() -> anyhow::Result<()> {
     let fx = strict_fixture().await?;
-    let dir = tempfile::tempdir()?;
+    let scratch = Scratch::new()?;
     // 12 s of 1080p, then 10 s of 720p in the same track: the header (and the API) see 1080p.
-    let shrinking = resized_mid_stream(dir.path(), &[("1920x1080", 12), ("1280x720", 10)])?;
+    let shrinking =
+        scratch.resized_mid_stream("resized.mp4", &[("1920x1080", 12), ("1280x720", 10)])?;
     let (width, height, seconds) = header(&shrinking)?;
     assert_eq!((width, height), (1920, 1080));
     assert!((21.5..22.5).contains(&seconds), "{seconds} s");
@@ -845,11 +797,10 @@ async fn frames_that_shrink_part_way_fail_the_resolution_rule() -> anyhow::Resul
 #[tokio::test]
 async fn sparse_frames_that_reach_the_cut_fail_the_length_rule() -> anyhow::Result<()> {
     let fx = strict_fixture().await?;
-    let dir = tempfile::tempdir()?;
+    let scratch = Scratch::new()?;
     // 50 frames over 10 s, then one frame at 31 s: the header says 31.2 s and the footage
     // reaches the 30 s cut, but the frames used cover 9.8 s.
-    let sparse = ffmpeg_mp4(
-        dir.path(),
+    let sparse = scratch.generate(
         "sparse.mp4",
         &[
             "-f",
@@ -885,7 +836,7 @@ async fn sparse_frames_that_reach_the_cut_fail_the_length_rule() -> anyhow::Resu
 #[tokio::test]
 async fn a_last_frame_the_container_stretches_fails_the_length_rule() -> anyhow::Result<()> {
     let fx = strict_fixture().await?;
-    let dir = tempfile::tempdir()?;
+    let scratch = Scratch::new()?;
     // 51 frames over 10.2 s, the last one given 15 s in the sample table: the header says 25 s,
     // every frame is where the index says (nothing truncated), and the frames span 10 s.
     let even = Clip {
@@ -895,8 +846,7 @@ async fn a_last_frame_the_container_stretches_fails_the_length_rule() -> anyhow:
     .path()?
     .to_string_lossy()
     .into_owned();
-    let stretched = ffmpeg_mp4(
-        dir.path(),
+    let stretched = scratch.generate(
         "stretched.mp4",
         &[
             "-i",

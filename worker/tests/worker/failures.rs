@@ -198,38 +198,9 @@ fn cancel_flag_stops_a_running_job_quickly() -> anyhow::Result<()> {
 #[test]
 fn a_frame_too_large_part_way_is_rejected_before_it_is_rendered() -> anyhow::Result<()> {
     let scratch = Scratch::new()?;
-    // 2 s of 360p, then frames of 4608x2592 (above 4096 × 2304 pixels) in the same H.264 track,
-    // each part encoded on its own with its SPS in-band and joined byte for byte: the header says
-    // 640x360, so only the decoded frames show the large ones.
-    let mut joined = Vec::new();
-    for (name, size, seconds) in [("small", "640x360", 2), ("large", "4608x2592", 1)] {
-        let source = format!("testsrc2=size={size}:rate=5:duration={seconds}");
-        let part = scratch.generate(
-            &format!("{name}.h264"),
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                &source,
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-                "-f",
-                "h264",
-            ],
-        )?;
-        joined.extend(std::fs::read(part)?);
-    }
-    let raw = scratch.path("joined.h264");
-    std::fs::write(&raw, joined)?;
-    let raw = raw.to_string_lossy().into_owned();
-    let input = scratch.generate(
-        "growing.mp4",
-        &["-framerate", "5", "-i", &raw, "-c", "copy"],
-    )?;
+    // 2 s of 360p, then frames of 4608x2592 (above 4096 × 2304 pixels) in the same H.264 track:
+    // the header says 640x360, so only the decoded frames show the large ones.
+    let input = scratch.resized_mid_stream("growing.mp4", &[("640x360", 2), ("4608x2592", 1)])?;
     expect_permanent(scratch.render(&input), InputProblem::FrameTooLarge);
     assert!(!scratch.path("growing-showcase.mp4").exists());
     Ok(())

@@ -45,6 +45,43 @@ impl Scratch {
         Ok(path)
     }
 
+    /// One H.264 track whose pictures change size part-way, as `<dir>/<name>`: each
+    /// `(size, seconds)` segment (5 fps) encoded on its own as a raw Annex B stream (its SPS
+    /// in-band), the streams joined byte for byte and put in an MP4 without re-encoding. The
+    /// track's header gives the first segment's size; only the decoded frames show the others.
+    pub fn resized_mid_stream(
+        &self,
+        name: &str,
+        segments: &[(&str, u32)],
+    ) -> anyhow::Result<PathBuf> {
+        let mut joined = Vec::new();
+        for (index, (size, seconds)) in segments.iter().enumerate() {
+            let source = format!("testsrc2=size={size}:rate=5:duration={seconds}");
+            let part = self.generate(
+                &format!("{name}-part-{index}.h264"),
+                &[
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    &source,
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "ultrafast",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-f",
+                    "h264",
+                ],
+            )?;
+            joined.extend(std::fs::read(part)?);
+        }
+        let raw = self.path(&format!("{name}-joined.h264"));
+        std::fs::write(&raw, joined)?;
+        let raw = raw.to_string_lossy().into_owned();
+        self.generate(name, &["-framerate", "5", "-i", &raw, "-c", "copy"])
+    }
+
     /// Renders `input` with the production settings except the fastest x264 preset (the encoder's
     /// speed is not what these tests are about).
     pub fn render(&self, input: &Path) -> Result<Rendered, PipelineError> {
