@@ -23,6 +23,31 @@ pub enum Count {
     Over { hits: u32, wait: Duration },
 }
 
+/// A store of fixed-window counters: the database's ([`RateCounters`]) or the instance's, shared
+/// every second (`super::synced::SyncedCounters`). The step-up past a limit works on either.
+pub(crate) trait Windows {
+    /// Counts one hit on `key` if its window holds fewer than `limit`.
+    async fn count(&self, key: &str, limit: u32, window: Duration) -> Result<Count, sqlx::Error>;
+    /// Counts one hit on `key` past its limit (the request paid with a proof of work).
+    async fn count_over(&self, key: &str, window: Duration) -> Result<(), sqlx::Error>;
+    /// Takes back one hit (the request it counted never did its work).
+    async fn give_back(&self, key: &str) -> Result<(), sqlx::Error>;
+}
+
+impl Windows for RateCounters {
+    async fn count(&self, key: &str, limit: u32, window: Duration) -> Result<Count, sqlx::Error> {
+        RateCounters::count(self, key, limit, window).await
+    }
+
+    async fn count_over(&self, key: &str, window: Duration) -> Result<(), sqlx::Error> {
+        RateCounters::count_over(self, key, window).await
+    }
+
+    async fn give_back(&self, key: &str) -> Result<(), sqlx::Error> {
+        RateCounters::give_back(self, key).await
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct Window {
     hits: i32,

@@ -14,7 +14,7 @@ pub mod synced;
 
 use std::time::Duration;
 
-use counters::{Count, RateCounters};
+use counters::{Count, RateCounters, Windows};
 use proof::{ProofChallenge, ProofOfWork};
 use synced::SyncedCounters;
 use uuid::Uuid;
@@ -118,7 +118,7 @@ impl Integrity {
         if let Some(block) = network.ipv4_block_key() {
             limits.push((block, self.signups_per_ipv4_24, self.signups_per_ipv4_24));
         }
-        self.admit_past_limits(&limits, self.signup_window, proof)
+        self.admit_past_limits(&self.counters, &limits, self.signup_window, proof)
             .await
     }
 
@@ -147,26 +147,24 @@ impl Integrity {
         if let Count::Over { wait, .. } = self.vote_counters.count(&pace_key, pace, MINUTE).await? {
             return Ok(VoteAdmission::TooFast { wait });
         }
-        let hourly_key = network_votes_key(network);
+        // Past the network's hour, a proof of work, as any limit asks; a refused vote gives its
+        // pace back.
         let hourly = self.votes.max_per_network_per_hour;
-        let Count::Over { hits, wait } =
-            self.vote_counters.count(&hourly_key, hourly, HOUR).await?
-        else {
-            return Ok(VoteAdmission::Admitted);
-        };
-        // Past the hour: a proof of work, as any limit asks.
-        let difficulty = proof::difficulty(hits, hourly, hourly.saturating_mul(VOTE_STEPS));
-        if let Some(proof) = proof
-            && self.proofs.accept(proof, difficulty).await?.is_ok()
+        let limits = [(
+            network_votes_key(network),
+            hourly,
+            hourly.saturating_mul(VOTE_STEPS),
+        )];
+        match self
+            .admit_past_limits(&self.vote_counters, &limits, HOUR, proof)
+            .await?
         {
-            self.vote_counters.count_over(&hourly_key, HOUR).await?;
-            return Ok(VoteAdmission::Admitted);
+            Admission::Admitted => Ok(VoteAdmission::Admitted),
+            Admission::Refused { wait, challenge } => {
+                self.vote_counters.give_back(&pace_key).await?;
+                Ok(VoteAdmission::Refused { wait, challenge })
+            }
         }
-        self.vote_counters.give_back(&pace_key).await?;
-        Ok(VoteAdmission::Refused {
-            wait,
-            challenge: self.proofs.challenge(difficulty),
-        })
     }
 
     /// Gives back the pace an admitted vote counted when it was not cast (already cast, the
@@ -191,11 +189,12 @@ impl Integrity {
             .await
     }
 
-    /// Counts a hit on every key within its limit; a key past its limit is counted only with a
-    /// proof of work as hard as the worst of them asks (one proof pays for all). Each limit comes
-    /// with the hits past it that double the difficulty.
+    /// Counts a hit in `counters` on every key within its limit; a key past its limit is counted
+    /// only with a proof of work as hard as the worst of them asks (one proof pays for all). Each
+    /// limit comes with the hits past it that double the difficulty.
     async fn admit_past_limits(
         &self,
+        counters: &impl Windows,
         limits: &[(String, u32, u32)],
         window: Duration,
         proof: Option<&str>,
@@ -205,7 +204,7 @@ impl Integrity {
         let mut difficulty = 0;
         let mut wait = Duration::ZERO;
         for (key, limit, step) in limits {
-            match self.counters.count(key, *limit, window).await? {
+            match counters.count(key, *limit, window).await? {
                 Count::Within => within.push(key),
                 Count::Over { hits, wait: left } => {
                     difficulty = difficulty.max(proof::difficulty(hits, *limit, *step));
@@ -221,13 +220,13 @@ impl Integrity {
             && self.proofs.accept(proof, difficulty).await?.is_ok()
         {
             for key in over {
-                self.counters.count_over(key, window).await?;
+                counters.count_over(key, window).await?;
             }
             return Ok(Admission::Admitted);
         }
         // Refused: a request that does nothing uses up nothing.
         for key in within {
-            self.counters.give_back(key).await?;
+            counters.give_back(key).await?;
         }
         Ok(Admission::Refused {
             wait,

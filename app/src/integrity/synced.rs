@@ -21,7 +21,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio::time::Instant;
 
-use super::counters::{Count, RateCounters, whole_seconds};
+use super::counters::{Count, RateCounters, Windows, whole_seconds};
 
 /// How often pending hits are shared.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
@@ -71,6 +71,14 @@ struct Shared {
     seconds_left: f64,
 }
 
+impl Shared {
+    /// The database's count and end of the window, into the window held here.
+    fn apply_to(&self, entry: &mut Window, now: Instant) {
+        entry.known = i64::from(self.hits);
+        entry.ends = now + Duration::from_secs_f64(self.seconds_left.clamp(0.0, 86_400.0));
+    }
+}
+
 impl SyncedCounters {
     pub fn new(database: RateCounters) -> Self {
         Self {
@@ -94,23 +102,24 @@ impl SyncedCounters {
         limit: u32,
         window: Duration,
     ) -> Result<Count, sqlx::Error> {
-        if !self.held(key) && !self.load(key, window).await? {
-            return self.database.count(key, limit, window).await;
+        if let Some(count) = self.count_held(key, limit) {
+            return Ok(count);
         }
-        match self.count_held(key, limit, window) {
-            Some(count) => Ok(count),
-            // Dropped in between (its window ended at a sync): the database decides.
-            None => self.database.count(key, limit, window).await,
+        // Not held here (or its window has ended): read from the database first. With no room
+        // to hold it, or dropped in between by a sync, the database counts it.
+        if self.load(key, window).await?
+            && let Some(count) = self.count_held(key, limit)
+        {
+            return Ok(count);
         }
+        self.database.count(key, limit, window).await
     }
 
-    fn count_held(&self, key: &str, limit: u32, window: Duration) -> Option<Count> {
+    /// Counts on `key`'s window if it is held here and has not ended.
+    fn count_held(&self, key: &str, limit: u32) -> Option<Count> {
         let now = Instant::now();
         let mut windows = self.windows();
-        let entry = windows.get_mut(key)?;
-        if entry.ends <= now {
-            *entry = fresh(now, window);
-        }
+        let entry = windows.get_mut(key).filter(|entry| entry.ends > now)?;
         Some(if entry.hits() < i64::from(limit) {
             entry.pending += 1;
             Count::Within
@@ -140,15 +149,24 @@ impl SyncedCounters {
 
     /// The hits `key`'s current window holds.
     pub async fn hits(&self, key: &str, window: Duration) -> Result<u32, sqlx::Error> {
-        if !self.held(key) && !self.load(key, window).await? {
-            return self.database.hits(key).await;
+        if let Some(hits) = self.hits_held(key) {
+            return Ok(hits);
         }
+        if self.load(key, window).await?
+            && let Some(hits) = self.hits_held(key)
+        {
+            return Ok(hits);
+        }
+        self.database.hits(key).await
+    }
+
+    /// The hits of `key`'s window if it is held here and has not ended.
+    fn hits_held(&self, key: &str) -> Option<u32> {
         let now = Instant::now();
-        let windows = self.windows();
-        Ok(windows
+        self.windows()
             .get(key)
             .filter(|entry| entry.ends > now)
-            .map_or(0, |entry| u32::try_from(entry.hits()).unwrap_or(u32::MAX)))
+            .map(|entry| u32::try_from(entry.hits()).unwrap_or(u32::MAX))
     }
 
     /// How long `key`'s window has left (`whole` when it has none).
@@ -172,13 +190,6 @@ impl SyncedCounters {
         }
     }
 
-    fn held(&self, key: &str) -> bool {
-        let now = Instant::now();
-        self.windows()
-            .get(key)
-            .is_some_and(|entry| entry.ends > now)
-    }
-
     /// Reads `key`'s shared window into memory; false when no room is left for it.
     async fn load(&self, key: &str, window: Duration) -> Result<bool, sqlx::Error> {
         if self.windows().len() >= MAX_WINDOWS {
@@ -199,8 +210,7 @@ impl SyncedCounters {
         }
         let mut entry = fresh(now, window);
         if let Some(shared) = shared {
-            entry.known = i64::from(shared.hits);
-            entry.ends = now + Duration::from_secs_f64(shared.seconds_left.clamp(0.0, 86_400.0));
+            shared.apply_to(&mut entry, now);
         }
         windows.insert(key.to_owned(), entry);
         Ok(true)
@@ -241,8 +251,7 @@ impl SyncedCounters {
         let mut updated = flushed;
         for row in &changed {
             if let Some(entry) = windows.get_mut(&row.key) {
-                entry.known = i64::from(row.hits);
-                entry.ends = now + Duration::from_secs_f64(row.seconds_left.clamp(0.0, 86_400.0));
+                row.apply_to(entry, now);
                 updated += 1;
             }
         }
@@ -311,8 +320,7 @@ impl SyncedCounters {
         for row in &shared {
             if let Some(entry) = windows.get_mut(&row.key) {
                 entry.pending -= i64::from(flushed.get(row.key.as_str()).copied().unwrap_or(0));
-                entry.known = i64::from(row.hits);
-                entry.ends = now + Duration::from_secs_f64(row.seconds_left.clamp(0.0, 86_400.0));
+                row.apply_to(entry, now);
             }
         }
         Ok(shared.len())
@@ -340,5 +348,19 @@ fn fresh(now: Instant, length: Duration) -> Window {
         length,
         known: 0,
         pending: 0,
+    }
+}
+
+impl Windows for SyncedCounters {
+    async fn count(&self, key: &str, limit: u32, window: Duration) -> Result<Count, sqlx::Error> {
+        SyncedCounters::count(self, key, limit, window).await
+    }
+
+    async fn count_over(&self, key: &str, window: Duration) -> Result<(), sqlx::Error> {
+        SyncedCounters::count_over(self, key, window).await
+    }
+
+    async fn give_back(&self, key: &str) -> Result<(), sqlx::Error> {
+        SyncedCounters::give_back(self, key).await
     }
 }
