@@ -42,7 +42,7 @@ pub async fn run(
     // own output.
     let dirs = fresh_run_dirs("web-suite")?;
     let logs = dirs.logs.clone();
-    let product = Product::start(&Options {
+    let options = Options {
         port: cmd::free_port()?,
         database: database.clone(),
         storage: Some(dirs.storage.clone()),
@@ -72,8 +72,8 @@ pub async fn run(
         ],
         worker_env: vec![("WORKER_POLL_WAIT_SECONDS".to_owned(), "1".to_owned())],
         log_dir: Some(logs.clone()),
-    })
-    .await?;
+    };
+    let product = Product::start(&options).await?;
     console::note(format!("stack logs: {}", logs.display()));
     console::note(format!("stack mail: {}", dirs.mail.display()));
     let browser = web::browser_tests(&product.base_url, &dirs.mail);
@@ -84,7 +84,7 @@ pub async fn run(
     // Both ways, as the course's clients may meet it: again on an API with verification off
     // (`EMAIL_VERIFICATION=off`, for a classroom), as a player who never verified.
     console::note("the contract tests again, with e-mail verification off");
-    let unverified = without_verification(&database, &dirs.storage, &dirs.mail, &logs).await;
+    let unverified = without_verification(&options).await;
     let contract = match unverified {
         Ok(other) => {
             let token = player_token(&other.base_url, None).await?;
@@ -100,30 +100,19 @@ pub async fn run(
     browser.and(contract)
 }
 
-/// A second API (and worker) on the suite's database, with e-mail verification off.
-async fn without_verification(
-    database: &str,
-    storage: &Path,
-    mail: &Path,
-    logs: &Path,
-) -> anyhow::Result<Product> {
+/// A second API (and worker) like the suite's (`suite`: same database, files, mail and settings),
+/// with e-mail verification off.
+async fn without_verification(suite: &Options) -> anyhow::Result<Product> {
+    let mut api_env = suite.api_env.clone();
+    api_env.push(("EMAIL_VERIFICATION".to_owned(), "off".to_owned()));
     Product::start(&Options {
         port: cmd::free_port()?,
-        database: database.to_owned(),
-        storage: Some(storage.to_path_buf()),
-        mail: Some(mail.to_path_buf()),
-        cargo_profile: "dev".to_owned(),
-        api: true,
-        api_env: vec![
-            ("EMAIL_VERIFICATION".to_owned(), "off".to_owned()),
-            ("SIGNUP_MAX_PER_CLIENT".to_owned(), "100000".to_owned()),
-            (
-                "LOGIN_MAX_FAILURES_PER_CLIENT".to_owned(),
-                "100000".to_owned(),
-            ),
-        ],
-        worker_env: vec![("WORKER_POLL_WAIT_SECONDS".to_owned(), "1".to_owned())],
-        log_dir: Some(logs.join("verification-off")),
+        api_env,
+        log_dir: suite
+            .log_dir
+            .as_ref()
+            .map(|logs| logs.join("verification-off")),
+        ..suite.clone()
     })
     .await
 }
