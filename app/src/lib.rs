@@ -3,13 +3,16 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod fresh_cache;
 pub mod http;
 pub mod integrity;
 pub mod lines;
 pub mod mail;
 pub mod outbox;
 pub mod rankings;
+pub mod reads;
 pub mod routes;
+pub mod showcase;
 pub mod startup;
 pub mod state;
 pub mod upload;

@@ -18,6 +18,8 @@ use crate::integrity::Integrity;
 use crate::integrity::counters::RateCounters;
 use crate::integrity::proof::ProofOfWork;
 use crate::rankings::Rankings;
+use crate::reads::ReadBudget;
+use crate::showcase::Showcase;
 use crate::routes::account::AccountApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::files;
@@ -124,6 +126,7 @@ impl Application {
             .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
             .unwrap_or(settings.listen_addr.port());
         let proofs = ProofOfWork::new(pool.clone(), &settings.auth.jwt_secret)?;
+        let reads = ReadBudget::for_pool(settings.database.max_connections);
         Ok(Self {
             acceptor,
             port,
@@ -157,7 +160,13 @@ impl Application {
                 ),
                 trust_forwarded_for: settings.trust_forwarded_for,
                 client_address_header: settings.client_address_header.clone(),
-                rankings: Rankings::new(pool.clone()),
+                rankings: Rankings::new(pool.clone(), reads.clone()),
+                showcase: Showcase::new(
+                    pool.clone(),
+                    reads,
+                    storage.clone(),
+                    settings.signed_url_ttl,
+                ),
                 email_verification: verification.is_some(),
                 verification,
                 readiness: Arc::default(),

@@ -41,6 +41,8 @@ pub struct AppState {
     /// A trusted proxy's client-address header, lower-cased (`CLIENT_ADDRESS_HEADER`).
     pub client_address_header: Option<String>,
     pub rankings: Rankings,
+    /// Published videos as the public reads them (cached list pages).
+    pub showcase: crate::showcase::Showcase,
     /// Whether an account must verify its e-mail address (`EMAIL_VERIFICATION`).
     pub email_verification: bool,
     /// Links and their mail; `Some` exactly when `email_verification` is on.

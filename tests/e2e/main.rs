@@ -5,6 +5,7 @@ mod attacks;
 mod auth;
 mod ballots;
 mod configuration;
+mod crawlers;
 mod crowds;
 mod deploy;
 mod faults;

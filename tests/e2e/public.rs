@@ -331,6 +331,12 @@ async fn invalid_listing_parameters_are_400_naming_the_parameter() -> anyhow::Re
         ("/api/public/rankings?offset=5&page=2", "offset"),
         ("/api/public/rankings?limit=5&page_size=10", "page_size"),
         ("/api/public/rankings?offset=1.5", "offset"),
+        // Pages end at the 10,000th row at most.
+        ("/api/public/videos?offset=10000", "offset"),
+        ("/api/public/videos?offset=9950&limit=100", "offset"),
+        ("/api/public/rankings?offset=9901&limit=100", "offset"),
+        ("/api/public/rankings?page=101&page_size=100", "page"),
+        ("/api/public/rankings?page=10001", "page"),
     ] {
         let answer = client.raw(Method::GET, path, None, None).await?;
         assert_eq!(answer.status, 400, "{path}: {answer:?}");
@@ -339,6 +345,15 @@ async fn invalid_listing_parameters_are_400_naming_the_parameter() -> anyhow::Re
             answer.header("content-type"),
             Some("application/problem+json")
         );
+    }
+    // The deepest pages there are still answer.
+    for path in [
+        "/api/public/videos?offset=9900&limit=100",
+        "/api/public/rankings?page=100&page_size=100",
+        "/api/public/rankings?offset=9999&limit=1",
+    ] {
+        let answer = client.raw(Method::GET, path, None, None).await?;
+        assert_eq!(answer.status, 200, "{path}: {answer:?}");
     }
     Ok(())
 }

@@ -10,6 +10,8 @@
 //! - `WORKER_POLL_WAIT_SECONDS`: long-poll wait of each receive (default 20).
 //! - `WORKER_RETRY_DELAY_SECONDS`: how long a job that failed for a passing reason waits before it
 //!   is delivered again (default 10).
+//! - `WORKER_DATABASE_WAIT_SECONDS`: how long a finished render (or a decided failure) waits for
+//!   an absent database to record it, holding its job, before giving the job back (default 600).
 //! - `WORKER_WORK_DIR`: where jobs download and render (default: the system temp dir).
 //! - `WORKER_SWEEP_INTERVAL_SECONDS`: how often the worker looks for videos whose every allowed
 //!   attempt was interrupted, to fail them (default 60).
@@ -45,6 +47,7 @@ pub struct WorkerSettings {
     pub shutdown_grace: Duration,
     pub poll_wait: Duration,
     pub retry_delay: Duration,
+    pub database_wait: Duration,
     pub work_dir: PathBuf,
     pub sweep_interval: Duration,
     pub reconcile_interval: Duration,
@@ -123,6 +126,7 @@ impl WorkerSettings {
             shutdown_grace: seconds_or("WORKER_SHUTDOWN_GRACE_SECONDS", Duration::from_secs(90))?,
             poll_wait: seconds_or("WORKER_POLL_WAIT_SECONDS", Duration::from_secs(20))?,
             retry_delay: seconds_or("WORKER_RETRY_DELAY_SECONDS", Duration::from_secs(10))?,
+            database_wait: seconds_or("WORKER_DATABASE_WAIT_SECONDS", Duration::from_secs(600))?,
             work_dir: var("WORKER_WORK_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
             sweep_interval: seconds_or("WORKER_SWEEP_INTERVAL_SECONDS", Duration::from_secs(60))?,
             reconcile_interval: seconds_or(

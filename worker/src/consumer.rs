@@ -15,6 +15,13 @@
 //! Attempts that die (SIGKILL, a lost machine, a shutdown on the last receive) leave no message to
 //! come back: the sweeper ([`Consumer::sweep`]) fails a `processing` video whose attempts are used
 //! up and whose lease (kept alive by the heartbeat) has run out.
+//!
+//! Database outages (see [`crate::database`]): while PostgreSQL is away the loops receive nothing;
+//! a job that cannot claim its video goes back to the queue without failing it, and a finished
+//! render waits (holding its message) to record its result. Receives spent meanwhile can still
+//! send a job to the dead-letter queue before its video is done, so the sweeper also puts back,
+//! from the rows, the job of every unfinished video nobody holds once the queue has gone quiet
+//! ([`Consumer::requeue_stranded`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,16 +33,25 @@ use platform::job::ProcessVideo;
 use platform::queue::{JobQueue, QueueError, ReceivedMessage};
 use platform::storage::{Storage, StorageKey};
 use platform::videos::attempts::{self, Claim};
-use platform::videos::rules;
+use platform::videos::{outbox, rules};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::config::WorkerSettings;
+use crate::database::{self, Database, DatabaseError};
 use crate::pipeline::{
     InputProblem, PipelineError, PipelineSettings, ShowcaseReport, render_showcase,
 };
+
+/// While the queue is quiet, how old an unfinished video nobody holds must be before its job counts
+/// as lost: past the moment between an upload's commit and its job's publication.
+const QUIET_QUEUE_AGE: Duration = Duration::from_secs(60);
+
+/// How long an unfinished video nobody holds waits before its job counts as lost even though the
+/// queue is busy; also how long a requeued video waits before it is requeued again.
+pub const STRANDED_AFTER: Duration = Duration::from_secs(3600);
 
 /// What one step of the consumer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,13 +78,16 @@ pub enum JobOutcome {
     WillRetry { video_id: Uuid, attempt: u32 },
     /// Stopped by shutdown or a lost lease; the message is visible again for another worker.
     Released { video_id: Uuid },
+    /// The database was away, so the video could not even be claimed: the message comes back
+    /// after the retry delay and the video is left as it was.
+    Postponed { video_id: Uuid },
     /// The message is not a job at all; dead-lettered.
     Unreadable,
 }
 
 /// The consumer with its connections. Cheap to share between concurrent loops.
 pub struct Consumer {
-    pool: PgPool,
+    database: Database,
     storage: Arc<dyn Storage>,
     queue: Arc<dyn JobQueue>,
     settings: WorkerSettings,
@@ -114,8 +133,10 @@ impl Consumer {
         queue: Arc<dyn JobQueue>,
         settings: WorkerSettings,
     ) -> Self {
+        // A hung call must not outlast the heartbeat, which beats every third of the timeout.
+        let call_limit = database::CALL_LIMIT.min(settings.visibility_timeout / 3);
         Self {
-            pool,
+            database: Database::new(pool, call_limit),
             storage,
             queue,
             settings,
@@ -140,8 +161,10 @@ impl Consumer {
     }
 
     /// Runs `WORKER_CONCURRENCY` receive loops until `shutdown` turns true, then lets the running
-    /// jobs finish (or release them after the grace period).
+    /// jobs finish (or release them after the grace period). The loops receive only while the
+    /// database is up.
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let watching = tokio::spawn(self.database.clone().watch(shutdown.clone()));
         let sweeper = tokio::spawn(Arc::clone(&self).sweep_until(shutdown.clone()));
         let reconciler = tokio::spawn(Arc::clone(&self).reconcile_until(shutdown.clone()));
         let mut loops = tokio::task::JoinSet::new();
@@ -150,6 +173,9 @@ impl Consumer {
             let shutdown = shutdown.clone();
             loops.spawn(async move {
                 while !*shutdown.borrow() {
+                    if !consumer.database.wait_until_up(&shutdown).await {
+                        break;
+                    }
                     match consumer
                         .try_execute_task(consumer.settings.poll_wait, &shutdown)
                         .await
@@ -173,6 +199,7 @@ impl Consumer {
         while loops.join_next().await.is_some() {}
         sweeper.abort();
         reconciler.abort();
+        watching.abort();
     }
 
     /// Runs [`crate::reconciler::reconcile`] every `WORKER_RECONCILE_INTERVAL_SECONDS` until
@@ -186,7 +213,7 @@ impl Consumer {
                 _ = shutdown.wait_for(|stopping| *stopping) => return,
             }
             let pass = crate::reconciler::reconcile(
-                &self.pool,
+                self.database.pool(),
                 self.storage.as_ref(),
                 self.settings.orphan_grace,
             )
@@ -210,8 +237,9 @@ impl Consumer {
         }
     }
 
-    /// Runs [`Consumer::sweep`] every `WORKER_SWEEP_INTERVAL_SECONDS` until shutdown. The grace is
-    /// one visibility timeout past the lease: a live attempt renews its lease three times in that.
+    /// Runs [`Consumer::sweep`] and [`Consumer::requeue_stranded`] every
+    /// `WORKER_SWEEP_INTERVAL_SECONDS` until shutdown. The grace is one visibility timeout past the
+    /// lease: a live attempt renews its lease three times in that.
     async fn sweep_until(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let mut ticker =
             tokio::time::interval(self.settings.sweep_interval.max(Duration::from_secs(1)));
@@ -224,6 +252,12 @@ impl Consumer {
                 tracing::warn!(
                     error = format!("{error:#}"),
                     "sweep failed; trying again later"
+                );
+            }
+            if let Err(error) = self.requeue_stranded().await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "looking for lost jobs failed; trying again later"
                 );
             }
         }
@@ -259,13 +293,18 @@ impl Consumer {
         shutdown: &watch::Receiver<bool>,
     ) -> JobOutcome {
         let video_id = job.video_id;
-        match attempts::claim(&self.pool, video_id, self.settings.visibility_timeout).await {
+        let pool = self.database.pool();
+        let claimed = self
+            .database
+            .call(attempts::claim(pool, video_id, self.settings.visibility_timeout))
+            .await;
+        match claimed {
             Ok(Some(claim)) => {
                 let cancel = Arc::new(AtomicBool::new(false));
                 let lost = Arc::new(Lost::default());
                 let heartbeat = tokio::spawn(heartbeat(
                     Arc::clone(&self.queue),
-                    self.pool.clone(),
+                    self.database.clone(),
                     message.receipt.clone(),
                     claim.clone(),
                     self.settings.visibility_timeout,
@@ -277,7 +316,7 @@ impl Consumer {
                     self.settings.shutdown_grace,
                     Arc::clone(&cancel),
                 ));
-                let result = self.process(&claim, &cancel).await;
+                let result = self.process(&claim, &cancel, shutdown).await;
                 heartbeat.abort();
                 watchdog.abort();
                 let result = if lost.video.load(Ordering::SeqCst) {
@@ -290,7 +329,7 @@ impl Consumer {
                 } else {
                     result
                 };
-                self.settle(&claim, &message, result).await
+                self.settle(&claim, &message, result, shutdown).await
             }
             Ok(None) => {
                 self.acknowledge(&message).await;
@@ -300,9 +339,22 @@ impl Consumer {
                     reason: "deleted or already processed",
                 }
             }
-            Err(error) => {
+            Err(DatabaseError::Away(why)) => {
+                // Nothing is known about the video: leave it be, and the job for later. The loops
+                // wait for the database before they receive again.
+                tracing::warn!(%video_id, why, "cannot claim the video: the job returns later");
+                if let Err(error) = self
+                    .queue
+                    .extend_visibility(&message.receipt, self.settings.retry_delay)
+                    .await
+                {
+                    tracing::warn!(%error, "could not postpone the job; it returns after its timeout");
+                }
+                JobOutcome::Postponed { video_id }
+            }
+            Err(DatabaseError::Failed(error)) => {
                 let failure = transient(format!("claim: {error}"));
-                self.settle(&Claim::unclaimed(video_id), &message, Err(failure))
+                self.settle(&Claim::unclaimed(video_id), &message, Err(failure), shutdown)
                     .await
             }
         }
@@ -314,17 +366,85 @@ impl Consumer {
         let Some(max_receives) = self.queue.max_receives().await? else {
             return Ok(0);
         };
-        let failed = attempts::sweep(&self.pool, max_receives, grace).await?;
+        let failed = self
+            .database
+            .call(attempts::sweep(self.database.pool(), max_receives, grace))
+            .await?;
         for video_id in &failed {
             tracing::warn!(%video_id, "video failed: every allowed attempt was interrupted");
         }
         Ok(failed.len() as u64)
     }
 
+    /// Puts back the job of every unfinished video whose job the queue may have lost (see
+    /// [`attempts::requeue_stranded`]) and publishes them. While the queue holds no message at all,
+    /// every such video more than a minute old is stranded; otherwise only those older than
+    /// [`STRANDED_AFTER`] are taken, so a long backlog is not doubled. Returns how many.
+    pub async fn requeue_stranded(&self) -> anyhow::Result<usize> {
+        let depth = self.queue.depth().await?;
+        let quiet = depth.visible + depth.in_flight == 0;
+        let older_than = if quiet { QUIET_QUEUE_AGE } else { STRANDED_AFTER };
+        let max_receives = self.queue.max_receives().await?;
+        let pool = self.database.pool();
+        let videos = self
+            .database
+            .call(attempts::requeue_stranded(
+                pool,
+                max_receives,
+                self.settings.visibility_timeout,
+                older_than,
+                STRANDED_AFTER,
+            ))
+            .await?;
+        if videos.is_empty() {
+            return Ok(0);
+        }
+        for video_id in &videos {
+            tracing::warn!(%video_id, quiet, "the queue lost this video's job: queued again");
+        }
+        self.database
+            .call(outbox::relay_once(pool, self.queue.as_ref()))
+            .await?;
+        Ok(videos.len())
+    }
+
+    /// Runs a database call; while the database is away, waits for it (up to
+    /// `WORKER_DATABASE_WAIT_SECONDS` in all) and tries again. For results already paid for: a
+    /// finished render, a decided failure.
+    async fn call_when_up<T, F, Fut>(
+        &self,
+        shutdown: &watch::Receiver<bool>,
+        mut call: F,
+    ) -> Result<T, DatabaseError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.settings.database_wait;
+        loop {
+            match self.database.call(call()).await {
+                Err(DatabaseError::Away(why)) => {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    tracing::warn!(why, ?left, "waiting for the database to record the result");
+                    if left.is_zero() || !self.database.wait_until_up_within(left, shutdown).await
+                    {
+                        return Err(DatabaseError::Away(why));
+                    }
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// Download, render, upload, record: the whole job. `Ok(false)` when this attempt may not
     /// record (the video was deleted, or a newer attempt took it over); its own outputs are then
     /// removed.
-    async fn process(&self, claim: &Claim, cancel: &Arc<AtomicBool>) -> Result<bool, JobError> {
+    async fn process(
+        &self,
+        claim: &Claim,
+        cancel: &Arc<AtomicBool>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<bool, JobError> {
         let video_id = claim.video_id;
         let work = tempfile::Builder::new()
             .prefix("job-")
@@ -355,7 +475,12 @@ impl Consumer {
             .await
             .map_err(|e| transient(format_args!("upload poster: {e}")))?;
 
-        let recorded = attempts::record_processed(&self.pool, claim, &clip_key, &poster_key).await;
+        let pool = self.database.pool();
+        let recorded = self
+            .call_when_up(shutdown, || {
+                attempts::record_processed(pool, claim, &clip_key, &poster_key)
+            })
+            .await;
         match recorded {
             Ok(true) => Ok(true),
             Ok(false) => {
@@ -369,7 +494,10 @@ impl Consumer {
                 tracing::info!(%video_id, "this attempt no longer holds the video; its outputs removed");
                 Ok(false)
             }
-            Err(error) => Err(transient(format_args!("record: {error}"))),
+            Err(DatabaseError::Away(why)) => Err(JobError::Released(format!(
+                "the database stayed away: {why}"
+            ))),
+            Err(DatabaseError::Failed(error)) => Err(transient(format_args!("record: {error}"))),
         }
     }
 
@@ -426,6 +554,7 @@ impl Consumer {
         claim: &Claim,
         message: &ReceivedMessage,
         result: Result<bool, JobError>,
+        shutdown: &watch::Receiver<bool>,
     ) -> JobOutcome {
         let video_id = claim.video_id;
         match result {
@@ -443,7 +572,8 @@ impl Consumer {
             }
             Err(JobError::Released(why)) => {
                 tracing::info!(%video_id, why, "job released for another worker");
-                if let Err(error) = attempts::release_lease(&self.pool, claim).await {
+                let released = attempts::release_lease(self.database.pool(), claim);
+                if let Err(error) = self.database.call(released).await {
                     tracing::warn!(%error, "could not give up the lease; it runs out by itself");
                 }
                 if let Err(error) = self.queue.release(&message.receipt).await {
@@ -451,7 +581,7 @@ impl Consumer {
                 }
                 JobOutcome::Released { video_id }
             }
-            Err(JobError::Permanent(reason)) => self.fail(claim, message, reason).await,
+            Err(JobError::Permanent(reason)) => self.fail(claim, message, reason, shutdown).await,
             Err(JobError::Transient {
                 owner_reason,
                 cause,
@@ -464,7 +594,7 @@ impl Consumer {
                         "{owner_reason} Se intentó {} veces; vuelve a subir el video.",
                         message.receive_count
                     );
-                    return self.fail(claim, message, reason).await;
+                    return self.fail(claim, message, reason, shutdown).await;
                 }
                 if let Err(error) = self
                     .queue
@@ -481,9 +611,19 @@ impl Consumer {
         }
     }
 
-    async fn fail(&self, claim: &Claim, message: &ReceivedMessage, reason: String) -> JobOutcome {
+    async fn fail(
+        &self,
+        claim: &Claim,
+        message: &ReceivedMessage,
+        reason: String,
+        shutdown: &watch::Receiver<bool>,
+    ) -> JobOutcome {
         let video_id = claim.video_id;
-        if let Err(error) = attempts::record_failed(&self.pool, claim, &reason).await {
+        let pool = self.database.pool();
+        let recorded = self
+            .call_when_up(shutdown, || attempts::record_failed(pool, claim, &reason))
+            .await;
+        if let Err(error) = recorded {
             // Leave the message to come back: the failure is recorded on a later receive.
             tracing::error!(%video_id, %error, "could not record the failure");
             return JobOutcome::WillRetry {
@@ -552,10 +692,11 @@ fn check_decoded(report: &ShowcaseReport) -> Result<(), JobError> {
 
 /// Extends the message's visibility and the video's lease every third of the timeout; when
 /// either is gone (the receipt expired; a newer attempt claimed the video, or it was deleted) it
-/// says which in `lost` and raises `cancel`, so a superseded attempt stops rendering at once.
+/// says which in `lost` and raises `cancel`, so a superseded attempt stops rendering at once. The
+/// message comes first: while the database is away the attempt keeps its job.
 async fn heartbeat(
     queue: Arc<dyn JobQueue>,
-    pool: PgPool,
+    database: Database,
     receipt: platform::queue::ReceiptHandle,
     claim: Claim,
     visibility: Duration,
@@ -566,7 +707,18 @@ async fn heartbeat(
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        match attempts::extend_lease(&pool, &claim, visibility).await {
+        match queue.extend_visibility(&receipt, visibility).await {
+            Ok(()) => {}
+            Err(QueueError::ReceiptExpired) => {
+                tracing::warn!("lost the lease on the job: stopping it");
+                lost.message.store(true, Ordering::SeqCst);
+                cancel.store(true, Ordering::SeqCst);
+                return;
+            }
+            Err(error) => tracing::warn!(%error, "heartbeat failed; trying again next beat"),
+        }
+        let extended = attempts::extend_lease(database.pool(), &claim, visibility);
+        match database.call(extended).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(
@@ -579,16 +731,6 @@ async fn heartbeat(
             Err(error) => {
                 tracing::warn!(%error, "could not extend the video's lease; trying again next beat");
             }
-        }
-        match queue.extend_visibility(&receipt, visibility).await {
-            Ok(()) => {}
-            Err(QueueError::ReceiptExpired) => {
-                tracing::warn!("lost the lease on the job: stopping it");
-                lost.message.store(true, Ordering::SeqCst);
-                cancel.store(true, Ordering::SeqCst);
-                return;
-            }
-            Err(error) => tracing::warn!(%error, "heartbeat failed; trying again next beat"),
         }
     }
 }

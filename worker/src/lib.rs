@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod consumer;
+pub mod database;
 pub mod inspect;
 pub mod pipeline;
 pub mod reconciler;

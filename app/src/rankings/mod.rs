@@ -4,8 +4,6 @@
 //! The trade (docs/architecture.md, "Rankings under votes"): a vote is not seen by every reader at
 //! once, but within a stated bound, and in exchange votes and reads never wait on each other.
 
-pub mod cache;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,13 +11,15 @@ use poem_openapi::Object;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use cache::{FreshCache, Freshness};
+use crate::fresh_cache::{FreshCache, Freshness};
+use crate::reads::ReadBudget;
 
 /// Every accepted vote shows in every instance's rankings within this time.
 pub const MAX_STALENESS: Duration = Duration::from_secs(1);
 /// Pages older than this are re-read in the background by the next request that serves them.
 const REFRESH_AFTER: Duration = Duration::from_millis(200);
-/// A page read that takes longer is abandoned (the database is unreachable or overloaded).
+/// A page read that takes longer, waiting for its turn included, is abandoned (the database is
+/// unreachable or overloaded).
 const READ_TIMEOUT: Duration = Duration::from_secs(3);
 /// At most this many distinct pages are kept; past it, further pages are read without keeping.
 const MAX_PAGES: usize = 4096;
@@ -65,30 +65,33 @@ pub enum RankingsError {
 #[derive(Clone)]
 pub struct Rankings {
     pool: PgPool,
+    budget: ReadBudget,
     pages: FreshCache<PageKey, RankingPage>,
 }
 
 impl Rankings {
-    pub fn new(pool: PgPool) -> Self {
+    /// Pages read from `pool` within the public reads' `budget`.
+    pub fn new(pool: PgPool, budget: ReadBudget) -> Self {
         let freshness = Freshness {
             refresh_after: REFRESH_AFTER,
             max_age: MAX_STALENESS,
         };
         Self {
             pool,
+            budget,
             pages: FreshCache::new(freshness, MAX_PAGES),
         }
     }
 
     /// The page under `key`, at most [`MAX_STALENESS`] old.
     pub async fn page(&self, key: PageKey) -> Result<Arc<RankingPage>, RankingsError> {
-        let pool = self.pool.clone();
+        let (pool, budget) = (self.pool.clone(), self.budget.clone());
         let read = key.clone();
         self.pages
             .get(key, move || {
-                let (pool, key) = (pool.clone(), read.clone());
+                let (pool, budget, key) = (pool.clone(), budget.clone(), read.clone());
                 async move {
-                    tokio::time::timeout(READ_TIMEOUT, read_page(&pool, &key))
+                    tokio::time::timeout(READ_TIMEOUT, budget.run(read_page(&pool, &key)))
                         .await
                         .map_err(|_| RankingsError::Timeout)?
                 }

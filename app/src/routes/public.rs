@@ -1,6 +1,5 @@
 //! Public listing, voting and rankings (`/api/public/…`).
 
-use chrono::{DateTime, Utc};
 use platform::videos::votes::{self, Vote};
 use poem::Request;
 use poem::http::StatusCode;
@@ -12,7 +11,6 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::{ProofHeader, too_many};
-use super::videos::link;
 use crate::auth::BearerAuth;
 use crate::domain::Name;
 use crate::http::client::client_network;
@@ -21,75 +19,19 @@ use crate::http::fields::NameText;
 use crate::http::problem::Problem;
 use crate::integrity::VoteAdmission;
 use crate::rankings::{PageKey, RankedPlayer, RankingsError};
+use crate::showcase::{ListKey, PublicVideo, ShowcaseError};
 use crate::state::AppState;
 
 const DEFAULT_PAGE_SIZE: u32 = 20;
-
-#[derive(Debug, Object)]
-pub struct PublicVideo {
-    pub video_id: Uuid,
-    pub title: String,
-    /// The player's id (the `sub` of their access token).
-    pub player_id: Uuid,
-    /// The player's "first_name last_name".
-    pub username: String,
-    pub city: String,
-    pub country: String,
-    pub votes: i32,
-    /// A time-limited link to the showcase clip (null only if the storage cannot sign one).
-    #[oai(nullable)]
-    pub processed_url: Option<String>,
-    /// A time-limited link to the poster image (null only if the storage cannot sign one).
-    #[oai(nullable)]
-    pub poster_url: Option<String>,
-    pub uploaded_at: DateTime<Utc>,
-}
+/// The deepest a listing goes: pages end at the 10,000th row (as search engines' result windows
+/// do). A deep page costs the database every row before it; nobody reads that far by hand.
+const MAX_ROWS: i64 = 10_000;
 
 /// What the caller may do with a published video.
 #[derive(sqlx::FromRow)]
 struct VoterView {
     voted: bool,
     own_video: bool,
-}
-
-/// A published video as the public endpoints read it.
-#[derive(sqlx::FromRow)]
-struct PublicVideoRow {
-    id: Uuid,
-    title: String,
-    owner_id: Uuid,
-    first_name: String,
-    last_name: String,
-    city: String,
-    country: String,
-    votes: i32,
-    processed_key: Option<String>,
-    poster_key: Option<String>,
-    uploaded_at: DateTime<Utc>,
-}
-
-/// The columns of [`PublicVideoRow`], from `videos v JOIN users u`.
-const PUBLIC_VIDEO_COLUMNS: &str = "v.id, v.title, v.owner_id, u.first_name, u.last_name, u.city,
-     u.country, v.votes, v.processed_key, v.poster_key, v.uploaded_at";
-
-impl PublicVideo {
-    async fn from_row(
-        state: &AppState,
-        row: PublicVideoRow,
-    ) -> Result<Self, platform::storage::StorageError> {
-        Ok(Self {
-            processed_url: link(state, row.processed_key.as_deref()).await?,
-            poster_url: link(state, row.poster_key.as_deref()).await?,
-            video_id: row.id,
-            title: row.title,
-            player_id: row.owner_id,
-            username: format!("{} {}", row.first_name, row.last_name),
-            city: row.city,
-            country: row.country,
-            votes: row.votes,
-            uploaded_at: row.uploaded_at,
-        })
-    }
 }
 
 #[derive(Debug, ApiResponse)]
@@ -99,6 +41,15 @@ pub enum PublicVideoResponse {
     /// No such published video (`video_not_found`).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// The video could not be read in time (`showcase_unavailable`); try again after
+    /// `Retry-After` seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(
+        Json<Problem>,
+        /// Seconds to wait before asking again.
+        #[oai(header = "Retry-After")]
+        u32,
+    ),
 }
 
 /// What the caller may do about one video's vote.
@@ -139,9 +90,19 @@ pub enum PublicVideosResponse {
         #[oai(header = "X-Total-Count")]
         i64,
     ),
-    /// An invalid parameter (`validation_error`, `field` names it).
+    /// An invalid parameter (`validation_error`, `field` names it), also for a page that ends past
+    /// the 10,000th video.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
+    /// The list could not be read in time (`showcase_unavailable`); try again after
+    /// `Retry-After` seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(
+        Json<Problem>,
+        /// Seconds to wait before asking again.
+        #[oai(header = "Retry-After")]
+        u32,
+    ),
 }
 
 #[derive(Debug, Object)]
@@ -204,6 +165,8 @@ pub enum RankingsResponse {
         #[oai(header = "X-Total-Count")]
         i64,
     ),
+    /// An invalid parameter (`validation_error`, `field` names it), also for a page that ends past
+    /// the 10,000th player.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// The ranking could not be read in time (`rankings_unavailable`); try again after
@@ -253,22 +216,38 @@ fn page_window(
         ));
     }
     let size = i64::from(page_size.or(limit).unwrap_or(DEFAULT_PAGE_SIZE));
-    if paged {
-        let page = i64::from(page.unwrap_or(1));
-        return Ok((size, (page - 1) * size));
+    let (field, offset) = if paged {
+        ("page", (i64::from(page.unwrap_or(1)) - 1) * size)
+    } else {
+        ("offset", i64::from(offset.unwrap_or(0)))
+    };
+    if offset + size > MAX_ROWS {
+        return Err(Problem::invalid_field(
+            field,
+            "Solo se pueden consultar los primeros 10000 resultados: la página pedida termina \
+             más allá.",
+        ));
     }
-    Ok((size, i64::from(offset.unwrap_or(0))))
+    Ok((size, offset))
 }
 
-/// How many published videos match the city filter (all cities: `''`).
-async fn published_total(state: &AppState, city: Option<&str>) -> Result<i64, sqlx::Error> {
-    Ok(
-        sqlx::query_scalar("SELECT published_videos FROM listing_counts WHERE city_key = $1")
-            .bind(city.unwrap_or(""))
-            .fetch_optional(&state.pool)
-            .await?
-            .unwrap_or(0),
-    )
+/// A showcase read that ran out of time is a 503 the client can retry; any other failure is an
+/// internal error.
+fn unavailable(error: ShowcaseError) -> Result<(Json<Problem>, u32), InternalError> {
+    match error {
+        ShowcaseError::Timeout => {
+            tracing::warn!("showcase: a read timed out");
+            let problem = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "showcase_unavailable",
+                "Los videos no están disponibles en este momento. Inténtalo de nuevo en unos \
+                 segundos.",
+            );
+            Ok((problem.json(), 1))
+        }
+        ShowcaseError::Database(error) => Err(error.into()),
+        ShowcaseError::Storage(error) => Err(error.into()),
+    }
 }
 
 pub struct PublicApi;
@@ -289,8 +268,8 @@ impl PublicApi {
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
-        /// Videos to skip (default 0).
-        #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
+        /// Videos to skip (default 0); a page may end at the 10,000th video at most.
+        #[oai(validator(minimum(value = "0"), maximum(value = "9999")))]
         offset: Query<Option<u32>>,
     ) -> Result<PublicVideosResponse, InternalError> {
         let city = match city_key(city.0.as_ref()) {
@@ -301,37 +280,21 @@ impl PublicApi {
             Ok(window) => window,
             Err(problem) => return Ok(PublicVideosResponse::BadRequest(problem.json())),
         };
-        let rows: Vec<PublicVideoRow> = match &city {
-            None => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
-                     WHERE v.published_at IS NOT NULL
-                     ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
-                )))
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(&state.pool)
-                .await?
-            }
-            Some(city) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
-                     WHERE v.published_at IS NOT NULL AND lower(u.city) = $3
-                     ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
-                )))
-                .bind(limit)
-                .bind(offset)
-                .bind(city)
-                .fetch_all(&state.pool)
-                .await?
-            }
+        let key = ListKey {
+            city,
+            limit,
+            offset,
         };
-        let total = published_total(&state, city.as_deref()).await?;
-        let mut videos = Vec::with_capacity(rows.len());
-        for row in rows {
-            videos.push(PublicVideo::from_row(&state, row).await?);
+        match state.showcase.page(key).await {
+            Ok(page) => Ok(PublicVideosResponse::Ok(
+                Json(page.videos.clone()),
+                page.total,
+            )),
+            Err(error) => {
+                let (problem, wait) = unavailable(error)?;
+                Ok(PublicVideosResponse::Unavailable(problem, wait))
+            }
         }
-        Ok(PublicVideosResponse::Ok(Json(videos), total))
     }
 
     /// One published video.
@@ -348,18 +311,13 @@ impl PublicApi {
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
             return Ok(PublicVideoResponse::NotFound(video_not_found()));
         };
-        let row: Option<PublicVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
-             WHERE v.id = $1 AND v.published_at IS NOT NULL"
-        )))
-        .bind(video_id)
-        .fetch_optional(&state.pool)
-        .await?;
-        match row {
-            Some(row) => Ok(PublicVideoResponse::Ok(Json(
-                PublicVideo::from_row(&state, row).await?,
-            ))),
-            None => Ok(PublicVideoResponse::NotFound(video_not_found())),
+        match state.showcase.video(video_id).await {
+            Ok(Some(video)) => Ok(PublicVideoResponse::Ok(Json(video))),
+            Ok(None) => Ok(PublicVideoResponse::NotFound(video_not_found())),
+            Err(error) => {
+                let (problem, wait) = unavailable(error)?;
+                Ok(PublicVideoResponse::Unavailable(problem, wait))
+            }
         }
     }
 
@@ -528,11 +486,12 @@ impl PublicApi {
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
-        /// Players to skip (default 0).
-        #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
+        /// Players to skip (default 0); a page may end at the 10,000th player at most.
+        #[oai(validator(minimum(value = "0"), maximum(value = "9999")))]
         offset: Query<Option<u32>>,
-        /// Page number from 1, instead of offset (its size is `page_size` or `limit`).
-        #[oai(validator(minimum(value = "1"), maximum(value = "10000000")))]
+        /// Page number from 1, instead of offset (its size is `page_size` or `limit`); a page may
+        /// end at the 10,000th player at most.
+        #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
         page: Query<Option<u32>>,
         /// Page size 1–100 with `page` (the same as `limit`; when both are given they must agree).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]

@@ -1,7 +1,7 @@
 //! A worker's attempts on a video (see `migrations/0007_attempts_and_leases.sql`): a claim takes a
 //! fresh token, counts an attempt and holds a lease the heartbeat renews; only the holder of the
 //! current token records a result; the sweeper fails a `processing` video whose attempts are used
-//! up and whose lease ran out.
+//! up and whose lease ran out, and puts back the job of a video the queue may have lost.
 
 use std::time::Duration;
 
@@ -170,6 +170,56 @@ pub async fn sweep(
         "El procesamiento se interrumpió {max_receives} veces sin terminar; vuelve a subir el video."
     ))
     .bind(VideoStatus::Failed)
+    .fetch_all(pool)
+    .await
+}
+
+/// Records the job again, in the outbox, of every video the queue may have lost: `uploaded` with
+/// no job recorded, or `processing` with attempts left (fewer than `max_receives`) and a lease
+/// that ran out `grace` ago; uploaded more than `older_than` ago, and not requeued in the last
+/// `again_after`.
+/// The caller publishes them ([`super::outbox::relay_once`]); should the first job turn up after
+/// all, the worker skips whichever comes second. Returns the videos, oldest first.
+pub async fn requeue_stranded(
+    pool: &PgPool,
+    max_receives: Option<u32>,
+    grace: Duration,
+    older_than: Duration,
+    again_after: Duration,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let max_attempts = max_receives.map_or(i32::MAX, |max| i32::try_from(max).unwrap_or(i32::MAX));
+    sqlx::query_scalar(
+        "WITH stranded AS (
+             SELECT id, uploaded_at FROM videos v
+             WHERE v.status IN ('uploaded', 'processing')
+               AND v.uploaded_at < now() - make_interval(secs => $4)
+               AND (v.requeued_at IS NULL
+                    OR v.requeued_at < now() - make_interval(secs => $3))
+               AND CASE v.status
+                   WHEN 'uploaded' THEN
+                       NOT EXISTS (SELECT 1 FROM job_outbox o WHERE o.video_id = v.id)
+                   ELSE v.attempts < $1
+                        AND v.lease_expires_at < now() - make_interval(secs => $2)
+                   END
+             ORDER BY v.uploaded_at
+             LIMIT 1000
+             FOR UPDATE SKIP LOCKED
+         ), marked AS (
+             UPDATE videos SET requeued_at = now()
+             FROM stranded WHERE videos.id = stranded.id
+             RETURNING videos.id, stranded.uploaded_at
+         ), recorded AS (
+             INSERT INTO job_outbox (id, video_id, next_attempt_at)
+             SELECT gen_random_uuid(), id, now() FROM marked
+             RETURNING video_id
+         )
+         SELECT marked.id FROM marked JOIN recorded ON recorded.video_id = marked.id
+         ORDER BY marked.uploaded_at",
+    )
+    .bind(max_attempts)
+    .bind(grace.as_secs_f64())
+    .bind(again_after.as_secs_f64())
+    .bind(older_than.as_secs_f64())
     .fetch_all(pool)
     .await
 }

@@ -11,6 +11,29 @@ pub async fn delete_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
         .rows_affected())
 }
 
+/// Players `0..players` (ids `md5('player-' || i)`, `player<i>@seed.test`, every one with
+/// `password_hash`; cities cycle over `cities`), created a second apart from 2026-01-01.
+pub async fn seed_players(
+    connection: &mut PgConnection,
+    players: i64,
+    password_hash: &str,
+    cities: &[&str],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country, created_at)
+         SELECT md5('player-' || i)::uuid, 'player' || i || '@seed.test', $2,
+                'Jugador', 'Número ' || i, ($3::text[])[1 + i % cardinality($3::text[])], 'Colombia',
+                timestamptz '2026-01-01 00:00:00Z' + i * interval '1 second'
+         FROM generate_series(0, $1 - 1) AS i",
+    )
+    .bind(players)
+    .bind(password_hash)
+    .bind(cities)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 /// One processed, published video for each seeded player `0..players` (ids `md5('video-' || i)`
 /// owned by `md5('player-' || i)`), with files under `seed/<i>/` that no storage holds.
 pub async fn seed_published(
@@ -39,6 +62,24 @@ pub async fn recount_votes(connection: &mut PgConnection) -> Result<(), sqlx::Er
         "UPDATE videos v SET votes = c.n
          FROM (SELECT video_id, count(*) AS n FROM votes WHERE state = 'counted' GROUP BY video_id) c
          WHERE v.id = c.video_id",
+    )
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Ranks every player with a video by its votes as seeded, and sets the listing totals (after the
+/// votes are in, on a database that had none).
+pub async fn rank_seeded(connection: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(
+        "INSERT INTO player_scores (player_id, city_key, votes, reached_at)
+         SELECT v.owner_id, lower(u.city), v.votes, v.published_at + v.votes * interval '1 second'
+         FROM videos v JOIN users u ON u.id = v.owner_id;
+         INSERT INTO listing_counts (city_key, ranked_players, published_videos)
+         SELECT lower(u.city), count(*), count(*) FROM videos v JOIN users u ON u.id = v.owner_id
+         GROUP BY lower(u.city)
+         UNION ALL SELECT '', count(*), count(*) FROM videos;
+         ANALYZE;",
     )
     .execute(connection)
     .await?;

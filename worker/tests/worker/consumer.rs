@@ -71,6 +71,7 @@ async fn fixture() -> anyhow::Result<Fixture> {
         shutdown_grace: Duration::from_secs(30),
         poll_wait: NO_WAIT,
         retry_delay: Duration::ZERO,
+        database_wait: Duration::from_secs(30),
         work_dir: work_dir.path().to_owned(),
         sweep_interval: Duration::from_secs(60),
         reconcile_interval: Duration::from_secs(3600),
@@ -532,12 +533,10 @@ async fn a_database_outage_delays_the_job_but_does_not_lose_it() -> anyhow::Resu
     )))
     .execute(&admin)
     .await?;
+    // Nothing is known about the video while its database is away: the job is only postponed.
     assert_eq!(
         during,
-        Step::TaskCompleted(JobOutcome::WillRetry {
-            video_id: video,
-            attempt: 1
-        })
+        Step::TaskCompleted(JobOutcome::Postponed { video_id: video })
     );
     assert_eq!(
         queue.depth().await?,
@@ -643,6 +642,67 @@ async fn the_sweeper_fails_only_videos_whose_every_attempt_died() -> anyhow::Res
         );
     }
     assert_eq!(fx.consumer.sweep(Duration::from_secs(30)).await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn jobs_the_queue_lost_are_queued_again_from_the_rows_once_it_is_quiet() -> anyhow::Result<()>
+{
+    let fx = fixture().await?;
+    let pool = &fx.database.pool;
+    // (status, attempts used, lease ended this many seconds ago, uploaded this many seconds ago)
+    let cases = [
+        ("uploaded", 0, None, 120),         // its job went to the dead-letter queue: lost
+        ("processing", 1, Some(300), 600),  // attempts left, nobody holds it: lost
+        ("processing", 1, Some(-60), 600),  // an attempt is running
+        ("processing", 3, Some(300), 600),  // out of attempts: the sweeper's
+        ("uploaded", 0, None, 10),          // just uploaded: its job may be on its way
+    ];
+    let mut videos = Vec::new();
+    for (status, attempts, lease_ended, uploaded) in cases {
+        let video = fx.uploaded_video(Some(&short_clip()?), true).await?;
+        sqlx::query("DELETE FROM job_outbox WHERE video_id = $1")
+            .bind(video)
+            .execute(pool)
+            .await?;
+        sqlx::query(
+            "UPDATE videos SET status = $2, attempts = $3,
+                   uploaded_at = now() - make_interval(secs => $4),
+                   claim_token = CASE WHEN $5::float8 IS NULL THEN NULL ELSE gen_random_uuid() END,
+                   lease_expires_at = now() - make_interval(secs => $5)
+             WHERE id = $1",
+        )
+        .bind(video)
+        .bind(status)
+        .bind(attempts)
+        .bind(f64::from(uploaded))
+        .bind(lease_ended.map(f64::from))
+        .execute(pool)
+        .await?;
+        videos.push(video);
+    }
+
+    // While the queue holds a message, only videos stranded for an hour count as lost.
+    fx.enqueue(videos[2]).await?;
+    assert_eq!(fx.consumer.requeue_stranded().await?, 0);
+    sqlx::query("DELETE FROM queue_messages").execute(pool).await?;
+
+    // Once it is quiet, the two lost ones are queued again, once.
+    assert_eq!(fx.consumer.requeue_stranded().await?, 2);
+    assert_eq!(fx.queue.depth().await?.visible, 2);
+    assert_eq!(fx.consumer.requeue_stranded().await?, 0);
+    for _ in 0..2 {
+        assert!(matches!(
+            fx.step().await?,
+            Step::TaskCompleted(JobOutcome::Processed { .. })
+        ));
+    }
+    for (video, expected) in videos.iter().zip(["processed", "processed", "processing"]) {
+        assert_eq!(fx.video(*video).await?.map(|v| v.0).as_deref(), Some(expected));
+    }
+    // Quiet again, and nothing else is lost: the rest belong to a running attempt, the sweeper,
+    // and a job on its way.
+    assert_eq!(fx.consumer.requeue_stranded().await?, 0);
     Ok(())
 }
 

@@ -127,7 +127,7 @@ async fn simulate(args: &BallotsArgs, binary: &Path, url: &str) -> anyhow::Resul
     .bind(i64::from(args.honest))
     .execute(&mut db)
     .await?;
-    super::seed::rank_players(&mut db).await?;
+    platform::videos::bulk::rank_seeded(&mut db).await?;
 
     let mail = cmd::target_dir().join("xtask").join("ballots-mail");
     let _ = std::fs::remove_dir_all(&mail);

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use argon2::password_hash::PasswordHasher;
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, PgConnection};
 
 use crate::console;
 use crate::env::postgres::Postgres;
@@ -61,36 +61,8 @@ pub async fn players_with_videos(db: &mut PgConnection, players: i64) -> anyhow:
             .map_err(|error| anyhow::anyhow!("hashing the seed password: {error}"))
     })
     .await??;
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country, created_at)
-         SELECT md5('player-' || i)::uuid, 'player' || i || '@seed.test', $2,
-                'Jugador', 'Número ' || i, ($3::text[])[1 + i % 10], 'Colombia',
-                timestamptz '2026-01-01 00:00:00Z' + i * interval '1 second'
-         FROM generate_series(0, $1 - 1) AS i",
-    )
-    .bind(players)
-    .bind(&hash)
-    .bind(CITIES.map(str::to_owned).to_vec())
-    .execute(&mut *db)
-    .await?;
+    platform::videos::bulk::seed_players(db, players, &hash, &CITIES).await?;
     platform::videos::bulk::seed_published(db, players).await?;
-    Ok(())
-}
-
-/// Ranks every player with a video by its votes as seeded, and the listing totals (after the
-/// votes are in).
-pub async fn rank_players(db: &mut PgConnection) -> anyhow::Result<()> {
-    db.execute(
-        "INSERT INTO player_scores (player_id, city_key, votes, reached_at)
-         SELECT v.owner_id, lower(u.city), v.votes, v.published_at + v.votes * interval '1 second'
-         FROM videos v JOIN users u ON u.id = v.owner_id;
-         INSERT INTO listing_counts (city_key, ranked_players, published_videos)
-         SELECT lower(u.city), count(*), count(*) FROM videos v JOIN users u ON u.id = v.owner_id
-         GROUP BY lower(u.city)
-         UNION ALL SELECT '', count(*), count(*) FROM videos;
-         ANALYZE;",
-    )
-    .await?;
     Ok(())
 }
 
@@ -143,7 +115,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     .execute(&mut db)
     .await?;
     platform::videos::bulk::recount_votes(&mut db).await?;
-    rank_players(&mut db).await?;
+    platform::videos::bulk::rank_seeded(&mut db).await?;
     let votes: i64 = sqlx::query_scalar("SELECT count(*) FROM votes")
         .fetch_one(&mut db)
         .await?;

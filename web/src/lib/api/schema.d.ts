@@ -1387,7 +1387,7 @@ export interface operations {
                 city?: string;
                 /** @description Page size, 1–100 (default 20). */
                 limit?: number;
-                /** @description Videos to skip (default 0). */
+                /** @description Videos to skip (default 0); a page may end at the 10,000th video at most. */
                 offset?: number;
             };
             header?: never;
@@ -1407,7 +1407,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["PublicVideo"][];
                 };
             };
-            /** @description An invalid parameter (`validation_error`, `field` names it). */
+            /**
+             * @description An invalid parameter (`validation_error`, `field` names it), also for a page that ends past
+             *     the 10,000th video.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1419,6 +1422,20 @@ export interface operations {
             /** @description Something failed on our side; the cause is in the logs, never in the answer. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The list could not be read in time (`showcase_unavailable`); try again after
+             *     `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again. */
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1458,6 +1475,20 @@ export interface operations {
             /** @description Something failed on our side; the cause is in the logs, never in the answer. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The video could not be read in time (`showcase_unavailable`); try again after
+             *     `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again. */
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1610,9 +1641,12 @@ export interface operations {
                 city?: string;
                 /** @description Page size, 1–100 (default 20). */
                 limit?: number;
-                /** @description Players to skip (default 0). */
+                /** @description Players to skip (default 0); a page may end at the 10,000th player at most. */
                 offset?: number;
-                /** @description Page number from 1, instead of offset (its size is `page_size` or `limit`). */
+                /**
+                 * @description Page number from 1, instead of offset (its size is `page_size` or `limit`); a page may
+                 *     end at the 10,000th player at most.
+                 */
                 page?: number;
                 /** @description Page size 1–100 with `page` (the same as `limit`; when both are given they must agree). */
                 page_size?: number;
@@ -1637,6 +1671,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["RankedPlayer"][];
                 };
             };
+            /**
+             * @description An invalid parameter (`validation_error`, `field` names it), also for a page that ends past
+             *     the 10,000th player.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -1,6 +1,7 @@
-//! Ranking pages kept in memory with a hard age limit: a page is served only while younger than
-//! `max_age`, refreshed in the background once older than `refresh_after`, and read by at most one
-//! request at a time when missing. Votes never touch it, so a stream of votes cannot empty it.
+//! Public pages (the rankings, the showcase list) kept in memory with a hard age limit: a page is
+//! served only while younger than `max_age`, refreshed in the background once older than
+//! `refresh_after`, and read by at most one request at a time when missing. Votes never touch it,
+//! so a stream of votes cannot empty it.
 //!
 //! Why this bounds staleness: a page's age counts from the moment *before* its read began, and a
 //! read sees every vote committed before it began. So a vote acknowledged at `t` is in every page
@@ -177,7 +178,7 @@ where
             match outcome {
                 Ok(value) => slot.store(Arc::new(value), read_at),
                 // The page ages out at `max_age`; the next read after that tries inline.
-                Err(error) => tracing::warn!(%error, "rankings: background refresh failed"),
+                Err(error) => tracing::warn!(%error, "a cached page's background refresh failed"),
             }
         });
     }
