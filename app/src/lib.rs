@@ -7,6 +7,7 @@ pub mod http;
 pub mod integrity;
 pub mod lines;
 pub mod mail;
+pub mod migrate;
 pub mod outbox;
 pub mod rankings;
 pub mod routes;
