@@ -8,6 +8,7 @@ pub mod http;
 pub mod integrity;
 pub mod lines;
 pub mod mail;
+pub mod migrate;
 pub mod outbox;
 pub mod rankings;
 pub mod reads;

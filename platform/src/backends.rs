@@ -1,12 +1,13 @@
-//! Opening everything a binary works with, in one place: the database (migrated), the storage and
-//! the queue, each failure naming the variable to fix.
+//! Opening everything a binary works with, in one place: the database (migrated, or checked to be
+//! when `DATABASE_MIGRATE=check`), the storage and the queue, each failure naming the variable to
+//! fix.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::PgPool;
 
-use crate::config::{DatabaseSettings, QueueSettings, StorageSettings};
+use crate::config::{DatabaseSettings, Migrations, QueueSettings, StorageSettings};
 use crate::queue::JobQueue;
 use crate::storage::Storage;
 
@@ -18,7 +19,8 @@ pub struct Backends {
 }
 
 /// Connects to the database and applies pending migrations (safe from several processes at
-/// once), then opens the storage and the queue the settings name.
+/// once), or with [`Migrations::Check`] only checks that they were applied; then opens the
+/// storage and the queue the settings name.
 pub async fn connect(
     database: &DatabaseSettings,
     storage: &StorageSettings,
@@ -27,9 +29,14 @@ pub async fn connect(
     let pool = crate::db::connect(database)
         .await
         .context("DATABASE_URL: cannot connect to the database")?;
-    crate::db::migrate(&pool)
-        .await
-        .context("DATABASE_URL: cannot apply the migrations")?;
+    match database.migrations {
+        Migrations::Apply => crate::db::migrate(&pool)
+            .await
+            .context("DATABASE_URL: cannot apply the migrations")?,
+        Migrations::Check => crate::db::check_migrated(&pool)
+            .await
+            .context("DATABASE_MIGRATE=check")?,
+    }
     let aws = crate::aws::load_config_for(storage, queue).await;
     let storage = crate::storage::from_settings(storage, &aws)
         .await

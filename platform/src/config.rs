@@ -5,7 +5,10 @@
 //! - `DATABASE_URL`, or `DATABASE_HOST` + `DATABASE_PORT` + `DATABASE_NAME` + `DATABASE_USER` +
 //!   `DATABASE_PASSWORD` + `DATABASE_SSLMODE` (how ECS injects an RDS-managed secret), and
 //!   `DATABASE_SSLROOTCERT` (the certificate authorities that `verify-full` checks against);
-//!   `DATABASE_MAX_CONNECTIONS` (default 10).
+//!   `DATABASE_MAX_CONNECTIONS` (default 10); `DATABASE_MIGRATE`: `apply` (default: start-up
+//!   applies pending migrations, as `cargo xtask dev` and the tests want) or `check` (start-up
+//!   only checks that they were applied: a deployed service's role has no DDL rights, the
+//!   migration step does that, see `platform::roles`).
 //! - `STORAGE_URL`: `file:///absolute/dir` or `file:relative/dir` (local directory) or
 //!   `s3://bucket/optional/prefix`; `S3_FORCE_PATH_STYLE` (`true` for emulators);
 //!   `PUBLIC_BASE_URL` (where the app serves local files, default `http://127.0.0.1:8080`);
@@ -171,6 +174,30 @@ impl RunMode {
 pub struct DatabaseSettings {
     pub url: Secret,
     pub max_connections: u32,
+    pub migrations: Migrations,
+}
+
+/// What a binary does with the schema migrations at start-up (`DATABASE_MIGRATE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrations {
+    /// Applies the pending ones: the connecting user owns the schema (local development, tests).
+    Apply,
+    /// Only checks that every migration this binary knows was applied, and refuses to start
+    /// otherwise: the user is a service role without DDL rights (the deployed stack).
+    Check,
+}
+
+impl Migrations {
+    fn from_env() -> Result<Self, ConfigError> {
+        match var("DATABASE_MIGRATE").as_deref().map(str::trim) {
+            None | Some("apply") => Ok(Self::Apply),
+            Some("check") => Ok(Self::Check),
+            Some(other) => Err(ConfigError::new(
+                "DATABASE_MIGRATE",
+                format!("expected apply or check, got {other:?}"),
+            )),
+        }
+    }
 }
 
 /// The database the dev stack and the tests use when nothing else is configured.
@@ -191,6 +218,7 @@ impl DatabaseSettings {
         Ok(Self {
             url: Secret::new(url),
             max_connections: parse_or("DATABASE_MAX_CONNECTIONS", 10)?,
+            migrations: Migrations::from_env()?,
         })
     }
 

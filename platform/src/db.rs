@@ -8,7 +8,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::DatabaseSettings;
 
-/// Every migration in `platform/migrations`, applied by the app at start-up.
+/// Every migration in `platform/migrations`, applied at start-up (`DATABASE_MIGRATE=apply`) or by
+/// the migration step (`rising-stars-api migrate`, see [`crate::roles`]).
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Opens a pool. Acquiring a connection gives up after a few seconds, so that readiness checks and
@@ -35,6 +36,31 @@ pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> 
 /// Applies pending migrations; safe to run from several processes at once (sqlx takes a lock).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
+}
+
+/// Checks that every migration this binary embeds was applied, without changing anything: what a
+/// service whose role has no DDL rights does at start-up (`DATABASE_MIGRATE=check`).
+pub async fn check_migrated(pool: &PgPool) -> anyhow::Result<()> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot read the applied migrations (run the migration step): {error}"
+                )
+            })?;
+    let missing: Vec<String> = MIGRATOR
+        .iter()
+        .filter(|migration| !applied.contains(&migration.version))
+        .map(|migration| format!("{:04}", migration.version))
+        .collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "the database lacks migration(s) {}: run the migration step (`rising-stars-api migrate`) first",
+        missing.join(", ")
+    );
+    Ok(())
 }
 
 /// Readiness: one round trip to the database.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod job;
 pub mod queue;
+pub mod roles;
 pub mod storage;
 pub mod telemetry;
 pub mod videos;

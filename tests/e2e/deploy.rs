@@ -184,6 +184,30 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
             .iter()
             .filter_map(|pair| Some((pair.name()?, pair.value()?)))
             .collect();
+        // Each service logs in as its own database role; only the migrate container, first in
+        // each web task, is given the master user.
+        let containers = definition
+            .task_definition()
+            .map(|task| task.container_definitions())
+            .unwrap_or_default();
+        let users: Vec<(&str, &str)> = containers
+            .iter()
+            .filter_map(|container| {
+                let user = container
+                    .environment()
+                    .iter()
+                    .find(|pair| pair.name() == Some("DATABASE_USER"))?
+                    .value()?;
+                Some((container.name()?, user))
+            })
+            .collect();
+        match container.and_then(|container| container.name()) {
+            Some("web") => assert_eq!(
+                users,
+                [("web", "rising_stars_api"), ("migrate", "rising_stars")]
+            ),
+            _ => assert_eq!(users, [("worker", "rising_stars_worker")]),
+        }
         if container.and_then(|container| container.name()) == Some("web") {
             assert_eq!(
                 environment.get("MAIL_URL").copied(),
@@ -280,6 +304,20 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
     let rows = crate::loadtest::timeline(&folder)?;
     assert!(rows.iter().any(|row| row["web_desired"] == "3"), "{rows:?}");
     assert!(rows.iter().all(|row| row["dead_letter"] == "0"), "{rows:?}");
+
+    // No origin secret to rotate on a plain-HTTP stack: refused before anything is built.
+    let mut rotate = deploy_args(&endpoint, &registry);
+    rotate.push("--rotate-origin-secret");
+    let refused = xtask_output(&rotate).await?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "--rotate-origin-secret: PublicEndpoint is plain-http-insecure; only cloudfront has an origin secret"
+        ),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&refused.stdout).contains("Building"));
 
     // Nothing changed: nothing is pushed and the stack is left alone.
     let second = run_xtask(&deploy_args(&endpoint, &registry)).await?;

@@ -18,6 +18,7 @@ mod logging;
 mod processing;
 mod public;
 mod rankings;
+mod roles;
 mod uploads;
 mod verification;
 mod videos;

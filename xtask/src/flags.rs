@@ -149,6 +149,10 @@ pub struct DeployArgs {
     /// Cargo profile of the image binaries (`dev` only for tests against an emulator).
     #[arg(long, default_value = "release")]
     pub cargo_profile: String,
+    /// Put a new value in the secret CloudFront sends to the load balancer (PublicEndpoint
+    /// cloudfront); the load balancer accepts the old value too until the next deploy.
+    #[arg(long)]
+    pub rotate_origin_secret: bool,
 }
 
 #[derive(Debug, Args)]

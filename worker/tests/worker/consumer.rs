@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use platform::config::{DatabaseSettings, QueueSettings, Secret, StorageSettings};
+use platform::config::{DatabaseSettings, Migrations, QueueSettings, Secret, StorageSettings};
 use platform::job::ProcessVideo;
 use platform::queue::{JobQueue, PgQueue, QueueDepth};
 use platform::storage::{LocalStorage, Storage};
@@ -55,6 +55,7 @@ async fn fixture() -> anyhow::Result<Fixture> {
         database: DatabaseSettings {
             url: Secret::new(database.url.clone()),
             max_connections: 2,
+            migrations: Migrations::Apply,
         },
         storage: StorageSettings::Local {
             root: storage_dir.path().to_owned(),
@@ -499,6 +500,7 @@ async fn a_database_outage_delays_the_job_but_does_not_lose_it() -> anyhow::Resu
     let videos_pool = platform::db::connect(&DatabaseSettings {
         url: Secret::new(fx.database.url.clone()),
         max_connections: 2,
+        migrations: Migrations::Apply,
     })
     .await?;
     let mut settings = fx.consumer_settings();

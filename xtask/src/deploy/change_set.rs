@@ -57,9 +57,12 @@ pub async fn plan(
         });
     }
     if let Some(state) = existing {
-        // A parameter without default that was not given keeps its deployed value.
+        // A parameter without default that was not given keeps its deployed value; one the
+        // template no longer declares is left out (CloudFormation refuses unknown names).
         for key in &state.parameters {
-            if !rendered.parameters.contains_key(key) {
+            if !rendered.parameters.contains_key(key)
+                && rendered.template["Parameters"].get(key).is_some()
+            {
                 parameters.push(
                     Parameter::builder()
                         .parameter_key(key)

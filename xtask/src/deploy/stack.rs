@@ -16,6 +16,8 @@ pub struct StackState {
     pub status: String,
     pub outputs: BTreeMap<String, String>,
     pub parameters: HashSet<String>,
+    /// The deployed parameter values (`****` for a `NoEcho` one).
+    pub values: BTreeMap<String, String>,
 }
 
 impl StackState {
@@ -68,6 +70,16 @@ pub async fn describe(cf: &Client, stack: &str) -> anyhow::Result<Option<StackSt
             .parameters()
             .iter()
             .filter_map(|parameter| parameter.parameter_key().map(str::to_owned))
+            .collect(),
+        values: found
+            .parameters()
+            .iter()
+            .filter_map(|parameter| {
+                Some((
+                    parameter.parameter_key()?.to_owned(),
+                    parameter.parameter_value().unwrap_or_default().to_owned(),
+                ))
+            })
             .collect(),
     }))
 }

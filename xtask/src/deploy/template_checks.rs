@@ -1,6 +1,9 @@
 //! Properties of the rendered template that must hold whatever else changes in it: the database
 //! is private, no secret travels in plain environment, logs expire, the worker scales on backlog
-//! per task, deployments roll back, mail goes only from the sender's SES identity.
+//! per task, deployments roll back, mail goes only from the sender's SES identity; each service
+//! connects as its own database role and only the migration step holds the master credentials;
+//! no task has a public IP and egress is HTTPS and PostgreSQL only; the worker writes only
+//! processed outputs; the origin secret rotates with the previous value accepted for one deploy.
 
 use serde_json::{Map, Value};
 
@@ -241,10 +244,8 @@ fn a_deploy_at_the_most_tasks_fits_the_database_connections() {
 #[test]
 fn both_programs_verify_the_database_certificate_against_the_bundle_in_their_image() {
     let resources = resources();
-    for (id, definition) in of_type(&resources, "AWS::ECS::TaskDefinition") {
-        let environment = definition["Properties"]["ContainerDefinitions"][0]["Environment"]
-            .as_array()
-            .unwrap();
+    for (id, container) in containers(&resources) {
+        let environment = container["Environment"].as_array().unwrap();
         let value = |name: &str| {
             environment
                 .iter()
@@ -390,5 +391,319 @@ fn the_api_mails_through_ses_from_the_sender_identity_only() {
     assert_eq!(
         statement["Resource"][1]["Fn::Sub"][1]["Domain"],
         serde_json::json!({"Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "MailSender"}]}]})
+    );
+}
+
+/// Every container of every task definition, with its task definition's logical id.
+fn containers(resources: &Map<String, Value>) -> Vec<(String, &Value)> {
+    of_type(resources, "AWS::ECS::TaskDefinition")
+        .into_iter()
+        .flat_map(|(id, definition)| {
+            definition["Properties"]["ContainerDefinitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |container| {
+                    (
+                        format!("{id}/{}", container["Name"].as_str().unwrap()),
+                        container,
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The plain value of a container's environment variable `name`, if set.
+fn environment_of<'a>(container: &'a Value, name: &str) -> Option<&'a Value> {
+    container["Environment"]
+        .as_array()?
+        .iter()
+        .find(|variable| variable["Name"] == name)
+        .map(|variable| &variable["Value"])
+}
+
+/// The secret logical ids a container's `Secrets` read (`{"Fn::Sub": "${Id}:key::"}` or a Ref).
+fn secrets_read(container: &Value) -> Vec<(String, String)> {
+    container["Secrets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|secret| {
+            let from = &secret["ValueFrom"];
+            let id = from["Ref"].as_str().map(str::to_owned).unwrap_or_else(|| {
+                let sub = from["Fn::Sub"].as_str().unwrap();
+                sub.trim_start_matches("${")
+                    .split('}')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            });
+            (secret["Name"].as_str().unwrap().to_owned(), id)
+        })
+        .collect()
+}
+
+#[test]
+fn each_service_connects_as_its_own_role_and_only_the_migration_holds_the_master_secret() {
+    let resources = resources();
+    let all = containers(&resources);
+    let find = |name: &str| {
+        all.iter()
+            .find(|(id, _)| id == name)
+            .map(|(_, container)| *container)
+            .unwrap_or_else(|| panic!("no container {name}"))
+    };
+    let master_user = resources["Database"]["Properties"]["MasterUsername"]
+        .as_str()
+        .unwrap();
+    let web = find("WebTaskDefinition/web");
+    let worker = find("WorkerTaskDefinition/worker");
+    let migrate = find("WebTaskDefinition/migrate");
+    let user = |container: &Value| {
+        environment_of(container, "DATABASE_USER")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(user(web), "rising_stars_api");
+    assert_eq!(user(worker), "rising_stars_worker");
+    assert_eq!(user(migrate), master_user);
+    // The roles the migration step creates are the ones the services log in as.
+    assert_eq!(
+        environment_of(migrate, "DATABASE_API_USER").unwrap(),
+        "rising_stars_api"
+    );
+    assert_eq!(
+        environment_of(migrate, "DATABASE_WORKER_USER").unwrap(),
+        "rising_stars_worker"
+    );
+    // The services never migrate: their roles have no DDL rights.
+    for service in [web, worker] {
+        assert_eq!(
+            environment_of(service, "DATABASE_MIGRATE").unwrap(),
+            "check"
+        );
+    }
+    assert_eq!(migrate["Command"], serde_json::json!(["migrate"]));
+    assert_eq!(migrate["Essential"], false);
+    assert_eq!(migrate["Image"], web["Image"]);
+    // The API starts only after the migration step succeeded.
+    assert_eq!(
+        web["DependsOn"],
+        serde_json::json!([{"ContainerName": "migrate", "Condition": "SUCCESS"}])
+    );
+    // Each password comes from its own secret; the master one reaches only the migration step.
+    let password_of = |container: &Value| {
+        secrets_read(container)
+            .into_iter()
+            .find(|(name, _)| name == "DATABASE_PASSWORD")
+            .map(|(_, id)| id)
+            .unwrap()
+    };
+    assert_eq!(password_of(web), "ApiDatabaseSecret");
+    assert_eq!(password_of(worker), "WorkerDatabaseSecret");
+    assert_eq!(password_of(migrate), "DatabaseSecret");
+    for (id, container) in &all {
+        let reads_master = secrets_read(container)
+            .iter()
+            .any(|(_, secret)| secret == "DatabaseSecret");
+        assert_eq!(reads_master, id == "WebTaskDefinition/migrate", "{id}");
+        assert!(
+            !serde_json::to_string(container)
+                .unwrap()
+                .contains("${DatabaseSecret}")
+                || id == "WebTaskDefinition/migrate",
+            "{id}"
+        );
+    }
+    // The worker's tasks start after the web service (whose tasks created the worker's role).
+    assert_eq!(resources["WorkerService"]["DependsOn"], "WebService");
+    for secret in ["ApiDatabaseSecret", "WorkerDatabaseSecret"] {
+        assert_eq!(resources[secret]["Type"], "AWS::SecretsManager::Secret");
+        assert!(
+            resources[secret]["Properties"]["GenerateSecretString"].is_object(),
+            "{secret}"
+        );
+    }
+}
+
+#[test]
+fn no_task_has_a_public_ip_and_task_egress_is_https_and_the_database_only() {
+    let resources = resources();
+    let services = of_type(&resources, "AWS::ECS::Service");
+    assert_eq!(services.len(), 2);
+    let mut groups = Vec::new();
+    for (id, service) in services {
+        let network = &service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"];
+        assert_eq!(network["AssignPublicIp"], "DISABLED", "{id}");
+        // Subnets whose only way out is the NAT gateway.
+        for subnet in network["Subnets"].as_array().unwrap() {
+            let subnet = target(subnet).unwrap();
+            assert!(
+                resources[subnet].get("Condition").is_none(),
+                "{subnet} always exists"
+            );
+            let table = of_type(&resources, "AWS::EC2::SubnetRouteTableAssociation")
+                .into_iter()
+                .find(|(_, association)| {
+                    target(&association["Properties"]["SubnetId"]) == Some(subnet)
+                })
+                .and_then(|(_, association)| target(&association["Properties"]["RouteTableId"]))
+                .unwrap();
+            for (_, route) in of_type(&resources, "AWS::EC2::Route") {
+                if target(&route["Properties"]["RouteTableId"]) == Some(table) {
+                    assert!(
+                        route["Properties"]["GatewayId"].is_null(),
+                        "{subnet}: no internet gateway"
+                    );
+                    assert_eq!(
+                        target(&route["Properties"]["NatGatewayId"]),
+                        Some("NatGateway")
+                    );
+                }
+            }
+        }
+        for group in network["SecurityGroups"].as_array().unwrap() {
+            groups.push(target(group).unwrap().to_owned());
+        }
+    }
+    assert!(resources["NatGateway"].get("Condition").is_none());
+    assert!(resources["S3GatewayEndpoint"].get("Condition").is_none());
+    let database_group = "DatabaseSecurityGroup";
+    for group in &groups {
+        let inline = resources[group.as_str()]["Properties"]["SecurityGroupEgress"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{group} keeps the default allow-all egress"));
+        let separate: Vec<&Value> = of_type(&resources, "AWS::EC2::SecurityGroupEgress")
+            .into_iter()
+            .filter(|(_, rule)| target(&rule["Properties"]["GroupId"]) == Some(group.as_str()))
+            .map(|(_, rule)| &rule["Properties"])
+            .collect();
+        let mut database = 0;
+        for rule in inline.iter().chain(separate) {
+            assert_ne!(rule["IpProtocol"], "-1", "{group}: all protocols");
+            let (from, to) = (
+                rule["FromPort"].as_u64().unwrap(),
+                rule["ToPort"].as_u64().unwrap(),
+            );
+            assert_eq!(from, to, "{group}: one port per rule");
+            match from {
+                443 => assert_eq!(rule["CidrIp"], "0.0.0.0/0", "{group}"),
+                5432 => {
+                    assert_eq!(
+                        target(&rule["DestinationSecurityGroupId"]),
+                        Some(database_group),
+                        "{group}"
+                    );
+                    database += 1;
+                }
+                other => panic!("{group}: egress on port {other}"),
+            }
+            assert!(rule["Description"].is_string(), "{group}");
+        }
+        assert_eq!(database, 1, "{group} reaches the database");
+    }
+}
+
+#[test]
+fn the_worker_reads_originals_and_writes_only_processed_outputs() {
+    let resources = resources();
+    let statements =
+        resources["WorkerTaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap();
+    let mut writable = Vec::new();
+    for statement in statements {
+        let actions: Vec<&str> = match &statement["Action"] {
+            Value::String(action) => vec![action.as_str()],
+            other => other
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect(),
+        };
+        let resources_of: Vec<String> = match &statement["Resource"] {
+            Value::Array(list) => list
+                .iter()
+                .map(|r| serde_json::to_string(r).unwrap())
+                .collect(),
+            one => vec![serde_json::to_string(one).unwrap()],
+        };
+        for action in &actions {
+            assert!(!action.contains('*'), "{action}");
+            if action.starts_with("s3:") && *action != "s3:ListBucket" {
+                for resource in &resources_of {
+                    assert!(
+                        resource.contains("${MediaBucket.Arn}/media/videos/"),
+                        "{action} on {resource}"
+                    );
+                }
+            }
+            if *action == "s3:PutObject" {
+                writable.extend(resources_of.iter().cloned());
+            }
+        }
+    }
+    let outputs =
+        |name: &str| format!("{{\"Fn::Sub\":\"${{MediaBucket.Arn}}/media/videos/*/*/{name}\"}}");
+    assert_eq!(writable, [outputs("processed.mp4"), outputs("poster.jpg")]);
+    // The keys the worker writes are the ones the platform builds (videos/<id>/<token>/...).
+    let keys = platform::videos::VideoKeys::of(uuid::Uuid::nil());
+    let token = uuid::Uuid::new_v4();
+    for (key, name) in [
+        (keys.clip(token), "processed.mp4"),
+        (keys.poster(token), "poster.jpg"),
+    ] {
+        assert_eq!(
+            key.as_str(),
+            format!("videos/{}/{token}/{name}", uuid::Uuid::nil())
+        );
+    }
+    assert!(!keys.original().as_str().ends_with("processed.mp4"));
+}
+
+#[test]
+fn the_origin_secret_rotates_with_the_previous_value_accepted_for_one_deploy() {
+    let template = template::load_template().unwrap();
+    let parameters = &template["Parameters"];
+    for name in [
+        crate::deploy::origin::CURRENT,
+        crate::deploy::origin::PREVIOUS,
+    ] {
+        assert_eq!(parameters[name]["Default"], "", "{name}");
+    }
+    let resources = template["Resources"].as_object().unwrap();
+    let pinned = |parameter: &str| {
+        serde_json::json!({"Fn::Sub": format!(
+            "{{{{resolve:secretsmanager:${{OriginVerifySecret}}:SecretString:::${{{parameter}}}}}}}"
+        )})
+    };
+    let unpinned =
+        serde_json::json!({"Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}}}"});
+    let current = serde_json::json!({"Fn::If": ["HasOriginVersion", pinned("OriginVerifyVersion"), unpinned]});
+    // CloudFront sends the current version; the rule accepts it and, for one deploy, the previous.
+    let sent = &resources["Distribution"]["Properties"]["DistributionConfig"]["Origins"][0]["OriginCustomHeaders"]
+        [0];
+    assert_eq!(sent["HeaderName"], "X-Origin-Verify");
+    assert_eq!(sent["HeaderValue"], current);
+    let values = &resources["CloudFrontOriginRule"]["Properties"]["Conditions"][0]["HttpHeaderConfig"]
+        ["Values"];
+    assert_eq!(values[0], current);
+    assert_eq!(
+        values[1],
+        serde_json::json!({"Fn::If": ["HasPreviousOriginVersion", pinned("OriginVerifyPreviousVersion"), {"Ref": "AWS::NoValue"}]})
+    );
+    assert_eq!(values.as_array().unwrap().len(), 2);
+    // The rule is updated before the distribution starts sending a new value.
+    assert_eq!(
+        resources["Distribution"]["DependsOn"],
+        "CloudFrontOriginRule"
+    );
+    let conditions = &template["Conditions"];
+    assert_eq!(
+        conditions["HasPreviousOriginVersion"],
+        serde_json::json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "OriginVerifyPreviousVersion"}, ""]}]})
     );
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::console;
 use crate::deploy::change_set::{self, Change, Plan};
 use crate::deploy::template::{self, Rendered};
-use crate::deploy::{aws, emulator, events, image, registry, resources, stack};
+use crate::deploy::{aws, emulator, events, image, origin, registry, resources, stack};
 use crate::flags::{AwsArgs, DeployArgs, DiffArgs, SynthArgs};
 
 /// Parses repeated `--param Name=Value` flags.
@@ -173,6 +173,10 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let cf = aws_sdk_cloudformation::Client::new(&config);
     let stack_name = &args.aws.stack;
     let mut given = parameters_for(&config, &args.params, "deploying").await?;
+    let existing = stack::describe(&cf, stack_name).await?;
+    if args.rotate_origin_secret {
+        rotation_possible(stack_name, existing.as_ref(), &given)?;
+    }
     given.extend(
         image_parameters(
             stack_name,
@@ -183,7 +187,6 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         )
         .await?,
     );
-    let existing = stack::describe(&cf, stack_name).await?;
     if let Some(state) = &existing
         && state.status == "ROLLBACK_COMPLETE"
     {
@@ -191,6 +194,22 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
             "stack {stack_name} is in ROLLBACK_COMPLETE (its creation failed) and cannot be updated: \
              run `cargo xtask destroy --stack {stack_name}` first"
         );
+    }
+    let rotation = match args.rotate_origin_secret {
+        true => Some(rotate_origin_secret(&config, &cf, stack_name).await?),
+        false => None,
+    };
+    if let Some(state) = &existing {
+        let origin = origin::parameters(rotation.as_ref(), &state.values);
+        if rotation.is_none()
+            && let Some(previous) = state.values.get(origin::PREVIOUS)
+            && origin.contains_key(origin::PREVIOUS)
+        {
+            console::note(format!(
+                "the origin secret's previous version {previous} is no longer accepted"
+            ));
+        }
+        given.extend(origin);
     }
     let rendered: Rendered = template::render(&given, existing.is_some())?;
     template::write(&rendered, stack_name)?;
@@ -223,6 +242,57 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         console::step(format!("API: {url}"));
     }
     Ok(())
+}
+
+/// Refuses `--rotate-origin-secret` in one line, before anything is built, where there is no
+/// origin secret: no stack yet (its creation generates one), or a public endpoint other than
+/// CloudFront (given, else deployed).
+fn rotation_possible(
+    stack_name: &str,
+    existing: Option<&stack::StackState>,
+    given: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let Some(state) = existing else {
+        anyhow::bail!(
+            "--rotate-origin-secret: stack {stack_name} does not exist yet; its creation generates \
+             the origin secret"
+        );
+    };
+    let endpoint = given
+        .get("PublicEndpoint")
+        .or_else(|| state.values.get("PublicEndpoint"))
+        .map_or("cloudfront", String::as_str);
+    anyhow::ensure!(
+        endpoint == "cloudfront",
+        "--rotate-origin-secret: PublicEndpoint is {endpoint}; only cloudfront has an origin secret"
+    );
+    Ok(())
+}
+
+/// Puts a new value in the stack's origin secret; says which versions the load balancer accepts.
+async fn rotate_origin_secret(
+    config: &aws_config::SdkConfig,
+    cf: &aws_sdk_cloudformation::Client,
+    stack_name: &str,
+) -> anyhow::Result<origin::Rotation> {
+    let resource = cf
+        .describe_stack_resource()
+        .stack_name(stack_name)
+        .logical_resource_id(origin::SECRET)
+        .send()
+        .await
+        .with_context(|| format!("finding {} in stack {stack_name}", origin::SECRET))?;
+    let secret = resource
+        .stack_resource_detail()
+        .and_then(|detail| detail.physical_resource_id())
+        .with_context(|| format!("stack {stack_name} has no {}", origin::SECRET))?;
+    console::step("Rotating the origin secret");
+    let rotation = origin::rotate(&aws_sdk_secretsmanager::Client::new(config), secret).await?;
+    console::note(format!(
+        "CloudFront will send version {}; the load balancer accepts it and {} until the next deploy",
+        rotation.current, rotation.previous
+    ));
+    Ok(rotation)
 }
 
 /// `cargo xtask destroy`: empties the bucket (every version), deletes the stack and waits.
