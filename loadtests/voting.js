@@ -12,6 +12,9 @@
 //                "votes": VOTE_RATE votes per second and nothing else
 //                "mixed": VUS in a closed loop, each iteration a ranking read (80 %) or a vote
 //                (20 %), every VU a distinct voter (the mix the voting-night issue measured)
+//                "deep": as "voting", but the readers are a crawler: each read is a ranking page
+//                (all cities or one) or a showcase list page at a random depth (limit 20, 50 or
+//                100, ending by the 10,000th row), so nearly every read misses the caches
 //   VUS          readers (default 50)
 //   VOTE_RATE    votes per second, an open model: they arrive at that rate whatever the latency
 //                (default 100, i.e. 6,000 a minute, for "voting"; 1000 for "votes")
@@ -39,8 +42,8 @@ import {
 } from './lib/common.js';
 
 const MIX = __ENV.MIX || 'voting';
-if (!['voting', 'votes', 'mixed'].includes(MIX)) {
-  throw new Error(`MIX must be "voting", "votes" or "mixed", not "${MIX}"`);
+if (!['voting', 'votes', 'mixed', 'deep'].includes(MIX)) {
+  throw new Error(`MIX must be "voting", "votes", "mixed" or "deep", not "${MIX}"`);
 }
 const VUS = parseInt(__ENV.VUS || '50', 10);
 const VOTE_RATE = parseInt(__ENV.VOTE_RATE || (MIX === 'votes' ? '1000' : '100'), 10);
@@ -82,10 +85,15 @@ function scenarios() {
   if (MIX === 'voting') {
     all.readers = { executor: 'constant-vus', exec: 'read', vus: VUS, duration: DURATION };
   }
+  if (MIX === 'deep') {
+    all.readers = { executor: 'constant-vus', exec: 'deepRead', vus: VUS, duration: DURATION };
+  }
   return all;
 }
 
-const ENDPOINTS = ['rankings', 'rankings_city', 'vote', 'probe_vote', 'probe_read'];
+const ENDPOINTS = [
+  'rankings', 'rankings_city', 'deep_rankings', 'deep_videos', 'vote', 'probe_vote', 'probe_read',
+];
 
 export const options = {
   scenarios: scenarios(),
@@ -153,6 +161,22 @@ export function read() {
   } else {
     const city = encodeURIComponent(CITIES[Math.floor(Math.random() * CITIES.length)]);
     get(`/api/public/rankings?city=${city}&limit=20`, 'rankings_city');
+  }
+}
+
+/** A crawler's read: a ranking page or a showcase list page at a random depth. */
+export function deepRead() {
+  const limit = [20, 50, 100][Math.floor(Math.random() * 3)];
+  const offset = Math.floor(Math.random() * (10000 - limit + 1));
+  const pick = Math.random();
+  if (pick < 1 / 3) {
+    get(`/api/public/rankings?limit=${limit}&offset=${offset}`, 'deep_rankings');
+  } else if (pick < 2 / 3) {
+    const city = encodeURIComponent(CITIES[Math.floor(Math.random() * CITIES.length)]);
+    const depth = Math.floor(offset / CITIES.length);
+    get(`/api/public/rankings?city=${city}&limit=${limit}&offset=${depth}`, 'deep_rankings');
+  } else {
+    get(`/api/public/videos?limit=${limit}&offset=${offset}`, 'deep_videos');
   }
 }
 

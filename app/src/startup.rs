@@ -19,13 +19,13 @@ use crate::integrity::counters::RateCounters;
 use crate::integrity::proof::ProofOfWork;
 use crate::rankings::Rankings;
 use crate::reads::ReadBudget;
-use crate::showcase::Showcase;
 use crate::routes::account::AccountApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::files;
 use crate::routes::health::HealthApi;
 use crate::routes::public::PublicApi;
 use crate::routes::videos::VideosApi;
+use crate::showcase::Showcase;
 use crate::state::AppState;
 use crate::web::{WebApp, WebEndpoint};
 

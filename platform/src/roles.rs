@@ -6,8 +6,8 @@
 //!   create, alter or drop anything, nor touch the migrations' bookkeeping.
 //! - The worker's role (it decodes hostile files) sees only what processing needs: videos (read,
 //!   update; never insert or delete), the id and city of users (publishing credits a player's city,
-//!   never `password_hash` or e-mail), the ranking totals a publication adds to, and the table
-//!   queue of local runs.
+//!   never `password_hash` or e-mail), the ranking totals a publication adds to, the job outbox
+//!   (it puts back a job the queue lost) and the table queue of local runs.
 //!
 //! Variables read here (by the migration step only): `DATABASE_API_USER` (default
 //! `rising_stars_api`), `DATABASE_API_PASSWORD`, `DATABASE_WORKER_USER` (default
@@ -37,6 +37,9 @@ const GRANTS: &[&str] = &[
     "GRANT SELECT (id, city) ON users TO %2$I",
     "GRANT SELECT, INSERT, UPDATE ON player_scores, listing_counts TO %2$I",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON queue_messages TO %2$I",
+    // Putting back a job the queue lost (platform::videos::attempts::requeue_stranded) and
+    // publishing it (the outbox relay).
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON job_outbox TO %2$I",
 ];
 
 /// A login role: its name and password.

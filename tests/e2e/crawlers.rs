@@ -32,7 +32,10 @@ fn random_page(state: &mut u64) -> String {
     let offset = next(state) % (10_000 - limit + 1);
     match next(state) % 3 {
         0 => format!("/api/public/rankings?limit={limit}&offset={offset}"),
-        1 => format!("/api/public/rankings?city=cali&limit={limit}&offset={}", offset / 3),
+        1 => format!(
+            "/api/public/rankings?city=cali&limit={limit}&offset={}",
+            offset / 3
+        ),
         _ => format!("/api/public/videos?limit={limit}&offset={offset}"),
     }
 }
@@ -72,12 +75,11 @@ async fn thousands_of_random_deep_page_reads_never_keep_a_vote_from_the_database
     .await
     .into_iter()
     .collect::<anyhow::Result<Vec<_>>>()?;
-    let videos: Vec<String> = sqlx::query_scalar(
-        "SELECT id::text FROM videos ORDER BY md5(id::text) LIMIT $1",
-    )
-    .bind(VOTES_PER_FAN as i64)
-    .fetch_all(&backends.database.pool)
-    .await?;
+    let videos: Vec<String> =
+        sqlx::query_scalar("SELECT id::text FROM videos ORDER BY md5(id::text) LIMIT $1")
+            .bind(VOTES_PER_FAN as i64)
+            .fetch_all(&backends.database.pool)
+            .await?;
 
     let reading = join_all((0..READERS).map(|reader| {
         let client = client.clone();
@@ -106,10 +108,17 @@ async fn thousands_of_random_deep_page_reads_never_keep_a_vote_from_the_database
     let (reads, votes) = tokio::join!(reading, voting);
 
     let mut read_statuses: HashMap<u16, usize> = HashMap::new();
-    for status in reads.into_iter().collect::<anyhow::Result<Vec<_>>>()?.concat() {
+    for status in reads
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .concat()
+    {
         *read_statuses.entry(status).or_default() += 1;
     }
-    let votes = votes.into_iter().collect::<anyhow::Result<Vec<_>>>()?.concat();
+    let votes = votes
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .concat();
     let mut latencies: Vec<Duration> = votes.iter().map(|(_, took)| *took).collect();
     latencies.sort_unstable();
     eprintln!(
@@ -133,6 +142,9 @@ async fn thousands_of_random_deep_page_reads_never_keep_a_vote_from_the_database
         READERS * READS_PER_READER,
         "{read_statuses:?}"
     );
-    assert!(served * 10 >= READERS * READS_PER_READER * 9, "{read_statuses:?}");
+    assert!(
+        served * 10 >= READERS * READS_PER_READER * 9,
+        "{read_statuses:?}"
+    );
     Ok(())
 }

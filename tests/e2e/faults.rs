@@ -11,9 +11,7 @@ use end_to_end::{Client, RunningApi, RunningWorker, wait_for_status};
 use testkit::media::Clip;
 use tokio::time::Instant;
 
-use crate::{
-    LocalBackends, behind_a_pausable_proxy, files_under, local_backends, s3_and_sqs_env,
-};
+use crate::{LocalBackends, behind_a_pausable_proxy, files_under, local_backends, s3_and_sqs_env};
 
 /// Polls `check` every 50 ms until it answers `Some`, or fails after `limit`.
 async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> anyhow::Result<T>
@@ -180,7 +178,10 @@ async fn a_file_stored_by_an_api_killed_before_its_commit_is_reconciled_away() -
 }
 
 /// How many of `videos` are in each status.
-async fn statuses(backends: &LocalBackends, videos: &[String]) -> anyhow::Result<HashMap<String, i64>> {
+async fn statuses(
+    backends: &LocalBackends,
+    videos: &[String],
+) -> anyhow::Result<HashMap<String, i64>> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT status, count(*) FROM videos WHERE id::text = ANY($1) GROUP BY status",
     )
@@ -198,7 +199,10 @@ async fn a_two_minute_database_outage_mid_backlog_leaves_every_video_processed()
     // SQS (emulated) dead-letters a job after three receives, as the stack's queue does; the API
     // reaches the database directly, the worker through a proxy the test silences.
     let mut env = s3_and_sqs_env(&backends).await?;
-    env.insert("UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT".into(), BACKLOG.to_string());
+    env.insert(
+        "UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT".into(),
+        BACKLOG.to_string(),
+    );
     let api = RunningApi::start(&env).await?;
     let client = Client::new(&api.base_url);
     let player = client.player("outage@example.com", "Ana", "Cali").await?;
@@ -206,7 +210,11 @@ async fn a_two_minute_database_outage_mid_backlog_leaves_every_video_processed()
     let mut videos = Vec::new();
     for take in 1..=BACKLOG {
         let title = format!("Jugada {take}");
-        videos.push(client.upload_clip(&player.token, &clip, &title, true).await?);
+        videos.push(
+            client
+                .upload_clip(&player.token, &clip, &title, true)
+                .await?,
+        );
     }
 
     let (proxy, proxied) = behind_a_pausable_proxy(&backends).await?;

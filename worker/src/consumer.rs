@@ -296,7 +296,11 @@ impl Consumer {
         let pool = self.database.pool();
         let claimed = self
             .database
-            .call(attempts::claim(pool, video_id, self.settings.visibility_timeout))
+            .call(attempts::claim(
+                pool,
+                video_id,
+                self.settings.visibility_timeout,
+            ))
             .await;
         match claimed {
             Ok(Some(claim)) => {
@@ -354,8 +358,13 @@ impl Consumer {
             }
             Err(DatabaseError::Failed(error)) => {
                 let failure = transient(format!("claim: {error}"));
-                self.settle(&Claim::unclaimed(video_id), &message, Err(failure), shutdown)
-                    .await
+                self.settle(
+                    &Claim::unclaimed(video_id),
+                    &message,
+                    Err(failure),
+                    shutdown,
+                )
+                .await
             }
         }
     }
@@ -383,7 +392,11 @@ impl Consumer {
     pub async fn requeue_stranded(&self) -> anyhow::Result<usize> {
         let depth = self.queue.depth().await?;
         let quiet = depth.visible + depth.in_flight == 0;
-        let older_than = if quiet { QUIET_QUEUE_AGE } else { STRANDED_AFTER };
+        let older_than = if quiet {
+            QUIET_QUEUE_AGE
+        } else {
+            STRANDED_AFTER
+        };
         let max_receives = self.queue.max_receives().await?;
         let pool = self.database.pool();
         let videos = self
@@ -426,8 +439,7 @@ impl Consumer {
                 Err(DatabaseError::Away(why)) => {
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                     tracing::warn!(why, ?left, "waiting for the database to record the result");
-                    if left.is_zero() || !self.database.wait_until_up_within(left, shutdown).await
-                    {
+                    if left.is_zero() || !self.database.wait_until_up_within(left, shutdown).await {
                         return Err(DatabaseError::Away(why));
                     }
                 }

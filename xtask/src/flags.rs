@@ -239,14 +239,18 @@ pub struct ApiBenchArgs {
     pub votes: u64,
     /// k6 mixes to run: web, course (the web mix's logins on five accounts, as the course's load
     /// test has them), rankings, health (loadtests/web.js); voting (readers plus a vote
-    /// stream), votes (the vote stream alone), mixed (80 % reads, 20 % votes per iteration)
-    /// (loadtests/voting.js, with a second API instance for the staleness probe).
+    /// stream), votes (the vote stream alone), mixed (80 % reads, 20 % votes per iteration),
+    /// deep (a crawler reading pages at random depths plus a vote stream) (loadtests/voting.js,
+    /// with a second API instance for the staleness probe).
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "web,course,rankings,health"
     )]
     pub mixes: Vec<String>,
+    /// Database connections of each API process (the stack's web tasks have 5).
+    #[arg(long, default_value_t = 20)]
+    pub pool: u32,
     /// Virtual users (closed loop, no think time); readers in the voting mix.
     #[arg(long, default_value_t = 50)]
     pub vus: u32,

@@ -654,11 +654,11 @@ async fn jobs_the_queue_lost_are_queued_again_from_the_rows_once_it_is_quiet() -
     let pool = &fx.database.pool;
     // (status, attempts used, lease ended this many seconds ago, uploaded this many seconds ago)
     let cases = [
-        ("uploaded", 0, None, 120),         // its job went to the dead-letter queue: lost
-        ("processing", 1, Some(300), 600),  // attempts left, nobody holds it: lost
-        ("processing", 1, Some(-60), 600),  // an attempt is running
-        ("processing", 3, Some(300), 600),  // out of attempts: the sweeper's
-        ("uploaded", 0, None, 10),          // just uploaded: its job may be on its way
+        ("uploaded", 0, None, 120), // its job went to the dead-letter queue: lost
+        ("processing", 1, Some(300), 600), // attempts left, nobody holds it: lost
+        ("processing", 1, Some(-60), 600), // an attempt is running
+        ("processing", 3, Some(300), 600), // out of attempts: the sweeper's
+        ("uploaded", 0, None, 10),  // just uploaded: its job may be on its way
     ];
     let mut videos = Vec::new();
     for (status, attempts, lease_ended, uploaded) in cases {
@@ -687,7 +687,9 @@ async fn jobs_the_queue_lost_are_queued_again_from_the_rows_once_it_is_quiet() -
     // While the queue holds a message, only videos stranded for an hour count as lost.
     fx.enqueue(videos[2]).await?;
     assert_eq!(fx.consumer.requeue_stranded().await?, 0);
-    sqlx::query("DELETE FROM queue_messages").execute(pool).await?;
+    sqlx::query("DELETE FROM queue_messages")
+        .execute(pool)
+        .await?;
 
     // Once it is quiet, the two lost ones are queued again, once.
     assert_eq!(fx.consumer.requeue_stranded().await?, 2);
@@ -700,7 +702,10 @@ async fn jobs_the_queue_lost_are_queued_again_from_the_rows_once_it_is_quiet() -
         ));
     }
     for (video, expected) in videos.iter().zip(["processed", "processed", "processing"]) {
-        assert_eq!(fx.video(*video).await?.map(|v| v.0).as_deref(), Some(expected));
+        assert_eq!(
+            fx.video(*video).await?.map(|v| v.0).as_deref(),
+            Some(expected)
+        );
     }
     // Quiet again, and nothing else is lost: the rest belong to a running attempt, the sweeper,
     // and a job on its way.

@@ -193,9 +193,9 @@ fn mix_env(mix: &str) -> Vec<(&'static str, String)> {
 fn mix_script(mix: &str) -> anyhow::Result<&'static str> {
     match mix {
         "web" | "course" | "rankings" | "health" => Ok("loadtests/web.js"),
-        "voting" | "votes" | "mixed" => Ok("loadtests/voting.js"),
+        "voting" | "votes" | "mixed" | "deep" => Ok("loadtests/voting.js"),
         other => bail!(
-            "unknown mix {other:?}: use web, course, rankings, health, voting, votes or mixed"
+            "unknown mix {other:?}: use web, course, rankings, health, voting, votes, mixed or deep"
         ),
     }
 }
@@ -208,7 +208,12 @@ struct BenchApi {
 }
 
 impl BenchApi {
-    async fn start(binary: &Path, database_url: &str, log_name: &str) -> anyhow::Result<Self> {
+    async fn start(
+        binary: &Path,
+        database_url: &str,
+        pool: u32,
+        log_name: &str,
+    ) -> anyhow::Result<Self> {
         let port = cmd::free_port()?;
         let base_url = format!("http://127.0.0.1:{port}");
         let storage = cmd::target_dir().join("xtask").join("bench-api-storage");
@@ -219,7 +224,7 @@ impl BenchApi {
         let child = cmd::spawn(
             tokio::process::Command::new(binary)
                 .env("DATABASE_URL", database_url)
-                .env("DATABASE_MAX_CONNECTIONS", "20")
+                .env("DATABASE_MAX_CONNECTIONS", pool.to_string())
                 .env("STORAGE_URL", format!("file:{}", storage.display()))
                 .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
                 .env("PUBLIC_BASE_URL", &base_url)
@@ -286,14 +291,14 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     .await?;
     let postgres = Postgres::ensure().await?;
     let database_url = postgres.url(database);
-    let server = BenchApi::start(&binary, &database_url, "bench-api.log").await?;
+    let server = BenchApi::start(&binary, &database_url, args.pool, "bench-api.log").await?;
     // The staleness probe reads the rankings of a second instance while votes go to the first.
     let probe = if args
         .mixes
         .iter()
         .any(|mix| mix_script(mix).ok() == Some("loadtests/voting.js"))
     {
-        Some(BenchApi::start(&binary, &database_url, "bench-api-probe.log").await?)
+        Some(BenchApi::start(&binary, &database_url, args.pool, "bench-api-probe.log").await?)
     } else {
         None
     };
