@@ -23,7 +23,8 @@
 //                for a vote, and k6 shares the machine; batching halves its share)
 //   VOTERS       the most voters voting at once; each is its own account (default 50)
 //   DURATION     length of the measured part (default 60s)
-//   VIDEOS       the voters vote for the newest this many published videos (default 5000)
+//   VIDEOS       the voters vote for the newest this many published videos (default 5000; the
+//                listing is walked a city at a time, each to its 10,000-row window)
 //   SUMMARY      file for the end-of-test summary JSON (see lib/common.js)
 //
 // Every vote is a distinct (voter, video) pair: each voter walks the published videos from its own
@@ -106,19 +107,26 @@ export const options = {
   setupTimeout: '5m',
 };
 
-/** Every published video (id, username, city), newest first. */
+/**
+ * Every published video the listing reaches (id, username, city), newest first: each city's list
+ * walked to the end or to the listing's 10,000-row window, whichever comes first.
+ */
 function publishedVideos() {
   const videos = [];
-  for (let offset = 0; ; offset += 100) {
-    const res = get(`/api/public/videos?limit=100&offset=${offset}`, 'setup_videos', { body: true });
-    const page = res.status === 200 ? res.json() : [];
-    if (page.length === 0) {
-      return videos;
-    }
-    for (const v of page) {
-      videos.push({ id: v.video_id, username: v.username, city: v.city });
+  for (const city of CITIES) {
+    const filter = `city=${encodeURIComponent(city)}`;
+    for (let offset = 0; offset + 100 <= 10000; offset += 100) {
+      const res = get(`/api/public/videos?${filter}&limit=100&offset=${offset}`, 'setup_videos', { body: true });
+      const page = res.status === 200 ? res.json() : [];
+      for (const v of page) {
+        videos.push({ id: v.video_id, username: v.username, city: v.city, at: v.uploaded_at });
+      }
+      if (page.length < 100) {
+        break;
+      }
     }
   }
+  return videos.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
 }
 
 /** The probe's targets: the videos of each city's top 20 players (one video each when seeded). */
@@ -164,19 +172,25 @@ export function read() {
   }
 }
 
+/** One `name` per kind of deep read, so k6 keeps a handful of time series, not one per URL. */
+const DEEP_TAGS = {
+  rankings: { tags: { name: 'deep_rankings' } },
+  videos: { tags: { name: 'deep_videos' } },
+};
+
 /** A crawler's read: a ranking page or a showcase list page at a random depth. */
 export function deepRead() {
   const limit = [20, 50, 100][Math.floor(Math.random() * 3)];
   const offset = Math.floor(Math.random() * (10000 - limit + 1));
   const pick = Math.random();
   if (pick < 1 / 3) {
-    get(`/api/public/rankings?limit=${limit}&offset=${offset}`, 'deep_rankings');
+    get(`/api/public/rankings?limit=${limit}&offset=${offset}`, 'deep_rankings', DEEP_TAGS.rankings);
   } else if (pick < 2 / 3) {
     const city = encodeURIComponent(CITIES[Math.floor(Math.random() * CITIES.length)]);
     const depth = Math.floor(offset / CITIES.length);
-    get(`/api/public/rankings?city=${city}&limit=${limit}&offset=${depth}`, 'deep_rankings');
+    get(`/api/public/rankings?city=${city}&limit=${limit}&offset=${depth}`, 'deep_rankings', DEEP_TAGS.rankings);
   } else {
-    get(`/api/public/videos?limit=${limit}&offset=${offset}`, 'deep_videos');
+    get(`/api/public/videos?limit=${limit}&offset=${offset}`, 'deep_videos', DEEP_TAGS.videos);
   }
 }
 

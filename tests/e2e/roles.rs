@@ -160,6 +160,23 @@ async fn run_flow(
         let error = refused(&worker_url, &format!("SELECT {column} FROM users")).await?;
         assert!(error.contains("permission denied"), "{column}: {error}");
     }
+    // It may put back a job the queue lost, and publish it (the sweeper's second pass).
+    let worker_pool = sqlx::PgPool::connect(&worker_url).await?;
+    let lost = platform::videos::attempts::requeue_stranded(
+        &worker_pool,
+        Some(3),
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+    )
+    .await?;
+    assert_eq!(
+        lost,
+        Vec::<uuid::Uuid>::new(),
+        "every video here is settled"
+    );
+    let queue = platform::queue::PgQueue::new(worker_pool.clone(), "video-jobs", 3);
+    platform::videos::outbox::relay_once(&worker_pool, &queue).await?;
     for statement in [
         "DELETE FROM videos",
         "INSERT INTO users (id) VALUES (gen_random_uuid())",
