@@ -16,6 +16,8 @@
 //                (all cities or one) or a showcase list page at a random depth (limit 20, 50 or
 //                100, ending by the 10,000th row), so nearly every read misses the caches
 //   VUS          readers (default 50)
+//   READ_RATE    "voting" and "deep": reads per second arriving whatever the latency (an open
+//                model, at most VUS at once) instead of VUS readers in a closed loop
 //   VOTE_RATE    votes per second, an open model: they arrive at that rate whatever the latency
 //                (default 100, i.e. 6,000 a minute, for "voting"; 1000 for "votes")
 //   VOTE_BATCH   votes sent together (k6's http.batch) by one voter, VOTE_RATE / VOTE_BATCH times a
@@ -49,6 +51,7 @@ if (!['voting', 'votes', 'mixed', 'deep'].includes(MIX)) {
 const VUS = parseInt(__ENV.VUS || '50', 10);
 const VOTE_RATE = parseInt(__ENV.VOTE_RATE || (MIX === 'votes' ? '1000' : '100'), 10);
 const VOTE_BATCH = parseInt(__ENV.VOTE_BATCH || '10', 10);
+const READ_RATE = parseInt(__ENV.READ_RATE || '0', 10);
 const VOTERS = parseInt(__ENV.VOTERS || '50', 10);
 const DURATION = __ENV.DURATION || '60s';
 const VIDEOS = parseInt(__ENV.VIDEOS || '5000', 10);
@@ -83,11 +86,14 @@ function scenarios() {
       maxVUs: VOTERS,
     },
   };
-  if (MIX === 'voting') {
-    all.readers = { executor: 'constant-vus', exec: 'read', vus: VUS, duration: DURATION };
-  }
-  if (MIX === 'deep') {
-    all.readers = { executor: 'constant-vus', exec: 'deepRead', vus: VUS, duration: DURATION };
+  if (MIX === 'voting' || MIX === 'deep') {
+    const exec = MIX === 'voting' ? 'read' : 'deepRead';
+    all.readers = READ_RATE > 0
+      ? {
+        executor: 'constant-arrival-rate', exec, rate: READ_RATE, timeUnit: '1s',
+        duration: DURATION, preAllocatedVUs: VUS, maxVUs: VUS,
+      }
+      : { executor: 'constant-vus', exec, vus: VUS, duration: DURATION };
   }
   return all;
 }

@@ -257,6 +257,10 @@ pub struct ApiBenchArgs {
     /// Votes per second of the voting and votes mixes (default: voting.js's, 100 and 1000).
     #[arg(long)]
     pub vote_rate: Option<u32>,
+    /// Reads per second of the voting and deep mixes' readers, arriving at that rate whatever
+    /// the latency (up to `--vus` at once); without it they read in a closed loop.
+    #[arg(long)]
+    pub read_rate: Option<u32>,
     /// Length of each run.
     #[arg(long, default_value = "60s")]
     pub duration: String,

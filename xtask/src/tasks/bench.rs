@@ -330,6 +330,9 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
             if let Some(rate) = args.vote_rate {
                 k6_run.env("VOTE_RATE", rate.to_string());
             }
+            if let Some(rate) = args.read_rate {
+                k6_run.env("READ_RATE", rate.to_string());
+            }
             let status = k6_run.status()?;
             if !status.success() {
                 console::note(format!("k6 reported failed thresholds ({status})"));
