@@ -171,7 +171,7 @@ impl Reader {
         };
         let query = sqlx::query_as::<_, PublicVideoRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
-             WHERE v.published_at IS NOT NULL {filter}
+             WHERE v.published_at IS NOT NULL AND v.hidden_at IS NULL {filter}
              ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
         )))
         .bind(limit)
@@ -197,7 +197,7 @@ impl Reader {
     async fn one(&self, video_id: Uuid) -> Result<Option<PublicVideo>, ShowcaseError> {
         let row: Option<PublicVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
-             WHERE v.id = $1 AND v.published_at IS NOT NULL"
+             WHERE v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL"
         )))
         .bind(video_id)
         .fetch_optional(&self.pool)

@@ -123,7 +123,7 @@ pub async fn cast(
          ), target AS (
              SELECT v.owner_id, v.votes, coalesce(s.votes, 0) AS player_votes
              FROM videos v LEFT JOIN player_scores s ON s.player_id = v.owner_id
-             WHERE v.id = $1 AND v.published_at IS NOT NULL
+             WHERE v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL
          ), tally AS (
              SELECT counted,
                     CASE WHEN young_window_end > now() THEN young_votes ELSE 0 END AS young_votes
@@ -159,10 +159,13 @@ pub async fn cast(
          ), counted AS (
              UPDATE videos SET votes = votes + 1
              WHERE id IN (SELECT video_id FROM cast_vote WHERE state = 'counted')
-             RETURNING owner_id, votes
+             RETURNING owner_id, votes, hidden_at
          ), scored AS (
+             -- A hide that committed while this vote waited for the video's row has taken the
+             -- video's votes out of the score: this one stays on the video, and comes back with
+             -- the rest if the video is restored (videos::review).
              UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
-             WHERE player_id IN (SELECT owner_id FROM counted)
+             WHERE player_id IN (SELECT owner_id FROM counted WHERE hidden_at IS NULL)
          ), tallied AS (
              INSERT INTO network_votes AS n (player_id, network, counted, young_votes,
                                              young_window_end)
@@ -274,10 +277,11 @@ async fn hold_raced(
              RETURNING video_id, player_id, network, signup_network
          ), uncounted AS (
              UPDATE videos SET votes = votes - 1 WHERE id IN (SELECT video_id FROM held)
-             RETURNING votes
+             RETURNING votes, owner_id, hidden_at
          ), unscored AS (
+             -- A hidden video's votes are out of the score already (videos::review).
              UPDATE player_scores SET votes = votes - 1
-             WHERE player_id IN (SELECT player_id FROM held)
+             WHERE player_id IN (SELECT owner_id FROM uncounted WHERE hidden_at IS NULL)
          ), untallied AS (
              UPDATE network_votes n SET counted = n.counted - 1
              FROM held h WHERE n.player_id = h.player_id AND n.network = h.network
@@ -362,10 +366,11 @@ pub async fn release(
          ), counted AS (
              UPDATE videos SET votes = votes + 1
              WHERE id IN (SELECT video_id FROM released) AND published_at IS NOT NULL
-             RETURNING owner_id
+             RETURNING owner_id, hidden_at
          ), scored AS (
+             -- A hidden video's votes count on the score again when it is restored.
              UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
-             WHERE player_id IN (SELECT owner_id FROM counted)
+             WHERE player_id IN (SELECT owner_id FROM counted WHERE hidden_at IS NULL)
          ), tallied AS (
              UPDATE network_votes n SET counted = n.counted + 1
              FROM released r WHERE n.player_id = r.player_id AND n.network = r.network
