@@ -225,7 +225,17 @@ async fn take_out(
             .rows_affected()
     };
     let players_removed = i64::try_from(players_removed).unwrap_or(0);
-    super::publish::add_to_counts(connection, &video.city_key, -players_removed, -1).await
+    // An UPDATE, not publish's upsert: an upsert checks `>= 0` on the row it would insert.
+    sqlx::query(
+        "UPDATE listing_counts SET ranked_players = ranked_players - $2,
+                published_videos = published_videos - 1
+         WHERE city_key IN ($1, '')",
+    )
+    .bind(&video.city_key)
+    .bind(players_removed)
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 /// Restores the (locked, hidden) video: visible again, and exactly its `votes` back on its
