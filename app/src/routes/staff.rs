@@ -290,7 +290,7 @@ pub enum QueueResponse {
 #[derive(Debug, ApiResponse)]
 pub enum ReviewedVideoResponse {
     #[oai(status = 200)]
-    Ok(Json<ReviewedVideo>),
+    Ok(Json<Box<ReviewedVideo>>),
     /// The account is not staff (`staff_only`).
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
@@ -471,13 +471,13 @@ impl StaffApi {
         let mut connection = state.pool.acquire().await?;
         let (history, _) = audit::entries(&mut connection, Some(video_id), 100, 0).await?;
         drop(connection);
-        Ok(ReviewedVideoResponse::Ok(Json(ReviewedVideo {
+        Ok(ReviewedVideoResponse::Ok(Json(Box::new(ReviewedVideo {
             video: row.into(),
             processed_url: link(&state, processed_key.as_deref()).await?,
             poster_url: link(&state, poster_key.as_deref()).await?,
             reports,
             history: audit_entries(history),
-        })))
+        }))))
     }
 
     /// Hide a video (visible or under review): out of the showcase, its page and the rankings;
