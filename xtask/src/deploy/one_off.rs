@@ -65,7 +65,8 @@ pub async fn run_api_command(
     let network = service
         .network_configuration()
         .cloned()
-        .context("the web service has no network configuration")?;
+        .filter(|network| network.awsvpc_configuration().is_some())
+        .context("the web service has no awsvpc network configuration (subnets, security group)")?;
     let log_group = log_group(&ecs, &task_definition).await?;
     let started = ecs
         .run_task()
