@@ -638,3 +638,117 @@ async fn xtask_staff_adds_lists_and_removes_on_a_real_database() -> anyhow::Resu
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn staff_release_or_void_held_votes_by_player_with_an_audit_trail() -> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    // The holding rules as shipped: new accounts from one network give a player two votes, and
+    // the rest are held (`young_accounts_burst`).
+    let api = RunningApi::start(&backends.env).await?;
+    let client = Client::new(&api.base_url);
+    let owner = backends
+        .verified_player(&client, "owner@example.com", "Ana", "Cali")
+        .await?;
+    let video = published_video(&backends, &client, &owner).await?;
+    let mut statuses = Vec::new();
+    for index in 0..4 {
+        let fan = backends
+            .verified_player(&client, &format!("fan{index}@example.com"), "Fan", "Cali")
+            .await?;
+        statuses.push(vote(&client, &fan, &video).await?.ok()?.status);
+    }
+    assert_eq!(
+        statuses,
+        [
+            types::CastStatus::Counted,
+            types::CastStatus::Counted,
+            types::CastStatus::Held,
+            types::CastStatus::Held
+        ]
+    );
+    let refused = client
+        .staff_held_votes(Some(&owner.token), None, None)
+        .await?;
+    assert_eq!((refused.status, refused.code()), (403, "staff_only"));
+
+    let staff = staff_member(&backends, &client, "jurado@federacion.co").await?;
+    let players = client
+        .staff_held_votes(Some(&staff.token), None, None)
+        .await?;
+    assert_eq!(players.header("x-total-count"), Some("1"));
+    let players = players.ok()?;
+    assert_eq!(
+        (
+            players[0].player_id.as_str(),
+            players[0].held_votes,
+            players[0].held_by_rule.young_accounts_burst
+        ),
+        (owner.id.as_str(), 2, 2)
+    );
+    let held = client
+        .staff_player_held_votes(Some(&staff.token), &owner.id)
+        .await?
+        .ok()?;
+    assert_eq!(held.len(), 2);
+    assert!(
+        held.iter()
+            .all(|vote| vote.rule == types::HoldRule::YoungAccountsBurst
+                && vote.voter_verified
+                && vote.video_id == video)
+    );
+
+    let released = client
+        .staff_release_vote(
+            Some(&staff.token),
+            &video,
+            &held[0].voter_id,
+            &because("Hermano del jugador, verificado."),
+        )
+        .await?
+        .ok()?;
+    assert_eq!(released.voter_id, held[0].voter_id);
+    let voided = client
+        .staff_void_vote(
+            Some(&staff.token),
+            &video,
+            &held[1].voter_id,
+            &because("Cuenta creada por script."),
+        )
+        .await?
+        .ok()?;
+    assert!(voided.audit_id > released.audit_id);
+    let again = client
+        .staff_release_vote(
+            Some(&staff.token),
+            &video,
+            &held[1].voter_id,
+            &because("otra vez"),
+        )
+        .await?;
+    assert_eq!((again.status, again.code()), (404, "vote_not_held"));
+
+    let mine = client.get_video(Some(&owner.token), &video).await?.ok()?;
+    assert_eq!((mine.votes, mine.held_votes), (3, 0));
+    tokio::time::sleep(BOUND).await;
+    let (players, _) = ranked(&client).await?;
+    assert_eq!(players, vec![(owner.id.clone(), 3)]);
+    let log = client
+        .staff_audit_log(Some(&staff.token), Some(&video), None, None)
+        .await?
+        .ok()?;
+    let actions: Vec<_> = log
+        .iter()
+        .map(|entry| (entry.action, entry.reason.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            (types::AuditAction::VoteVoided, "Cuenta creada por script."),
+            (
+                types::AuditAction::VoteReleased,
+                "Hermano del jugador, verificado."
+            ),
+        ]
+    );
+    Ok(())
+}

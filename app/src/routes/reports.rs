@@ -137,8 +137,8 @@ impl VideoReview {
 pub struct ReportRequest {
     pub reason: ReportReasonText,
     /// What is wrong, in the reporter's words: required when `reason` is `other`, optional
-    /// otherwise.
-    #[oai(skip_serializing_if_is_none)]
+    /// otherwise (absent or null: none).
+    #[oai(nullable, skip_serializing_if_is_none)]
     pub details: Option<NoteText>,
 }
 

@@ -1,13 +1,17 @@
 //! The jury's desk (`/api/staff/…`, staff tokens only): the moderation queue of reported and
 //! hidden videos, one video with its reports and history, the decisions on it (hide, restore,
-//! dismiss the reports, each with a reason), and the audit log.
+//! dismiss the reports, each with a reason), the votes held for review by player (release or
+//! void each, with a reason), and the audit log.
 //!
 //! Every operation checks the token's `staff` role and then the account's role in the database,
 //! so an operator's `staff remove` takes effect at once, not when the token expires.
 
 use chrono::{DateTime, Utc};
 use platform::audit::{self, Actor};
-use platform::videos::review::{self, Decided, Decision, QueueFilter, Refusal, Visibility};
+use platform::videos::review::{
+    self, Decided, Decision, QueueFilter, Refusal, Visibility, VoteDecision,
+};
+use platform::videos::votes;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -338,6 +342,108 @@ pub enum AuditResponse {
     Forbidden(Json<Problem>),
 }
 
+/// Held votes per rule.
+#[derive(Debug, Object)]
+pub struct HeldByRule {
+    pub young_accounts_burst: i64,
+    pub signup_network_burst: i64,
+    pub network_share: i64,
+}
+
+/// A player with votes held for review.
+#[derive(Debug, Object)]
+pub struct PlayerHeldVotes {
+    pub player_id: Uuid,
+    /// "first_name last_name".
+    pub username: String,
+    pub city: String,
+    pub held_votes: i64,
+    pub held_by_rule: HeldByRule,
+    /// When the oldest of them was cast.
+    pub oldest_at: DateTime<Utc>,
+}
+
+/// The rule that held a vote (docs/api.md, "Votes people can trust").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum HoldRule {
+    YoungAccountsBurst,
+    SignupNetworkBurst,
+    NetworkShare,
+}
+
+/// One held vote, with what a reviewer needs to judge it.
+#[derive(Debug, Object)]
+pub struct HeldVote {
+    pub video_id: Uuid,
+    pub voter_id: Uuid,
+    /// The voter's network (an IPv6 /64 or an IPv4 address).
+    pub network: String,
+    pub cast_at: DateTime<Utc>,
+    /// When the voter's account was made (its age at the vote is `cast_at` minus this).
+    pub voter_created_at: DateTime<Utc>,
+    pub voter_verified: bool,
+    pub rule: HoldRule,
+}
+
+#[derive(Debug, Object)]
+pub struct VoteDecided {
+    /// "Voto liberado: ya cuenta." / "Voto anulado."
+    pub message: String,
+    pub video_id: Uuid,
+    pub voter_id: Uuid,
+    /// The audit log entry that records it.
+    pub audit_id: i64,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum HeldPlayersResponse {
+    /// Most held votes first, then the longest waiting.
+    #[oai(status = 200)]
+    Ok(
+        Json<Vec<PlayerHeldVotes>>,
+        /// How many players have held votes.
+        #[oai(header = "X-Total-Count")]
+        i64,
+    ),
+    /// An invalid parameter (`validation_error`, `field` names it).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// The account is not staff (`staff_only`).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum PlayerHeldResponse {
+    /// The player's held votes, oldest first (empty when there are none).
+    #[oai(status = 200)]
+    Ok(Json<Vec<HeldVote>>),
+    /// The account is not staff (`staff_only`).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// A malformed player id (`player_not_found`).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum VoteDecisionResponse {
+    /// Done, and recorded in the audit log.
+    #[oai(status = 200)]
+    Ok(Json<VoteDecided>),
+    /// `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// The account is not staff (`staff_only`).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No held vote of that voter for that video: never cast, already decided, or a malformed id
+    /// (`vote_not_held`).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+
 fn staff_only() -> Json<Problem> {
     Problem::new(
         StatusCode::FORBIDDEN,
@@ -530,6 +636,147 @@ impl StaffApi {
         decide(&state, &auth, &video_id, body.0, Decision::Dismiss).await
     }
 
+    /// Players with votes held for review, most held first, with how many each rule held.
+    #[oai(
+        path = "/held-votes",
+        method = "get",
+        operation_id = "staff_held_votes"
+    )]
+    async fn held_votes(
+        &self,
+        auth: StaffAuth,
+        state: Data<&AppState>,
+        /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Players to skip (default 0), at most 9,999.
+        #[oai(validator(minimum(value = "0"), maximum(value = "9999")))]
+        offset: Query<Option<u32>>,
+    ) -> Result<HeldPlayersResponse, ApiError> {
+        if staff_member(&state, &auth).await?.is_none() {
+            return Ok(HeldPlayersResponse::Forbidden(staff_only()));
+        }
+        let (rows, total) = votes::players_with_held(
+            &state.pool,
+            i64::from(limit.0.unwrap_or(DEFAULT_PAGE_SIZE)),
+            i64::from(offset.0.unwrap_or(0)),
+        )
+        .await?;
+        let players = rows
+            .into_iter()
+            .map(|row| PlayerHeldVotes {
+                player_id: row.player_id,
+                username: format!("{} {}", row.first_name, row.last_name),
+                city: row.city,
+                held_votes: row.held,
+                held_by_rule: HeldByRule {
+                    young_accounts_burst: row.young_accounts_burst,
+                    signup_network_burst: row.signup_network_burst,
+                    network_share: row.network_share,
+                },
+                oldest_at: row.oldest_at,
+            })
+            .collect();
+        Ok(HeldPlayersResponse::Ok(Json(players), total))
+    }
+
+    /// One player's held votes, oldest first, with what a reviewer needs about each.
+    #[oai(
+        path = "/players/:player_id/held-votes",
+        method = "get",
+        operation_id = "staff_player_held_votes"
+    )]
+    async fn player_held_votes(
+        &self,
+        auth: StaffAuth,
+        state: Data<&AppState>,
+        player_id: Path<String>,
+    ) -> Result<PlayerHeldResponse, ApiError> {
+        if staff_member(&state, &auth).await?.is_none() {
+            return Ok(PlayerHeldResponse::Forbidden(staff_only()));
+        }
+        let Ok(player_id) = Uuid::parse_str(&player_id) else {
+            return Ok(PlayerHeldResponse::NotFound(
+                Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "player_not_found",
+                    "Jugador no encontrado.",
+                )
+                .json(),
+            ));
+        };
+        let held = votes::held_for_player(&state.pool, player_id)
+            .await?
+            .into_iter()
+            .filter_map(|vote| {
+                Some(HeldVote {
+                    rule: match vote.reason.as_str() {
+                        votes::YOUNG_ACCOUNTS_BURST => HoldRule::YoungAccountsBurst,
+                        votes::SIGNUP_NETWORK_BURST => HoldRule::SignupNetworkBurst,
+                        votes::NETWORK_SHARE => HoldRule::NetworkShare,
+                        _ => return None,
+                    },
+                    video_id: vote.video_id,
+                    voter_id: vote.voter_id,
+                    network: vote.network,
+                    cast_at: vote.cast_at,
+                    voter_created_at: vote.voter_created_at,
+                    voter_verified: vote.voter_verified,
+                })
+            })
+            .collect();
+        Ok(PlayerHeldResponse::Ok(Json(held)))
+    }
+
+    /// Release a held vote: it counts from now on (on the video, the player's score and the
+    /// rankings, within the same second's bound as any vote).
+    #[oai(
+        path = "/videos/:video_id/votes/:voter_id/release",
+        method = "post",
+        operation_id = "staff_release_vote"
+    )]
+    async fn release_vote(
+        &self,
+        auth: StaffAuth,
+        state: Data<&AppState>,
+        video_id: Path<String>,
+        voter_id: Path<String>,
+        body: JsonBody<DecisionRequest>,
+    ) -> Result<VoteDecisionResponse, ApiError> {
+        decide_vote(
+            &state,
+            &auth,
+            (&video_id, &voter_id),
+            body.0,
+            VoteDecision::Release,
+        )
+        .await
+    }
+
+    /// Void a held vote: it never counts, and its voter cannot vote for that video again.
+    #[oai(
+        path = "/videos/:video_id/votes/:voter_id/void",
+        method = "post",
+        operation_id = "staff_void_vote"
+    )]
+    async fn void_vote(
+        &self,
+        auth: StaffAuth,
+        state: Data<&AppState>,
+        video_id: Path<String>,
+        voter_id: Path<String>,
+        body: JsonBody<DecisionRequest>,
+    ) -> Result<VoteDecisionResponse, ApiError> {
+        decide_vote(
+            &state,
+            &auth,
+            (&video_id, &voter_id),
+            body.0,
+            VoteDecision::Void,
+        )
+        .await
+    }
+
     /// The audit log of staff actions (append-only), newest first.
     #[oai(path = "/audit", method = "get", operation_id = "staff_audit_log")]
     async fn audit(
@@ -614,4 +861,62 @@ async fn decide(
             })))
         }
     }
+}
+
+/// A decision on one held vote, by the staff member behind `auth`.
+async fn decide_vote(
+    state: &AppState,
+    auth: &StaffAuth,
+    (video_id, voter_id): (&str, &str),
+    body: DecisionRequest,
+    decision: VoteDecision,
+) -> Result<VoteDecisionResponse, ApiError> {
+    let Some(staff) = staff_member(state, auth).await? else {
+        return Ok(VoteDecisionResponse::Forbidden(staff_only()));
+    };
+    let reason = match Note::parse("reason", "El motivo", &body.reason.0) {
+        Ok(reason) => reason,
+        Err(error) => {
+            return Ok(VoteDecisionResponse::BadRequest(
+                Problem::from(error).json(),
+            ));
+        }
+    };
+    let not_held = || {
+        VoteDecisionResponse::NotFound(
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "vote_not_held",
+                "No hay un voto en revisión de esa persona para ese video.",
+            )
+            .json(),
+        )
+    };
+    let (Ok(video_id), Ok(voter_id)) = (Uuid::parse_str(video_id), Uuid::parse_str(voter_id))
+    else {
+        return Ok(not_held());
+    };
+    let entry = review::decide_vote(
+        &state.pool,
+        video_id,
+        voter_id,
+        decision,
+        &staff,
+        reason.as_str(),
+    )
+    .await?;
+    let Some(entry) = entry else {
+        return Ok(not_held());
+    };
+    tracing::info!(%video_id, voter = %voter_id, ?decision, staff = %auth.0.id, audit = entry, "held vote decided");
+    Ok(VoteDecisionResponse::Ok(Json(VoteDecided {
+        message: match decision {
+            VoteDecision::Release => "Voto liberado: ya cuenta.",
+            VoteDecision::Void => "Voto anulado.",
+        }
+        .to_owned(),
+        video_id,
+        voter_id,
+        audit_id: entry,
+    })))
 }

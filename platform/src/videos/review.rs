@@ -548,3 +548,49 @@ pub async fn reports_of(pool: &PgPool, video_id: Uuid) -> Result<Vec<ReportRow>,
     .fetch_all(pool)
     .await
 }
+
+/// A staff decision on one held vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoteDecision {
+    /// It counts from now on (`votes::release`).
+    Release,
+    /// It never counts (`votes::void`).
+    Void,
+}
+
+/// Releases or voids `voter`'s held vote for `video_id` and records it in the audit log, in one
+/// transaction; `None` when there is no such held vote (never cast, or already decided).
+pub async fn decide_vote(
+    pool: &PgPool,
+    video_id: Uuid,
+    voter: Uuid,
+    decision: VoteDecision,
+    staff: &Actor,
+    reason: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let (decided, action) = match decision {
+        VoteDecision::Release => (
+            super::votes::release(&mut *tx, video_id, voter, reason).await?,
+            Action::VoteReleased,
+        ),
+        VoteDecision::Void => (
+            super::votes::void(&mut *tx, video_id, voter, reason).await?,
+            Action::VoteVoided,
+        ),
+    };
+    if decided == super::votes::Decision::NotHeld {
+        return Ok(None);
+    }
+    let entry = audit::record(
+        &mut tx,
+        staff,
+        action,
+        video_id,
+        reason,
+        serde_json::json!({ "voter_id": voter }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(entry))
+}

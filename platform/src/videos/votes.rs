@@ -313,6 +313,52 @@ pub struct HeldVote {
     pub reason: String,
 }
 
+/// A player with held votes, as the jury's list shows them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlayerHeld {
+    pub player_id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub city: String,
+    pub held: i64,
+    pub young_accounts_burst: i64,
+    pub signup_network_burst: i64,
+    pub network_share: i64,
+    pub oldest_at: DateTime<Utc>,
+}
+
+/// Players with held votes, most held first (then the longest waiting), and how many such players
+/// there are.
+pub async fn players_with_held(
+    pool: &PgPool,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<PlayerHeld>, i64), sqlx::Error> {
+    let rows = sqlx::query_as(
+        "SELECT v.player_id, u.first_name, u.last_name, u.city, count(*) AS held,
+                count(*) FILTER (WHERE v.held_reason = 'young_accounts_burst')
+                    AS young_accounts_burst,
+                count(*) FILTER (WHERE v.held_reason = 'signup_network_burst')
+                    AS signup_network_burst,
+                count(*) FILTER (WHERE v.held_reason = 'network_share') AS network_share,
+                min(v.created_at) AS oldest_at
+         FROM votes v JOIN users u ON u.id = v.player_id
+         WHERE v.state = 'held'
+         GROUP BY v.player_id, u.first_name, u.last_name, u.city
+         ORDER BY held DESC, oldest_at, v.player_id
+         LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total =
+        sqlx::query_scalar("SELECT count(DISTINCT player_id) FROM votes WHERE state = 'held'")
+            .fetch_one(pool)
+            .await?;
+    Ok((rows, total))
+}
+
 /// A player's held votes, oldest first.
 pub async fn held_for_player(pool: &PgPool, player: Uuid) -> Result<Vec<HeldVote>, sqlx::Error> {
     sqlx::query_as(
@@ -352,8 +398,8 @@ pub enum Decision {
 
 /// Releases a held vote: it counts from now on, on the video, the player's score and the
 /// network's tally, as if it had counted when cast.
-pub async fn release(
-    pool: &PgPool,
+pub async fn release<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     video_id: Uuid,
     voter: Uuid,
     reason: &str,
@@ -383,7 +429,7 @@ pub async fn release(
     .bind(video_id)
     .bind(voter)
     .bind(reason)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await?;
     Ok(match released {
         Some(_) => Decision::Decided,
@@ -392,8 +438,8 @@ pub async fn release(
 }
 
 /// Voids a held vote: it never counts, and its voter cannot vote for that video again.
-pub async fn void(
-    pool: &PgPool,
+pub async fn void<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     video_id: Uuid,
     voter: Uuid,
     reason: &str,
@@ -405,7 +451,7 @@ pub async fn void(
     .bind(video_id)
     .bind(voter)
     .bind(reason)
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(match voided.rows_affected() {
         0 => Decision::NotHeld,

@@ -362,6 +362,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/staff/held-votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Players with votes held for review, most held first, with how many each rule held. */
+        get: operations["staff_held_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/players/{player_id}/held-votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One player's held votes, oldest first, with what a reviewer needs about each. */
+        get: operations["staff_player_held_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/videos/{video_id}/votes/{voter_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a held vote: it counts from now on (on the video, the player's score and the
+         *     rankings, within the same second's bound as any vote).
+         */
+        post: operations["staff_release_vote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/videos/{video_id}/votes/{voter_id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Void a held vote: it never counts, and its voter cannot vote for that video again. */
+        post: operations["staff_void_vote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/staff/audit": {
         parameters: {
             query?: never;
@@ -533,6 +604,44 @@ export interface components {
             /** @description The running version. */
             version: string;
         };
+        /**
+         * HeldByRule
+         * @description Held votes per rule.
+         */
+        HeldByRule: {
+            /** Format: int64 */
+            young_accounts_burst: number;
+            /** Format: int64 */
+            signup_network_burst: number;
+            /** Format: int64 */
+            network_share: number;
+        };
+        /**
+         * HeldVote
+         * @description One held vote, with what a reviewer needs to judge it.
+         */
+        HeldVote: {
+            /** Format: uuid */
+            video_id: string;
+            /** Format: uuid */
+            voter_id: string;
+            /** @description The voter's network (an IPv6 /64 or an IPv4 address). */
+            network: string;
+            /** Format: date-time */
+            cast_at: string;
+            /**
+             * Format: date-time
+             * @description When the voter's account was made (its age at the vote is `cast_at` minus this).
+             */
+            voter_created_at: string;
+            voter_verified: boolean;
+            rule: components["schemas"]["HoldRule"];
+        };
+        /**
+         * @description The rule that held a vote (docs/api.md, "Votes people can trust").
+         * @enum {string}
+         */
+        HoldRule: "young_accounts_burst" | "signup_network_burst" | "network_share";
         /** LoginRequest */
         LoginRequest: {
             email: string;
@@ -612,6 +721,25 @@ export interface components {
              */
             challenge?: components["schemas"]["ProofChallenge"] & unknown;
             checks: components["schemas"]["Checks"];
+        };
+        /**
+         * PlayerHeldVotes
+         * @description A player with votes held for review.
+         */
+        PlayerHeldVotes: {
+            /** Format: uuid */
+            player_id: string;
+            /** @description "first_name last_name". */
+            username: string;
+            city: string;
+            /** Format: int64 */
+            held_votes: number;
+            held_by_rule: components["schemas"]["HeldByRule"];
+            /**
+             * Format: date-time
+             * @description When the oldest of them was cast.
+             */
+            oldest_at: string;
         };
         /**
          * Problem
@@ -810,9 +938,9 @@ export interface components {
             reason: "inappropriate" | "not_basketball" | "not_the_player" | "copyright" | "other";
             /**
              * @description What is wrong, in the reporter's words: required when `reason` is `other`, optional
-             *     otherwise.
+             *     otherwise (absent or null: none).
              */
-            details?: string;
+            details?: string | null;
         };
         /**
          * @description What staff decided about a report.
@@ -993,6 +1121,20 @@ export interface components {
          * @enum {string}
          */
         VideoVisibility: "visible" | "under_review" | "hidden";
+        /** VoteDecided */
+        VoteDecided: {
+            /** @description "Voto liberado: ya cuenta." / "Voto anulado." */
+            message: string;
+            /** Format: uuid */
+            video_id: string;
+            /** Format: uuid */
+            voter_id: string;
+            /**
+             * Format: int64
+             * @description The audit log entry that records it.
+             */
+            audit_id: number;
+        };
         /** VoteRecorded */
         VoteRecorded: {
             /**
@@ -2515,6 +2657,281 @@ export interface operations {
              *     (`no_open_reports`).
              */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_held_votes: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description Players to skip (default 0), at most 9,999. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Most held votes first, then the longest waiting. */
+            200: {
+                headers: {
+                    /** @description How many players have held votes. */
+                    "X-TOTAL-COUNT": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PlayerHeldVotes"][];
+                };
+            };
+            /** @description An invalid parameter (`validation_error`, `field` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_player_held_votes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                player_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The player's held votes, oldest first (empty when there are none). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HeldVote"][];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A malformed player id (`player_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_release_vote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                voter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done, and recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VoteDecided"];
+                };
+            };
+            /** @description `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description No held vote of that voter for that video: never cast, already decided, or a malformed id
+             *     (`vote_not_held`).
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_void_vote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                voter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done, and recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VoteDecided"];
+                };
+            };
+            /** @description `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description No held vote of that voter for that video: never cast, already decided, or a malformed id
+             *     (`vote_not_held`).
+             */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
