@@ -529,6 +529,8 @@ async fn signup_never_makes_staff_and_staff_endpoints_refuse_everyone_else() -> 
     let player = client
         .login_as("pillo@example.com", end_to_end::PASSWORD)
         .await?;
+    let me = client.me(Some(&player)).await?.ok()?;
+    assert_eq!(me.role, types::AccountRole::Player);
 
     let video = "00000000-0000-0000-0000-000000000000";
     let refused = [
@@ -569,6 +571,8 @@ async fn signup_never_makes_staff_and_staff_endpoints_refuse_everyone_else() -> 
             .status,
         200
     );
+    let me = client.me(Some(&staff.token)).await?.ok()?;
+    assert_eq!(me.role, types::AccountRole::Staff);
     let (ok, printed) = xtask_staff(&backends, &["remove", "jurado@federacion.co"]).await?;
     assert!(ok, "{printed}");
     let closed = client

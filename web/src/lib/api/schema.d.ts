@@ -510,7 +510,14 @@ export interface components {
             email_verified: boolean;
             /** Format: date-time */
             created_at: string;
+            /** @description `staff` for the federation's staff (the token they get at login carries it too). */
+            role: components["schemas"]["AccountRole"] & unknown;
         };
+        /**
+         * @description What an account may do: play and vote, or also sit at the jury's desk.
+         * @enum {string}
+         */
+        AccountRole: "player" | "staff";
         /**
          * @description What an audit entry records.
          * @enum {string}
