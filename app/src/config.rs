@@ -39,6 +39,9 @@
 //!   votes for one player from accounts that signed up on one network; or one network giving more
 //!   than the share of a player's votes once it gives the floor.
 //!   `VOTE_YOUNG_ACCOUNT_HOURS=0` and `VOTE_NETWORK_SHARE_PERCENT=100` turn them off.
+//! - `REPORTS_TO_HIDE` (default 5): reports from this many distinct accounts whose e-mail is
+//!   verified (every account while `EMAIL_VERIFICATION` is off) hide a video at once, pending
+//!   review by staff.
 //! - `TRUST_FORWARDED_FOR`: take the client address from the last `X-Forwarded-For` hop, as set by
 //!   the load balancer (default false: the TCP peer); and add HSTS to answers the load balancer
 //!   received over HTTPS (`X-Forwarded-Proto: https`).
@@ -96,6 +99,8 @@ pub struct Settings {
     pub client_address_header: Option<String>,
     pub web: WebSettings,
     pub votes: VoteSettings,
+    /// Counting reports that hide a video (`REPORTS_TO_HIDE`).
+    pub reports_to_hide: u32,
     /// `None` when `EMAIL_VERIFICATION` is off.
     pub verification: Option<VerificationSettings>,
 }
@@ -373,6 +378,10 @@ impl Settings {
                 },
             },
             votes: VoteSettings::from_env()?,
+            reports_to_hide: match parse_or("REPORTS_TO_HIDE", 5_u32)? {
+                0 => return Err(ConfigError::new("REPORTS_TO_HIDE", "must be at least 1")),
+                reports => reports,
+            },
             // Last: a configuration error about anything above is named first.
             verification: VerificationSettings::from_env(mode)?,
         })

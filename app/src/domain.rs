@@ -156,6 +156,23 @@ impl Title {
     }
 }
 
+/// A short free text (a report's details, a staff member's reason): 1–500 characters after
+/// trimming, on one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note(String);
+
+impl Note {
+    pub const MAX_CHARS: usize = 500;
+
+    pub fn parse(field: &'static str, label: &str, value: &str) -> Result<Self, FieldError> {
+        chars_between(field, value, 1, Self::MAX_CHARS, label).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,13 +169,13 @@ impl Reader {
         let sql = if city.is_some() {
             format!(
                 "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
-                 WHERE v.published_at IS NOT NULL AND lower(u.city) = $3
+                 WHERE v.published_at IS NOT NULL AND v.hidden_at IS NULL AND lower(u.city) = $3
                  ORDER BY v.uploaded_at DESC, v.id DESC LIMIT $1 OFFSET $2"
             )
         } else {
             format!(
                 "WITH page AS (
-                     SELECT id FROM videos WHERE published_at IS NOT NULL
+                     SELECT id FROM videos WHERE published_at IS NOT NULL AND hidden_at IS NULL
                      ORDER BY uploaded_at DESC, id DESC LIMIT $1 OFFSET $2
                  )
                  SELECT {PUBLIC_VIDEO_COLUMNS}
@@ -207,7 +207,7 @@ impl Reader {
     async fn one(&self, video_id: Uuid) -> Result<Option<PublicVideo>, ShowcaseError> {
         let row: Option<PublicVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {PUBLIC_VIDEO_COLUMNS} FROM videos v JOIN users u ON u.id = v.owner_id
-             WHERE v.id = $1 AND v.published_at IS NOT NULL"
+             WHERE v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL"
         )))
         .bind(video_id)
         .fetch_optional(&self.pool)

@@ -24,6 +24,8 @@ use crate::routes::auth::AuthApi;
 use crate::routes::files;
 use crate::routes::health::HealthApi;
 use crate::routes::public::PublicApi;
+use crate::routes::reports::ReportsApi;
+use crate::routes::staff::StaffApi;
 use crate::routes::videos::VideosApi;
 use crate::showcase::Showcase;
 use crate::state::AppState;
@@ -39,12 +41,22 @@ pub struct Application {
     web: Option<WebApp>,
 }
 
-type Apis = (AuthApi, AccountApi, VideosApi, PublicApi, HealthApi);
+type Apis = (
+    AuthApi,
+    AccountApi,
+    VideosApi,
+    PublicApi,
+    ReportsApi,
+    StaffApi,
+    HealthApi,
+);
 
 /// The OpenAPI service describing every endpoint; the document it serves is the committed one.
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (AuthApi, AccountApi, VideosApi, PublicApi, HealthApi),
+        (
+            AuthApi, AccountApi, VideosApi, PublicApi, ReportsApi, StaffApi, HealthApi,
+        ),
         "Rising Stars API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -167,6 +179,7 @@ impl Application {
                     storage.clone(),
                     settings.signed_url_ttl,
                 ),
+                reports_to_hide: settings.reports_to_hide,
                 email_verification: verification.is_some(),
                 verification,
                 readiness: Arc::default(),

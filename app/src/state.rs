@@ -43,6 +43,8 @@ pub struct AppState {
     pub rankings: Rankings,
     /// Published videos as the public reads them (cached list pages).
     pub showcase: crate::showcase::Showcase,
+    /// Counting reports that hide a video (`REPORTS_TO_HIDE`).
+    pub reports_to_hide: u32,
     /// Whether an account must verify its e-mail address (`EMAIL_VERIFICATION`).
     pub email_verification: bool,
     /// Links and their mail; `Some` exactly when `email_verification` is on.

@@ -2,6 +2,7 @@
 //!
 //! No HTTP and no ffmpeg here: each binary adds its own job on top of these building blocks.
 
+pub mod audit;
 pub mod aws;
 pub mod backends;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod db;
 pub mod job;
 pub mod queue;
 pub mod roles;
+pub mod staff;
 pub mod storage;
 pub mod telemetry;
 pub mod videos;

@@ -242,6 +242,46 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
         assert_eq!(manifest.status(), 200, "{image}");
     }
 
+    // An operator's staff command on the stack (docs/operations.md, "Staff accounts") is a
+    // one-off ECS task of the web task definition in the web service's network. moto cannot run
+    // one, for three reasons met here (moto 5): its CloudFormation drops the service's
+    // `NetworkConfiguration` (the service reads back with none); given one by `UpdateService`,
+    // its `RunTask` for a Fargate task definition sums each container's `memory` (which Fargate
+    // leaves to the task) and fails with `TypeError: unsupported operand type(s) for +=: 'int'
+    // and 'NoneType'` (an HTML 500); given container memory too, it fails building the task's
+    // network interface (`AttributeError: 'NetworkInterface' object has no attribute
+    // 'private_dns_name'`). What it can check: xtask finds the stack's cluster and web service
+    // and refuses in one line, before starting anything, when the service has no subnets to run
+    // the task in.
+    let staff = xtask_output(&[
+        "staff",
+        "add",
+        "ana@federacion.co",
+        "--target",
+        STACK,
+        "--endpoint-url",
+        &endpoint,
+    ])
+    .await?;
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&staff.stdout),
+        String::from_utf8_lossy(&staff.stderr)
+    );
+    assert!(!staff.status.success(), "{printed}");
+    assert!(
+        printed.contains("staff add ana@federacion.co on stack e2e-deploy")
+            && printed.contains("the web service has no awsvpc network configuration"),
+        "{printed}"
+    );
+    let started = ecs
+        .list_tasks()
+        .cluster(output("ClusterName")?)
+        .started_by("xtask-one-off")
+        .send()
+        .await?;
+    assert!(started.task_arns().is_empty(), "{started:?}");
+
     // The jobs queue dead-letters after three receives and outlasts a job's visibility cycle.
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let attributes = sqs

@@ -13,6 +13,7 @@ mod files;
 mod health;
 mod images;
 mod integrity;
+mod jury;
 mod loadtest;
 mod logging;
 mod processing;

@@ -186,6 +186,26 @@ async fn run_flow(
         let error = refused(&worker_url, statement).await?;
         assert!(error.contains("permission denied"), "{statement}: {error}");
     }
+    // The audit log: the API's role appends to it (its identity column needs no other grant),
+    // and may neither change nor remove a row; the worker's role cannot touch it.
+    let mut api = PgConnection::connect(&api_url).await?;
+    sqlx::query(
+        "INSERT INTO staff_actions (actor, action, target_kind, target_id, reason)
+         VALUES ('operator', 'staff_added', 'user', gen_random_uuid(), 'prueba')",
+    )
+    .execute(&mut api)
+    .await
+    .context("the API's role appends to the audit log")?;
+    for statement in [
+        "UPDATE staff_actions SET reason = 'otra'",
+        "DELETE FROM staff_actions",
+        "TRUNCATE staff_actions",
+    ] {
+        let error = refused(&api_url, statement).await?;
+        assert!(error.contains("permission denied"), "{statement}: {error}");
+    }
+    let error = refused(&worker_url, "SELECT * FROM staff_actions").await?;
+    assert!(error.contains("permission denied"), "{error}");
     // Neither role changes the schema, nor the migrations' record.
     for url in [&api_url, &worker_url] {
         for statement in [

@@ -77,6 +77,57 @@ pub enum Task {
     /// Tasks per service, queue depths and the latest stack events.
     #[command(after_help = "Example:\n  cargo xtask status --stack rising-stars")]
     Status(AwsArgs),
+    /// Grant, take back or list staff accounts (the jury's desk): on the dev database, or with
+    /// --target on a deployed stack (a one-off ECS task of the API image). Prints what it did.
+    #[command(
+        after_help = "Example:\n  cargo xtask staff add ana@federacion.co --reason \"Jurado 2026\"\n  \
+        cargo xtask staff list\n  \
+        cargo xtask staff remove ana@federacion.co --target rising-stars --region us-east-1"
+    )]
+    Staff(StaffArgs),
+}
+
+/// `add`, `remove` or `list` staff accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StaffVerb {
+    Add,
+    Remove,
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct StaffArgs {
+    pub verb: StaffVerb,
+    /// The account's e-mail (add, remove); the person signs up first.
+    pub email: Option<String>,
+    /// Why, for the audit log (default: "granted by an operator" / "removed by an operator").
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Run it on this deployed stack instead, as a one-off task of its API image.
+    #[arg(long, value_name = "STACK")]
+    pub target: Option<String>,
+    /// The database to change (default: the dev database `cargo xtask dev` uses).
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub connection: AwsConnection,
+}
+
+impl StaffArgs {
+    /// The words of `rising-stars-api staff …` for these arguments.
+    pub fn command_words(&self) -> Vec<String> {
+        let verb = match self.verb {
+            StaffVerb::Add => "add",
+            StaffVerb::Remove => "remove",
+            StaffVerb::List => "list",
+        };
+        let mut words = vec![verb.to_owned()];
+        words.extend(self.email.clone());
+        if let Some(reason) = &self.reason {
+            words.extend(["--reason".to_owned(), reason.clone()]);
+        }
+        words
+    }
 }
 
 /// Where the stack lives; credentials are found the standard way (environment, profile, SSO).

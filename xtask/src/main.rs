@@ -41,6 +41,7 @@ fn main() -> std::process::ExitCode {
             flags::Task::Destroy(args) => tasks::deploy::destroy(args).await,
             flags::Task::Status(args) => tasks::deploy::status(args).await,
             flags::Task::Loadtest(args) => loadtest::run(args).await,
+            flags::Task::Staff(args) => tasks::staff::run(args).await,
         }
     });
     match result {

@@ -5,4 +5,4 @@ pub mod password;
 pub mod throttle;
 pub mod token;
 
-pub use bearer::BearerAuth;
+pub use bearer::{BearerAuth, StaffAuth};

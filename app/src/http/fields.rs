@@ -14,7 +14,9 @@ use poem_openapi::types::{
 };
 use serde_json::Value;
 
-use crate::domain::{MAX_RAW_CHARS, Name, Password, Title, email_pattern, trimmed_text_pattern};
+use crate::domain::{
+    MAX_RAW_CHARS, Name, Note, Password, Title, email_pattern, trimmed_text_pattern,
+};
 
 /// Declares a `String` newtype whose schema is `$schema`.
 macro_rules! documented_text {
@@ -145,6 +147,46 @@ documented_text!(
     }
 );
 
+documented_text!(
+    /// A short free text as sent: a report's details, a staff member's reason.
+    NoteText,
+    "string(note)",
+    trimmed_text(
+        Note::MAX_CHARS,
+        "1–500 characters once surrounding spaces are trimmed, no control characters (one line)."
+    )
+);
+
+documented_text!(
+    /// Why a video is reported, as sent.
+    ReportReasonText,
+    "string(report_reason)",
+    MetaSchema {
+        enum_items: platform::videos::review::REASONS
+            .iter()
+            .map(|reason| Value::String((*reason).to_owned()))
+            .collect(),
+        description: Some(
+            "`inappropriate` (offensive or inappropriate content), `not_basketball` (not a \
+             basketball skill video), `not_the_player` (someone other than the player who \
+             uploaded it), `copyright` (someone else's footage), `other` (`details` required)."
+        ),
+        ..MetaSchema::new("string")
+    }
+);
+
+impl std::fmt::Debug for NoteText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for ReportReasonText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 impl std::fmt::Debug for NameText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
@@ -202,7 +244,8 @@ mod tests {
             texts.push(text);
         }
         for length in [
-            63, 64, 65, 99, 100, 101, 199, 200, 201, 252, 253, 254, 255, 999, 1000, 1001,
+            63, 64, 65, 99, 100, 101, 199, 200, 201, 252, 253, 254, 255, 499, 500, 501, 999, 1000,
+            1001,
         ] {
             for fill in ["a", "ñ", " a", "a "] {
                 let body: String = fill.repeat(length).chars().take(length).collect();
@@ -250,6 +293,13 @@ mod tests {
     fn the_title_pattern_says_what_the_parser_accepts() {
         agree(&schema::<super::TitleText>(), |text| {
             Title::parse(text).is_ok()
+        });
+    }
+
+    #[test]
+    fn the_note_pattern_says_what_the_parser_accepts() {
+        agree(&schema::<super::NoteText>(), |text| {
+            crate::domain::Note::parse("reason", "El motivo", text).is_ok()
         });
     }
 

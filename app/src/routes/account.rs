@@ -16,6 +16,17 @@ use crate::http::problem::Problem;
 use crate::state::AppState;
 use crate::verification::{self, Resend, SendError, Verified};
 
+/// What an account may do: play and vote, or also sit at the jury's desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, sqlx::Type)]
+#[oai(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum AccountRole {
+    /// Every account made by signup.
+    Player,
+    /// Granted by an operator's command (`cargo xtask staff add`); opens `/api/staff`.
+    Staff,
+}
+
 /// A signed-up person as they see themselves.
 #[derive(Debug, Object, sqlx::FromRow)]
 pub struct Account {
@@ -29,6 +40,8 @@ pub struct Account {
     /// verification is on), the account's votes are refused (`email_not_verified`).
     pub email_verified: bool,
     pub created_at: DateTime<Utc>,
+    /// `staff` for the federation's staff (the token they get at login carries it too).
+    pub role: AccountRole,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -140,7 +153,7 @@ impl AccountApi {
     async fn me(&self, auth: BearerAuth, state: Data<&AppState>) -> Result<MeResponse, ApiError> {
         let account: Option<Account> = sqlx::query_as(
             "SELECT id, first_name, last_name, email, city, country,
-                    email_verified_at IS NOT NULL AS email_verified, created_at
+                    email_verified_at IS NOT NULL AS email_verified, created_at, role
              FROM users WHERE id = $1",
         )
         .bind(auth.0)

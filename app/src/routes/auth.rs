@@ -131,6 +131,7 @@ pub enum ChallengeResponse {
 struct Credentials {
     id: Uuid,
     password_hash: String,
+    staff: bool,
 }
 
 #[derive(Object)]
@@ -455,14 +456,15 @@ impl AuthApi {
                 return Ok(LoginResponse::Busy(problem, wait));
             }
         };
-        let user: Option<Credentials> =
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-                .bind(&email)
-                .fetch_optional(&state.pool)
-                .await?;
-        let (user_id, hash) = match user {
-            Some(user) => (Some(user.id), Some(user.password_hash)),
-            None => (None, None),
+        let user: Option<Credentials> = sqlx::query_as(
+            "SELECT id, password_hash, role = 'staff' AS staff FROM users WHERE email = $1",
+        )
+        .bind(&email)
+        .fetch_optional(&state.pool)
+        .await?;
+        let (user_id, hash, staff) = match user {
+            Some(user) => (Some(user.id), Some(user.password_hash), user.staff),
+            None => (None, None, false),
         };
         let valid = match state.passwords.verify(body.0.password.clone(), hash).await {
             Ok(valid) => valid,
@@ -487,7 +489,7 @@ impl AuthApi {
         attempt.succeeded().await?;
         let token = state
             .tokens
-            .issue(user_id)
+            .issue(user_id, staff)
             .map_err(|error| InternalError::internal(format_args!("token: {error}")))?;
         Ok(LoginResponse::Ok(Json(LoginToken {
             access_token: token,

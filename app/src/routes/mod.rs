@@ -5,6 +5,8 @@ pub mod auth;
 pub mod files;
 pub mod health;
 pub mod public;
+pub mod reports;
+pub mod staff;
 pub mod videos;
 
 use poem_openapi::Tags;
@@ -15,8 +17,12 @@ pub enum ApiTags {
     Auth,
     /// The caller's own videos (bearer token).
     Videos,
-    /// Public listing, votes and rankings.
+    /// Public listing, votes, reports and rankings.
     Public,
+    /// The federation's jury desk: the moderation queue, decisions on reported videos and the
+    /// audit log. Staff accounts only (`staffBearerAuth`: 401 without a valid token, 403
+    /// `staff_only` for any other account).
+    Staff,
     /// Liveness and readiness probes.
     Health,
 }

@@ -339,7 +339,8 @@ impl PublicApi {
         let row: Option<VoterView> = sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM votes WHERE video_id = v.id AND user_id = $2) AS voted,
                     v.owner_id = $2 AS own_video
-             FROM videos v WHERE v.id = $1 AND v.published_at IS NOT NULL",
+             FROM videos v
+             WHERE v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL",
         )
         .bind(video_id)
         .bind(auth.0)

@@ -13,6 +13,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::reports::VideoReview;
 use crate::auth::BearerAuth;
 use crate::http::errors::ApiError;
 use crate::http::problem::Problem;
@@ -125,6 +126,10 @@ pub struct MyVideo {
     /// Why processing failed, when `status` is `failed` (null otherwise).
     #[oai(nullable)]
     pub error: Option<String>,
+    /// While the video is hidden from the public (reported and under review, or hidden by the
+    /// federation's staff): why, and since when. Null while it is visible or not published.
+    #[oai(nullable)]
+    pub review: Option<VideoReview>,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -161,6 +166,10 @@ pub struct VideoDetail {
     /// Why processing failed, when `status` is `failed` (null otherwise).
     #[oai(nullable)]
     pub error: Option<String>,
+    /// While the video is hidden from the public (reported and under review, or hidden by the
+    /// federation's staff): why, and since when. Null while it is visible or not published.
+    #[oai(nullable)]
+    pub review: Option<VideoReview>,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -392,6 +401,12 @@ impl VideosApi {
                 processed_at: row.processed_at,
                 votes: row.votes,
                 held_votes: row.held_votes,
+                review: VideoReview::of(
+                    row.hidden_at,
+                    row.hidden_by_staff,
+                    row.hidden_note.clone(),
+                    &row.hidden_reasons,
+                ),
                 error: row.error,
             });
         }
@@ -431,6 +446,12 @@ impl VideosApi {
             processed_at: row.processed_at,
             votes: row.votes,
             held_votes: row.held_votes,
+            review: VideoReview::of(
+                row.hidden_at,
+                row.hidden_by_staff,
+                row.hidden_note.clone(),
+                &row.hidden_reasons,
+            ),
             error: row.error,
         })))
     }

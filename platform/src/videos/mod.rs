@@ -8,6 +8,7 @@
 //! - [`attempts`]: a worker's claim, lease, result and release; the sweeper.
 //! - [`owned`]: the owner's reads, the row locked for publish and delete, and the delete.
 //! - [`publish`]: publishing for voting; [`votes`]: casting a vote.
+//! - [`review`]: reports, hiding and restoring (the moderation queue's reads and decisions).
 //! - [`bulk`]: whole-table changes for the developer tools.
 //! - [`rules`]: what an upload must be (size, length, resolution, codec), written once.
 //!
@@ -21,6 +22,7 @@ pub mod keys;
 pub mod outbox;
 pub mod owned;
 mod publish;
+pub mod review;
 pub mod rules;
 mod status;
 pub mod votes;

@@ -24,12 +24,21 @@ pub struct OwnedVideo {
     /// Votes held out of `votes` for review.
     pub held_votes: i32,
     pub error: Option<String>,
+    /// Set while it is hidden (by reports pending review, or by staff).
+    pub hidden_at: Option<DateTime<Utc>>,
+    /// Hidden by a staff decision (not only by reports).
+    pub hidden_by_staff: bool,
+    /// The staff's reason, when they hid it.
+    pub hidden_note: Option<String>,
+    /// The reports' reasons when it was hidden, most common first.
+    pub hidden_reasons: Vec<String>,
 }
 
 /// The columns of [`OwnedVideo`].
 const OWNED_VIDEO_COLUMNS: &str =
     "id, owner_id, title, status, published_at IS NOT NULL AS published,
      uploaded_at, processed_at, original_key, processed_key, poster_key, votes, error,
+     hidden_at, hidden_by IS NOT NULL AS hidden_by_staff, hidden_note, hidden_reasons,
      (SELECT count(*)::int4 FROM votes WHERE video_id = videos.id AND state = 'held')
          AS held_votes";
 

@@ -48,7 +48,7 @@ pub async fn publish(
 }
 
 /// Adds to the listing totals of one city and of all cities.
-async fn add_to_counts(
+pub(super) async fn add_to_counts(
     connection: &mut PgConnection,
     city_key: &str,
     players: i64,

@@ -124,7 +124,7 @@ pub async fn cast(
          ), target AS (
              SELECT v.owner_id, v.votes, coalesce(s.votes, 0) AS player_votes
              FROM videos v LEFT JOIN player_scores s ON s.player_id = v.owner_id
-             WHERE v.id = $1 AND v.published_at IS NOT NULL
+             WHERE v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL
          ), tally AS (
              SELECT counted,
                     CASE WHEN young_window_end > now() THEN young_votes ELSE 0 END AS young_votes
@@ -160,10 +160,13 @@ pub async fn cast(
          ), counted AS (
              UPDATE videos SET votes = votes + 1
              WHERE id IN (SELECT video_id FROM cast_vote WHERE state = 'counted')
-             RETURNING owner_id, votes
+             RETURNING owner_id, votes, hidden_at
          ), scored AS (
+             -- A hide that committed while this vote waited for the video's row has taken the
+             -- video's votes out of the score: this one stays on the video, and comes back with
+             -- the rest if the video is restored (videos::review).
              UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
-             WHERE player_id IN (SELECT owner_id FROM counted)
+             WHERE player_id IN (SELECT owner_id FROM counted WHERE hidden_at IS NULL)
          ), tallied AS (
              INSERT INTO network_votes AS n (player_id, network, counted, young_votes,
                                              young_window_end)
@@ -307,10 +310,11 @@ async fn hold_raced(
              RETURNING video_id, player_id, network, signup_network
          ), uncounted AS (
              UPDATE videos SET votes = votes - 1 WHERE id IN (SELECT video_id FROM held)
-             RETURNING votes
+             RETURNING votes, owner_id, hidden_at
          ), unscored AS (
+             -- A hidden video's votes are out of the score already (videos::review).
              UPDATE player_scores SET votes = votes - 1
-             WHERE player_id IN (SELECT player_id FROM held)
+             WHERE player_id IN (SELECT owner_id FROM uncounted WHERE hidden_at IS NULL)
          ), untallied AS (
              UPDATE network_votes n SET counted = n.counted - 1
              FROM held h WHERE n.player_id = h.player_id AND n.network = h.network
@@ -340,6 +344,52 @@ pub struct HeldVote {
     pub voter_created_at: DateTime<Utc>,
     pub voter_verified: bool,
     pub reason: String,
+}
+
+/// A player with held votes, as the jury's list shows them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlayerHeld {
+    pub player_id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub city: String,
+    pub held: i64,
+    pub young_accounts_burst: i64,
+    pub signup_network_burst: i64,
+    pub network_share: i64,
+    pub oldest_at: DateTime<Utc>,
+}
+
+/// Players with held votes, most held first (then the longest waiting), and how many such players
+/// there are.
+pub async fn players_with_held(
+    pool: &PgPool,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<PlayerHeld>, i64), sqlx::Error> {
+    let rows = sqlx::query_as(
+        "SELECT v.player_id, u.first_name, u.last_name, u.city, count(*) AS held,
+                count(*) FILTER (WHERE v.held_reason = 'young_accounts_burst')
+                    AS young_accounts_burst,
+                count(*) FILTER (WHERE v.held_reason = 'signup_network_burst')
+                    AS signup_network_burst,
+                count(*) FILTER (WHERE v.held_reason = 'network_share') AS network_share,
+                min(v.created_at) AS oldest_at
+         FROM votes v JOIN users u ON u.id = v.player_id
+         WHERE v.state = 'held'
+         GROUP BY v.player_id, u.first_name, u.last_name, u.city
+         ORDER BY held DESC, oldest_at, v.player_id
+         LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total =
+        sqlx::query_scalar("SELECT count(DISTINCT player_id) FROM votes WHERE state = 'held'")
+            .fetch_one(pool)
+            .await?;
+    Ok((rows, total))
 }
 
 /// A player's held votes, oldest first.
@@ -381,8 +431,8 @@ pub enum Decision {
 
 /// Releases a held vote: it counts from now on, on the video, the player's score and the
 /// network's tally, as if it had counted when cast.
-pub async fn release(
-    pool: &PgPool,
+pub async fn release<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     video_id: Uuid,
     voter: Uuid,
     reason: &str,
@@ -395,10 +445,11 @@ pub async fn release(
          ), counted AS (
              UPDATE videos SET votes = votes + 1
              WHERE id IN (SELECT video_id FROM released) AND published_at IS NOT NULL
-             RETURNING owner_id
+             RETURNING owner_id, hidden_at
          ), scored AS (
+             -- A hidden video's votes count on the score again when it is restored.
              UPDATE player_scores SET votes = votes + 1, reached_at = clock_timestamp()
-             WHERE player_id IN (SELECT owner_id FROM counted)
+             WHERE player_id IN (SELECT owner_id FROM counted WHERE hidden_at IS NULL)
          ), tallied AS (
              UPDATE network_votes n SET counted = n.counted + 1
              FROM released r WHERE n.player_id = r.player_id AND n.network = r.network
@@ -411,7 +462,7 @@ pub async fn release(
     .bind(video_id)
     .bind(voter)
     .bind(reason)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await?;
     Ok(match released {
         Some(_) => Decision::Decided,
@@ -420,8 +471,8 @@ pub async fn release(
 }
 
 /// Voids a held vote: it never counts, and its voter cannot vote for that video again.
-pub async fn void(
-    pool: &PgPool,
+pub async fn void<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     video_id: Uuid,
     voter: Uuid,
     reason: &str,
@@ -433,7 +484,7 @@ pub async fn void(
     .bind(video_id)
     .bind(voter)
     .bind(reason)
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(match voided.rows_affected() {
         0 => Decision::NotHeld,

@@ -160,7 +160,8 @@ describe('session', () => {
 			city: 'Cali',
 			country: 'Colombia',
 			email_verified: false,
-			created_at: '2025-03-01T11:00:00Z'
+			created_at: '2025-03-01T11:00:00Z',
+			role: 'player' as const
 		};
 		const first = jwt({ sub: 'p-1', n: 1 });
 		session.start(first, HOUR, 'ana@example.com');

@@ -8,6 +8,7 @@ pub mod emulator;
 pub mod events;
 pub mod image;
 pub mod oci;
+pub mod one_off;
 pub mod origin;
 pub mod registry;
 pub mod resources;

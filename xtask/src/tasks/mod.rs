@@ -11,5 +11,6 @@ pub mod images;
 pub mod openapi;
 pub mod screens;
 pub mod seed;
+pub mod staff;
 pub mod test;
 pub mod web_suite;

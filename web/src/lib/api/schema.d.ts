@@ -251,6 +251,205 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/public/videos/{video_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report a published video to the federation's staff, once per account. */
+        post: operations["report_video"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/videos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The moderation queue: videos with open reports and hidden videos, most reported first. */
+        get: operations["staff_queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/videos/{video_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One published video as staff review it: its state, its files, every report and its
+         *     history in the audit log.
+         */
+        get: operations["staff_video"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/videos/{video_id}/hide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hide a video (visible or under review): out of the showcase, its page and the rankings;
+         *     its open reports are upheld and its owner sees the reason.
+         */
+        post: operations["staff_hide_video"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/videos/{video_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a hidden video: back in the showcase and the rankings with exactly the votes it
+         *     has; its open reports are rejected.
+         */
+        post: operations["staff_restore_video"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/videos/{video_id}/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dismiss a video's open reports as unfounded; a video they hid is restored with its votes. */
+        post: operations["staff_dismiss_reports"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/held-votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Players with votes held for review, most held first, with how many each rule held. */
+        get: operations["staff_held_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/players/{player_id}/held-votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One player's held votes, oldest first, with what a reviewer needs about each. */
+        get: operations["staff_player_held_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/videos/{video_id}/votes/{voter_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a held vote: it counts from now on (on the video, the player's score and the
+         *     rankings, within the same second's bound as any vote).
+         */
+        post: operations["staff_release_vote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/videos/{video_id}/votes/{voter_id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Void a held vote: it never counts, and its voter cannot vote for that video again. */
+        post: operations["staff_void_vote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log of staff actions (append-only), newest first. */
+        get: operations["staff_audit_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -311,6 +510,46 @@ export interface components {
             email_verified: boolean;
             /** Format: date-time */
             created_at: string;
+            /** @description `staff` for the federation's staff (the token they get at login carries it too). */
+            role: components["schemas"]["AccountRole"] & unknown;
+        };
+        /**
+         * @description What an account may do: play and vote, or also sit at the jury's desk.
+         * @enum {string}
+         */
+        AccountRole: "player" | "staff";
+        /**
+         * @description What an audit entry records.
+         * @enum {string}
+         */
+        AuditAction: "staff_added" | "staff_removed" | "video_hidden_by_reports" | "video_hidden" | "video_restored" | "reports_dismissed" | "vote_released" | "vote_voided";
+        /**
+         * AuditEntry
+         * @description One entry of the append-only audit log.
+         */
+        AuditEntry: {
+            /**
+             * Format: int64
+             * @description Increasing in the order the actions were taken.
+             */
+            id: number;
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: uuid
+             * @description The staff member's account (null for an operator's command and for reports).
+             */
+            actor_id?: string | null;
+            /** @description The staff member's e-mail, `operator` or `reports`. */
+            actor: string;
+            action: components["schemas"]["AuditAction"];
+            /**
+             * Format: uuid
+             * @description The account (`staff_*`) or the video (the rest) acted on.
+             */
+            target_id: string;
+            /** @description Why, in the actor's words. */
+            reason: string;
         };
         /**
          * @description What became of a recorded vote.
@@ -331,6 +570,33 @@ export interface components {
             storage: string;
             queue: string;
         };
+        /** DecisionMade */
+        DecisionMade: {
+            /** @description "Video ocultado." / "Video restablecido." / "Reportes descartados." */
+            message: string;
+            /** Format: uuid */
+            video_id: string;
+            /** @description The video's visibility now. */
+            visibility: components["schemas"]["VideoVisibility"] & unknown;
+            /**
+             * Format: int64
+             * @description Open reports this decision closed.
+             */
+            reports_resolved: number;
+            /**
+             * Format: int64
+             * @description The audit log entry that records it.
+             */
+            audit_id: number;
+        };
+        /**
+         * DecisionRequest
+         * @description A staff decision's reason.
+         */
+        DecisionRequest: {
+            /** @description Why (kept in the audit log; shown to the owner when the video is hidden). */
+            reason: string;
+        };
         /** EmailVerified */
         EmailVerified: {
             /** @description "Correo electrónico verificado." */
@@ -345,6 +611,44 @@ export interface components {
             /** @description The running version. */
             version: string;
         };
+        /**
+         * HeldByRule
+         * @description Held votes per rule.
+         */
+        HeldByRule: {
+            /** Format: int64 */
+            young_accounts_burst: number;
+            /** Format: int64 */
+            signup_network_burst: number;
+            /** Format: int64 */
+            network_share: number;
+        };
+        /**
+         * HeldVote
+         * @description One held vote, with what a reviewer needs to judge it.
+         */
+        HeldVote: {
+            /** Format: uuid */
+            video_id: string;
+            /** Format: uuid */
+            voter_id: string;
+            /** @description The voter's network (an IPv6 /64 or an IPv4 address). */
+            network: string;
+            /** Format: date-time */
+            cast_at: string;
+            /**
+             * Format: date-time
+             * @description When the voter's account was made (its age at the vote is `cast_at` minus this).
+             */
+            voter_created_at: string;
+            voter_verified: boolean;
+            rule: components["schemas"]["HoldRule"];
+        };
+        /**
+         * @description The rule that held a vote (docs/api.md, "Votes people can trust").
+         * @enum {string}
+         */
+        HoldRule: "young_accounts_burst" | "signup_network_burst" | "network_share";
         /** LoginRequest */
         LoginRequest: {
             email: string;
@@ -392,6 +696,11 @@ export interface components {
             held_votes: number;
             /** @description Why processing failed, when `status` is `failed` (null otherwise). */
             error?: string | null;
+            /**
+             * @description While the video is hidden from the public (reported and under review, or hidden by the
+             *     federation's staff): why, and since when. Null while it is visible or not published.
+             */
+            review?: (components["schemas"]["VideoReview"] & unknown) | null;
         };
         /**
          * NotReady
@@ -419,6 +728,25 @@ export interface components {
              */
             challenge?: components["schemas"]["ProofChallenge"] & unknown;
             checks: components["schemas"]["Checks"];
+        };
+        /**
+         * PlayerHeldVotes
+         * @description A player with votes held for review.
+         */
+        PlayerHeldVotes: {
+            /** Format: uuid */
+            player_id: string;
+            /** @description "first_name last_name". */
+            username: string;
+            city: string;
+            /** Format: int64 */
+            held_votes: number;
+            held_by_rule: components["schemas"]["HeldByRule"];
+            /**
+             * Format: date-time
+             * @description When the oldest of them was cast.
+             */
+            oldest_at: string;
         };
         /**
          * Problem
@@ -497,6 +825,60 @@ export interface components {
             uploaded_at: string;
         };
         /**
+         * @description Which videos the queue lists.
+         * @enum {string}
+         */
+        QueueShow: "all" | "open" | "hidden";
+        /**
+         * QueuedVideo
+         * @description A video in the moderation queue.
+         */
+        QueuedVideo: {
+            /** Format: uuid */
+            video_id: string;
+            title: string;
+            /**
+             * Format: uuid
+             * @description The owner's account id.
+             */
+            player_id: string;
+            /** @description "first_name last_name" of the owner. */
+            username: string;
+            city: string;
+            country: string;
+            /**
+             * Format: int32
+             * @description The video's counted votes (out of the rankings while it is hidden; they come back with it).
+             */
+            votes: number;
+            visibility: components["schemas"]["VideoVisibility"];
+            /**
+             * Format: date-time
+             * @description When it was hidden (null while visible).
+             */
+            hidden_at?: string | null;
+            /** @description The staff's reason for hiding it (null unless `visibility` is `hidden`). */
+            hidden_note?: string | null;
+            /**
+             * Format: int64
+             * @description Reports not yet decided on.
+             */
+            open_reports: number;
+            /**
+             * Format: int64
+             * @description Open reports from accounts that count toward hiding (verified e-mail).
+             */
+            counting_reports: number;
+            open_reports_by_reason: components["schemas"]["ReasonCounts"];
+            /**
+             * Format: date-time
+             * @description The first and the latest open report (null without open reports).
+             */
+            first_reported_at?: string | null;
+            /** Format: date-time */
+            last_reported_at?: string | null;
+        };
+        /**
          * RankedPlayer
          * @description One row of the ranking.
          */
@@ -522,6 +904,74 @@ export interface components {
             /** @description `ready`. */
             status: string;
             checks: components["schemas"]["Checks"];
+        };
+        /**
+         * ReasonCounts
+         * @description Open reports per reason.
+         */
+        ReasonCounts: {
+            /** Format: int64 */
+            inappropriate: number;
+            /** Format: int64 */
+            not_basketball: number;
+            /** Format: int64 */
+            not_the_player: number;
+            /** Format: int64 */
+            copyright: number;
+            /** Format: int64 */
+            other: number;
+        };
+        /**
+         * @description Why a video was reported (the values of `video_reports.reason`).
+         * @enum {string}
+         */
+        ReportReason: "inappropriate" | "not_basketball" | "not_the_player" | "copyright" | "other";
+        /** ReportReceived */
+        ReportReceived: {
+            /** @description "Gracias. El equipo de la federación revisará el video." */
+            message: string;
+            /** Format: uuid */
+            video_id: string;
+        };
+        /**
+         * ReportRequest
+         * @description A report of a video.
+         */
+        ReportRequest: {
+            /**
+             * @description `inappropriate` (offensive or inappropriate content), `not_basketball` (not a basketball skill video), `not_the_player` (someone other than the player who uploaded it), `copyright` (someone else's footage), `other` (`details` required).
+             * @enum {string}
+             */
+            reason: "inappropriate" | "not_basketball" | "not_the_player" | "copyright" | "other";
+            /**
+             * @description What is wrong, in the reporter's words: required when `reason` is `other`, optional
+             *     otherwise (absent or null: none).
+             */
+            details?: string | null;
+        };
+        /**
+         * @description What staff decided about a report.
+         * @enum {string}
+         */
+        ReportResolution: "upheld" | "rejected" | "dismissed";
+        /**
+         * @description Where a hidden video stands.
+         * @enum {string}
+         */
+        ReviewState: "under_review" | "hidden";
+        /**
+         * ReviewedVideo
+         * @description A video under review: the queue's summary, its files, every report and its history.
+         */
+        ReviewedVideo: {
+            video: components["schemas"]["QueuedVideo"];
+            /** @description Time-limited links to the showcase clip and its poster (null if missing). */
+            processed_url?: string | null;
+            poster_url?: string | null;
+            /** @description Every report, open ones first, oldest first. */
+            reports: components["schemas"]["StaffReport"][];
+            /** @description The audit log's entries about this video, newest first (at most 100). */
+            history: components["schemas"]["AuditEntry"][];
         };
         /** SignupCreated */
         SignupCreated: {
@@ -557,6 +1007,31 @@ export interface components {
             city: string;
             /** @description 1–100 characters once surrounding spaces are trimmed, no control characters. */
             country: string;
+        };
+        /**
+         * StaffReport
+         * @description One report, as staff read it.
+         */
+        StaffReport: {
+            /** Format: uuid */
+            reporter_id: string;
+            reporter_email: string;
+            reason: components["schemas"]["ReportReason"];
+            /** @description The reporter's words (null when they gave none). */
+            details?: string | null;
+            /**
+             * @description Whether it counts toward hiding (the reporter's e-mail was verified, or verification was
+             *     off).
+             */
+            counts: boolean;
+            /** Format: date-time */
+            reported_at: string;
+            /**
+             * Format: date-time
+             * @description When staff decided on it (null while open).
+             */
+            resolved_at?: string | null;
+            resolution?: (components["schemas"]["ReportResolution"] & unknown) | null;
         };
         /** UploadAccepted */
         UploadAccepted: {
@@ -613,6 +1088,11 @@ export interface components {
             held_votes: number;
             /** @description Why processing failed, when `status` is `failed` (null otherwise). */
             error?: string | null;
+            /**
+             * @description While the video is hidden from the public (reported and under review, or hidden by the
+             *     federation's staff): why, and since when. Null while it is visible or not published.
+             */
+            review?: (components["schemas"]["VideoReview"] & unknown) | null;
         };
         /** VideoMessage */
         VideoMessage: {
@@ -621,10 +1101,47 @@ export interface components {
             video_id: string;
         };
         /**
+         * VideoReview
+         * @description Why the owner's video is out of the showcase and the rankings (present only while it is).
+         */
+        VideoReview: {
+            state: components["schemas"]["ReviewState"];
+            /** @description The reports' reasons, most common first (may be empty when staff hid it unreported). */
+            reasons: components["schemas"]["ReportReason"][];
+            /** @description The staff's reason, when they hid it (null while it is under review). */
+            note?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was hidden.
+             */
+            since: string;
+            /** @description What happens now, for the owner (Spanish). */
+            message: string;
+        };
+        /**
          * @description Where a video is in its life (the values of `videos.status`).
          * @enum {string}
          */
         VideoStatus: "uploaded" | "processing" | "processed" | "failed";
+        /**
+         * @description A video's visibility, as staff see it.
+         * @enum {string}
+         */
+        VideoVisibility: "visible" | "under_review" | "hidden";
+        /** VoteDecided */
+        VoteDecided: {
+            /** @description "Voto liberado: ya cuenta." / "Voto anulado." */
+            message: string;
+            /** Format: uuid */
+            video_id: string;
+            /** Format: uuid */
+            voter_id: string;
+            /**
+             * Format: int64
+             * @description The audit log entry that records it.
+             */
+            audit_id: number;
+        };
         /** VoteRecorded */
         VoteRecorded: {
             /**
@@ -1700,6 +2217,804 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before asking again. */
                     "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    report_video: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ReportRequest"];
+            };
+        };
+        responses: {
+            /**
+             * @description Recorded. Whether it hid the video is not said: a reporter learns nothing about the
+             *     others.
+             */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ReportReceived"];
+                };
+            };
+            /**
+             * @description `validation_error` (`field`: `reason` not one of the list, `details` missing for
+             *     `other` or not 1–500 characters), `invalid_body`, or `own_video` (the caller's own video).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such visible published video, or a malformed id (`video_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller already reported this video (`already_reported`); nothing changed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_queue: {
+        parameters: {
+            query?: {
+                /** @description Which videos (default `all`). */
+                show?: components["schemas"]["QueueShow"];
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description Videos to skip (default 0), at most 9,999. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Most open reports first, then the latest reported (or hidden), then by id. */
+            200: {
+                headers: {
+                    /** @description How many videos the queue holds with this filter, across all pages. */
+                    "X-TOTAL-COUNT": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["QueuedVideo"][];
+                };
+            };
+            /** @description An invalid parameter (`validation_error`, `field` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_video: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ReviewedVideo"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such published video, or a malformed id (`video_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_hide_video: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done, and recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DecisionMade"];
+                };
+            };
+            /** @description `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such published video, or a malformed id (`video_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The video is not in a state this decision applies to: hide when staff already hid it
+             *     (`already_hidden`), restore when it is visible (`not_hidden`), dismiss without open reports
+             *     (`no_open_reports`).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_restore_video: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done, and recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DecisionMade"];
+                };
+            };
+            /** @description `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such published video, or a malformed id (`video_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The video is not in a state this decision applies to: hide when staff already hid it
+             *     (`already_hidden`), restore when it is visible (`not_hidden`), dismiss without open reports
+             *     (`no_open_reports`).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_dismiss_reports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done, and recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DecisionMade"];
+                };
+            };
+            /** @description `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such published video, or a malformed id (`video_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The video is not in a state this decision applies to: hide when staff already hid it
+             *     (`already_hidden`), restore when it is visible (`not_hidden`), dismiss without open reports
+             *     (`no_open_reports`).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_held_votes: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description Players to skip (default 0), at most 9,999. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Most held votes first, then the longest waiting. */
+            200: {
+                headers: {
+                    /** @description How many players have held votes. */
+                    "X-TOTAL-COUNT": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PlayerHeldVotes"][];
+                };
+            };
+            /** @description An invalid parameter (`validation_error`, `field` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_player_held_votes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                player_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The player's held votes, oldest first (empty when there are none). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HeldVote"][];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A malformed player id (`player_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_release_vote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                voter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done, and recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VoteDecided"];
+                };
+            };
+            /** @description `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description No held vote of that voter for that video: never cast, already decided, or a malformed id
+             *     (`vote_not_held`).
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_void_vote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+                voter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done, and recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VoteDecided"];
+                };
+            };
+            /** @description `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description No held vote of that voter for that video: never cast, already decided, or a malformed id
+             *     (`vote_not_held`).
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_audit_log: {
+        parameters: {
+            query?: {
+                /** @description Only entries about this account or video. */
+                target?: string;
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description Entries to skip (default 0), at most 9,999. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first. */
+            200: {
+                headers: {
+                    /** @description How many entries match, across all pages. */
+                    "X-TOTAL-COUNT": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AuditEntry"][];
+                };
+            };
+            /** @description An invalid parameter (`validation_error`, `field` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
