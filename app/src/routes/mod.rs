@@ -9,7 +9,22 @@ pub mod reports;
 pub mod staff;
 pub mod videos;
 
+use poem::http::StatusCode;
 use poem_openapi::Tags;
+use poem_openapi::payload::Json;
+
+use crate::http::problem::Problem;
+
+/// 404 `video_not_found`: what every route answers for a video it may not show the caller (no
+/// such video, someone else's where that is hidden, unpublished, hidden, or a malformed id).
+fn video_not_found() -> Json<Problem> {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "video_not_found",
+        "Video no encontrado.",
+    )
+    .json()
+}
 
 #[derive(Debug, Tags)]
 pub enum ApiTags {

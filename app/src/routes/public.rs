@@ -9,8 +9,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::ApiTags;
 use super::auth::{ProofHeader, too_many};
+use super::{ApiTags, video_not_found};
 use crate::auth::BearerAuth;
 use crate::domain::Name;
 use crate::http::client::client_network;
@@ -69,15 +69,6 @@ pub enum VoteStateResponse {
     /// No such published video (`video_not_found`).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
-}
-
-fn video_not_found() -> Json<Problem> {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "video_not_found",
-        "Video no encontrado.",
-    )
-    .json()
 }
 
 #[derive(Debug, ApiResponse)]

@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
-use super::ApiTags;
+use super::{ApiTags, video_not_found};
 use crate::auth::BearerAuth;
 use crate::domain::Note;
 use crate::http::errors::ApiError;
@@ -261,13 +261,4 @@ impl ReportsApi {
             }
         }
     }
-}
-
-fn video_not_found() -> Json<Problem> {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "video_not_found",
-        "Video no encontrado.",
-    )
-    .json()
 }

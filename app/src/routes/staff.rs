@@ -19,9 +19,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
-use super::ApiTags;
 use super::reports::ReportReason;
 use super::videos::link;
+use super::{ApiTags, video_not_found};
 use crate::auth::StaffAuth;
 use crate::domain::Note;
 use crate::http::errors::ApiError;
@@ -449,15 +449,6 @@ fn staff_only() -> Json<Problem> {
         StatusCode::FORBIDDEN,
         "staff_only",
         "Esta sección es solo para el equipo de la federación.",
-    )
-    .json()
-}
-
-fn video_not_found() -> Json<Problem> {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "video_not_found",
-        "Video no encontrado.",
     )
     .json()
 }

@@ -12,8 +12,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::ApiTags;
 use super::reports::VideoReview;
+use super::{ApiTags, video_not_found};
 use crate::auth::BearerAuth;
 use crate::http::errors::ApiError;
 use crate::http::problem::Problem;
@@ -218,15 +218,6 @@ pub enum DeleteResponse {
     NotFound(Json<Problem>),
 }
 
-fn not_found() -> Json<Problem> {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "video_not_found",
-        "Video no encontrado.",
-    )
-    .json()
-}
-
 fn forbidden() -> Json<Problem> {
     Problem::new(
         StatusCode::FORBIDDEN,
@@ -426,10 +417,10 @@ impl VideosApi {
         video_id: Path<String>,
     ) -> Result<DetailResponse, ApiError> {
         let Ok(video_id) = Uuid::parse_str(&video_id) else {
-            return Ok(DetailResponse::NotFound(not_found()));
+            return Ok(DetailResponse::NotFound(video_not_found()));
         };
         let Some(row) = owned::find(&state.pool, video_id).await? else {
-            return Ok(DetailResponse::NotFound(not_found()));
+            return Ok(DetailResponse::NotFound(video_not_found()));
         };
         if row.owner_id != auth.0 {
             return Ok(DetailResponse::Forbidden(forbidden()));
@@ -470,7 +461,7 @@ impl VideosApi {
     ) -> Result<PublishResponse, ApiError> {
         let (video_id, mut tx, video) = match owned_video_locked(&state, auth.0, &video_id).await? {
             Ok(owned) => owned,
-            Err(NotYours::NotFound) => return Ok(PublishResponse::NotFound(not_found())),
+            Err(NotYours::NotFound) => return Ok(PublishResponse::NotFound(video_not_found())),
             Err(NotYours::Forbidden) => return Ok(PublishResponse::Forbidden(forbidden())),
         };
         if video.published {
@@ -510,7 +501,7 @@ impl VideosApi {
     ) -> Result<DeleteResponse, ApiError> {
         let (video_id, mut tx, video) = match owned_video_locked(&state, auth.0, &video_id).await? {
             Ok(owned) => owned,
-            Err(NotYours::NotFound) => return Ok(DeleteResponse::NotFound(not_found())),
+            Err(NotYours::NotFound) => return Ok(DeleteResponse::NotFound(video_not_found())),
             Err(NotYours::Forbidden) => return Ok(DeleteResponse::Forbidden(forbidden())),
         };
         if video.published {

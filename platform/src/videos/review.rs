@@ -440,7 +440,9 @@ pub enum QueueFilter {
     Hidden,
 }
 
-const QUEUE_SELECT: &str = "
+/// Every published video as staff review it, with its open reports counted by reason: the queue
+/// is the ones with open reports or hidden (`IN_QUEUE`), and one video is one of its rows.
+const REVIEWED: &str = "
     WITH open AS (
         SELECT video_id, count(*) AS open_reports,
                count(*) FILTER (WHERE counts) AS counting_reports,
@@ -451,7 +453,7 @@ const QUEUE_SELECT: &str = "
                count(*) FILTER (WHERE reason = 'other') AS other,
                min(created_at) AS first_reported_at, max(created_at) AS last_reported_at
         FROM video_reports WHERE resolved_at IS NULL GROUP BY video_id
-    ), queued AS (
+    ), reviewed AS (
         SELECT v.id AS video_id, v.title, v.owner_id, u.first_name, u.last_name, u.city,
                u.country, v.votes, v.hidden_at IS NOT NULL AS hidden,
                v.hidden_by IS NOT NULL AS hidden_by_staff, v.hidden_at, v.hidden_note,
@@ -463,8 +465,11 @@ const QUEUE_SELECT: &str = "
                coalesce(o.copyright, 0) AS copyright, coalesce(o.other, 0) AS other,
                o.first_reported_at, o.last_reported_at
         FROM videos v JOIN users u ON u.id = v.owner_id LEFT JOIN open o ON o.video_id = v.id
-        WHERE v.published_at IS NOT NULL AND (o.video_id IS NOT NULL OR v.hidden_at IS NOT NULL)
+        WHERE v.published_at IS NOT NULL
     )";
+
+/// Which reviewed videos are in the queue: reported and not yet decided, or hidden.
+const IN_QUEUE: &str = "(open_reports > 0 OR hidden)";
 
 /// The queue, most reported first (then the most recently reported or hidden, then by id), and how
 /// many videos it holds in all.
@@ -480,8 +485,8 @@ pub async fn queue(
         QueueFilter::Hidden => "hidden",
     };
     let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{QUEUE_SELECT}
-         SELECT * FROM queued WHERE {condition}
+        "{REVIEWED}
+         SELECT * FROM reviewed WHERE {IN_QUEUE} AND {condition}
          ORDER BY open_reports DESC, coalesce(last_reported_at, hidden_at) DESC, video_id
          LIMIT $1 OFFSET $2"
     )))
@@ -490,7 +495,7 @@ pub async fn queue(
     .fetch_all(pool)
     .await?;
     let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "{QUEUE_SELECT} SELECT count(*) FROM queued WHERE {condition}"
+        "{REVIEWED} SELECT count(*) FROM reviewed WHERE {IN_QUEUE} AND {condition}"
     )))
     .fetch_one(pool)
     .await?;
@@ -503,19 +508,7 @@ pub async fn queued_video(
     video_id: Uuid,
 ) -> Result<Option<QueuedVideo>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{QUEUE_SELECT}
-         SELECT v.id AS video_id, v.title, v.owner_id, u.first_name, u.last_name, u.city,
-                u.country, v.votes, v.hidden_at IS NOT NULL AS hidden,
-                v.hidden_by IS NOT NULL AS hidden_by_staff, v.hidden_at, v.hidden_note,
-                coalesce(o.open_reports, 0) AS open_reports,
-                coalesce(o.counting_reports, 0) AS counting_reports,
-                coalesce(o.inappropriate, 0) AS inappropriate,
-                coalesce(o.not_basketball, 0) AS not_basketball,
-                coalesce(o.not_the_player, 0) AS not_the_player,
-                coalesce(o.copyright, 0) AS copyright, coalesce(o.other, 0) AS other,
-                o.first_reported_at, o.last_reported_at
-         FROM videos v JOIN users u ON u.id = v.owner_id LEFT JOIN open o ON o.video_id = v.id
-         WHERE v.id = $1 AND v.published_at IS NOT NULL"
+        "{REVIEWED} SELECT * FROM reviewed WHERE video_id = $1"
     )))
     .bind(video_id)
     .fetch_optional(pool)
