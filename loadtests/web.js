@@ -12,14 +12,17 @@
 //   MIX        "web" (default): 10 % health, 30 % public videos, 30 % rankings (half of them by
 //              city), 30 % login then my videos
 //              "rankings": half unfiltered, half by city; "health": GET /health only
+//              "staff": the moderation queue as a staff member (STAFF_EMAIL, STAFF_PASSWORD):
+//              70 % its first page, 30 % a page at a random offset below 2,000
+//              (`cargo xtask bench api --mixes staff --jury <reports>` seeds both)
 //   USERS      accounts created through the API in setup for the login step (default 20; MIX web).
 //              The course's own load test logs in as five: USERS=5 (`cargo xtask bench api`'s
 //              "course" mix), which puts eight times as many logins on each account at once
 //   SUMMARY    file to write the end-of-test summary JSON to (handleSummary; default: none). With
 //              it, stdout gets a compact text summary; without it, k6's usual one.
 //
-// Requests are tagged `endpoint`: health, public_videos, rankings, rankings_city, login, my_videos
-// (setup's requests: setup_signup, setup_login). Pass criteria of the product: p95 ≤ 1 s and
+// Requests are tagged `endpoint`: health, public_videos, rankings, rankings_city, login, my_videos,
+// staff_queue, staff_queue_deep (setup's requests: setup_signup, setup_login, setup_staff_login). Pass criteria of the product: p95 ≤ 1 s and
 // errors ≤ 5 %; each endpoint also has its own p95 threshold so k6 reports its percentiles.
 // VUs loop without think time: the load is set by VUS alone.
 import {
@@ -36,8 +39,8 @@ const USERS = parseInt(__ENV.USERS || '20', 10);
 if (!['course', 'closed'].includes(PROFILE)) {
   throw new Error(`PROFILE must be "course" or "closed", not "${PROFILE}"`);
 }
-if (!['web', 'rankings', 'health'].includes(MIX)) {
-  throw new Error(`MIX must be "web", "rankings" or "health", not "${MIX}"`);
+if (!['web', 'rankings', 'health', 'staff'].includes(MIX)) {
+  throw new Error(`MIX must be "web", "rankings", "health" or "staff", not "${MIX}"`);
 }
 if (!(VUS > 0) || !(SCALE > 0) || !(USERS > 0)) {
   throw new Error('VUS, SCALE and USERS must be positive numbers');
@@ -66,7 +69,10 @@ function scenarios() {
   };
 }
 
-const ENDPOINTS = ['health', 'public_videos', 'rankings', 'rankings_city', 'login', 'my_videos'];
+const ENDPOINTS = [
+  'health', 'public_videos', 'rankings', 'rankings_city', 'login', 'my_videos', 'staff_queue',
+  'staff_queue_deep',
+];
 
 export const options = {
   scenarios: scenarios(),
@@ -79,8 +85,26 @@ export const options = {
 };
 
 export function setup() {
+  if (MIX === 'staff') {
+    const res = post('/api/auth/login', {
+      email: __ENV.STAFF_EMAIL, password: __ENV.STAFF_PASSWORD,
+    }, 'setup_staff_login');
+    if (res.status !== 200) {
+      throw new Error(`the staff member (STAFF_EMAIL) could not log in: ${res.status}`);
+    }
+    return { users: [], staffToken: res.json('access_token') };
+  }
   // Only the login step needs accounts; their tokens are not used (logging in is the measured work).
   return { users: MIX === 'web' ? createUsers(USERS).map((u) => u.email) : [] };
+}
+
+function staffQueue(token) {
+  if (Math.random() < 0.7) {
+    get('/api/staff/videos?limit=20', 'staff_queue', { token });
+  } else {
+    const offset = Math.floor(Math.random() * 2000);
+    get(`/api/staff/videos?limit=20&offset=${offset}`, 'staff_queue_deep', { token });
+  }
 }
 
 function rankings() {
@@ -108,6 +132,10 @@ export default function (data) {
   }
   if (MIX === 'rankings') {
     rankings();
+    return;
+  }
+  if (MIX === 'staff') {
+    staffQueue(data.staffToken);
     return;
   }
   const roll = Math.random();

@@ -292,7 +292,8 @@ pub struct ApiBenchArgs {
     /// test has them), rankings, health (loadtests/web.js); voting (readers plus a vote
     /// stream), votes (the vote stream alone), mixed (80 % reads, 20 % votes per iteration),
     /// deep (a crawler reading pages at random depths plus a vote stream) (loadtests/voting.js,
-    /// with a second API instance for the staleness probe).
+    /// with a second API instance for the staleness probe); staff (the moderation queue, with
+    /// `--jury`).
     #[arg(
         long,
         value_delimiter = ',',
@@ -318,6 +319,11 @@ pub struct ApiBenchArgs {
     /// Runs of each mix.
     #[arg(long, default_value_t = 2)]
     pub runs: u32,
+    /// The jury's desk in the data: this many open reports (four per video, so at least a
+    /// quarter as many players), one video in fifty hidden by staff, a closed and frozen round
+    /// and an open one. The `staff` mix (the moderation queue, as a staff member) needs it.
+    #[arg(long)]
+    pub jury: Option<u32>,
 }
 
 #[derive(Debug, Args)]

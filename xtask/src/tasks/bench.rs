@@ -192,10 +192,10 @@ fn mix_env(mix: &str) -> Vec<(&'static str, String)> {
 /// The k6 script that runs a mix.
 fn mix_script(mix: &str) -> anyhow::Result<&'static str> {
     match mix {
-        "web" | "course" | "rankings" | "health" => Ok("loadtests/web.js"),
+        "web" | "course" | "rankings" | "health" | "staff" => Ok("loadtests/web.js"),
         "voting" | "votes" | "mixed" | "deep" => Ok("loadtests/voting.js"),
         other => bail!(
-            "unknown mix {other:?}: use web, course, rankings, health, voting, votes, mixed or deep"
+            "unknown mix {other:?}: use web, course, rankings, health, staff, voting, votes, mixed or deep"
         ),
     }
 }
@@ -274,6 +274,9 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     for mix in &args.mixes {
         mix_script(mix)?;
     }
+    if args.mixes.iter().any(|mix| mix == "staff") && args.jury.is_none() {
+        bail!("the staff mix reads the moderation queue: give it reports with --jury <count>");
+    }
     // Rates count the measured part only (k6's own rate includes the set-up's sign-ups).
     let seconds = crate::loadtest::seconds(&args.duration)?;
     if seconds <= 0.0 {
@@ -291,6 +294,9 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
     .await?;
     let postgres = Postgres::ensure().await?;
     let database_url = postgres.url(database);
+    if let Some(reports) = args.jury {
+        crate::tasks::seed::jury_data(&database_url, args.players, reports).await?;
+    }
     let server = BenchApi::start(&binary, &database_url, args.pool, "bench-api.log").await?;
     // The staleness probe reads the rankings of a second instance while votes go to the first.
     let probe = if args
@@ -323,6 +329,8 @@ async fn api(args: ApiBenchArgs) -> anyhow::Result<()> {
                 .env("VUS", args.vus.to_string())
                 .env("DURATION", &args.duration)
                 .envs(mix_env(mix))
+                .env("STAFF_EMAIL", crate::tasks::seed::SEED_STAFF)
+                .env("STAFF_PASSWORD", crate::tasks::seed::SEED_PASSWORD)
                 .env("SUMMARY", &summary);
             if let Some(probe) = &probe {
                 k6_run.env("PROBE_URL", &probe.base_url);

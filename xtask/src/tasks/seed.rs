@@ -134,6 +134,81 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The seeded staff member (`player0@seed.test`, password [`SEED_PASSWORD`]) who hides videos in
+/// [`jury_data`] and reads the moderation queue in the bench's `staff` mix.
+pub const SEED_STAFF: &str = "player0@seed.test";
+
+/// What the jury's desk adds to a seeded data set (`cargo xtask bench api --jury <reports>`):
+/// `reports` open reports, four per video from the players that follow its owner (below the
+/// shipped `REPORTS_TO_HIDE`, so they stay visible and open); one video in fifty hidden by a staff
+/// decision (its votes out of the rankings, as `platform::videos::review` does it); and a round
+/// over every city that closed yesterday, frozen, beside one open now (so votes still count).
+pub async fn jury_data(url: &str, players: u32, reports: u32) -> anyhow::Result<()> {
+    const PER_VIDEO: u32 = 4;
+    if reports > PER_VIDEO * players || players <= PER_VIDEO {
+        bail!(
+            "--jury {reports} needs more players: four reports per video, so at least {} players",
+            reports.div_ceil(PER_VIDEO).max(PER_VIDEO + 1)
+        );
+    }
+    let pool = sqlx::PgPool::connect(url).await?;
+    let actor = platform::audit::Actor::Operator;
+    platform::staff::grant(&pool, SEED_STAFF, &actor, "bench").await?;
+    let staff_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(SEED_STAFF)
+        .fetch_one(&pool)
+        .await?;
+    let staff = platform::audit::Actor::Staff {
+        id: staff_id,
+        email: SEED_STAFF.to_owned(),
+    };
+
+    console::step(format!("Open reports: {reports} (four per video)"));
+    sqlx::query(
+        "INSERT INTO video_reports (video_id, reporter_id, reason, details, counts, created_at)
+         SELECT md5('video-' || n / 4)::uuid, md5('player-' || ((n / 4 + 1 + n % 4) % $2))::uuid,
+                (ARRAY['inappropriate', 'not_basketball', 'not_the_player', 'copyright'])[n % 4 + 1],
+                NULL, true, timestamptz '2026-03-02 00:00:00Z' + n * interval '1 second'
+         FROM generate_series(0, $1 - 1) AS n",
+    )
+    .bind(i64::from(reports))
+    .bind(i64::from(players))
+    .execute(&pool)
+    .await?;
+
+    let hidden: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT md5('video-' || i)::uuid FROM generate_series(1, $1 - 1, 50) AS i",
+    )
+    .bind(i64::from(players))
+    .fetch_all(&pool)
+    .await?;
+    console::step(format!("Hidden by staff: {} videos", hidden.len()));
+    for video in hidden {
+        platform::videos::review::decide(
+            &pool,
+            video,
+            platform::videos::review::Decision::Hide,
+            &staff,
+            "bench",
+        )
+        .await?;
+    }
+
+    console::step("Rounds: one closed yesterday (frozen), one open until tomorrow");
+    sqlx::query(
+        "INSERT INTO rounds (name, opens_at, closes_at, finalists_per_city, created_by) VALUES
+             ('Ronda cerrada', now() - interval '3 days', now() - interval '1 day', 3, $1),
+             ('Ronda abierta', now() - interval '1 hour', now() + interval '1 day', 3, $1)",
+    )
+    .bind(staff_id)
+    .execute(&pool)
+    .await?;
+    let frozen = platform::rounds::freeze_due(&pool).await?;
+    anyhow::ensure!(frozen.len() == 1, "the closed round was not frozen");
+    pool.close().await;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::zipf_counts;
