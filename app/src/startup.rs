@@ -26,6 +26,7 @@ use crate::routes::health::HealthApi;
 use crate::routes::public::PublicApi;
 use crate::routes::reports::ReportsApi;
 use crate::routes::staff::StaffApi;
+use crate::routes::uploads::UploadsApi;
 use crate::routes::videos::VideosApi;
 use crate::showcase::Showcase;
 use crate::state::AppState;
@@ -45,6 +46,7 @@ type Apis = (
     AuthApi,
     AccountApi,
     VideosApi,
+    UploadsApi,
     PublicApi,
     ReportsApi,
     StaffApi,
@@ -55,7 +57,14 @@ type Apis = (
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            AuthApi, AccountApi, VideosApi, PublicApi, ReportsApi, StaffApi, HealthApi,
+            AuthApi,
+            AccountApi,
+            VideosApi,
+            UploadsApi,
+            PublicApi,
+            ReportsApi,
+            StaffApi,
+            HealthApi,
         ),
         "Rising Stars API",
         env!("CARGO_PKG_VERSION"),
@@ -166,6 +175,8 @@ impl Application {
                 max_uploads_per_account: settings.max_uploads_per_account,
                 max_in_flight_per_account: settings.max_in_flight_per_account,
                 upload_deadline: settings.upload_deadline,
+                max_sessions_per_account: settings.max_sessions_per_account,
+                session_sweep_interval: settings.session_sweep_interval,
                 moov_budget: crate::upload::budget::MoovBudget::new(
                     settings.moov_budget_mib,
                     crate::upload::budget::MOOV_BUDGET_WAIT,
@@ -204,6 +215,7 @@ impl Application {
         self.state.throttle.spawn_pruning();
         self.state.integrity.counters.spawn_pruning();
         crate::verification::spawn_pruning(self.state.pool.clone());
+        crate::upload::sessions::spawn_sweep(self.state.clone());
         let vote_counters = self.state.integrity.vote_counters.clone();
         vote_counters.spawn_syncing();
         let hsts = crate::http::middleware::Hsts {

@@ -7,6 +7,7 @@ pub mod health;
 pub mod public;
 pub mod reports;
 pub mod staff;
+pub mod uploads;
 pub mod videos;
 
 use poem::http::StatusCode;
