@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::videos::{UploadAccepted, UploadResponse, upload_refusal};
 use crate::auth::BearerAuth;
-use crate::http::errors::ApiError;
+use crate::http::errors::{ApiError, InternalError};
 use crate::http::fields::TitleText;
 use crate::http::json::{JsonBody, StringFields};
 use crate::http::problem::Problem;
@@ -433,7 +433,7 @@ impl UploadsApi {
         /// The link's signature, as the session gave it.
         signature: Query<String>,
         body: Binary<Body>,
-    ) -> Result<PutPartResponse, ApiError> {
+    ) -> Result<PutPartResponse, InternalError> {
         let Ok(session_id) = Uuid::parse_str(&upload_id) else {
             return Ok(PutPartResponse::NotFound(upload_not_found()));
         };
@@ -522,7 +522,7 @@ impl UploadsApi {
                     .json(),
                 ));
             }
-            Err(PartError::Internal(cause)) => return Err(ApiError::internal(cause)),
+            Err(PartError::Internal(cause)) => return Err(InternalError::internal(cause)),
         };
         let etag = state
             .storage
