@@ -57,14 +57,7 @@ type Apis = (
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            AuthApi,
-            AccountApi,
-            VideosApi,
-            UploadsApi,
-            PublicApi,
-            ReportsApi,
-            StaffApi,
-            HealthApi,
+            AuthApi, AccountApi, VideosApi, UploadsApi, PublicApi, ReportsApi, StaffApi, HealthApi,
         ),
         "Rising Stars API",
         env!("CARGO_PKG_VERSION"),

@@ -146,7 +146,12 @@ impl CuttingProxy {
                         let done = cuts.load(Ordering::Relaxed);
                         if cut_at.get(done).is_some_and(|at| total >= *at)
                             && cuts
-                                .compare_exchange(done, done + 1, Ordering::Relaxed, Ordering::Relaxed)
+                                .compare_exchange(
+                                    done,
+                                    done + 1,
+                                    Ordering::Relaxed,
+                                    Ordering::Relaxed,
+                                )
                                 .is_ok()
                         {
                             generation_sender.send_modify(|generation| *generation += 1);

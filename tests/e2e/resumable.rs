@@ -137,7 +137,10 @@ async fn a_100_mb_session_survives_five_cuts_resending_little() -> anyhow::Resul
     let player = Client::new(&api.base_url)
         .player("cortes@example.com", "Ana", "Cali")
         .await?;
-    let file = media::padded_to(&media::moov_at_end(&Clip::h264(1920, 1080, 21.0))?, FILE_BYTES)?;
+    let file = media::padded_to(
+        &media::moov_at_end(&Clip::h264(1920, 1080, 21.0))?,
+        FILE_BYTES,
+    )?;
     let upstream: std::net::SocketAddr = api.base_url.trim_start_matches("http://").parse()?;
     let cut_at: Vec<u64> = (1..=5).map(|cut| cut * FILE_BYTES / 6).collect();
 
@@ -147,9 +150,7 @@ async fn a_100_mb_session_survives_five_cuts_resending_little() -> anyhow::Resul
     assert_eq!(answer.status, 201, "{answer:?}");
     let (sent, cuts) = (proxy.bytes_sent(), proxy.cuts());
     let ratio = sent as f64 / FILE_BYTES as f64;
-    eprintln!(
-        "upload session, 100 MB, {cuts} cuts: {sent} bytes sent ({ratio:.3}× the file)"
-    );
+    eprintln!("upload session, 100 MB, {cuts} cuts: {sent} bytes sent ({ratio:.3}× the file)");
     assert_eq!(cuts, 5, "every cut happened");
     assert!(ratio <= 1.3, "sent {ratio:.3}× the file");
     let stored: i64 = sqlx::query_scalar("SELECT size_bytes FROM videos")
@@ -165,7 +166,12 @@ async fn a_100_mb_session_survives_five_cuts_resending_little() -> anyhow::Resul
         attempts += 1;
         anyhow::ensure!(attempts <= 10, "the single upload never got through");
         match client
-            .upload(&player.token, "video_file", Some(file.path()), &[("title", "Sin sesión")])
+            .upload(
+                &player.token,
+                "video_file",
+                Some(file.path()),
+                &[("title", "Sin sesión")],
+            )
             .await
         {
             Ok(reply) if reply.status == 201 => break,
@@ -199,7 +205,10 @@ async fn a_session_on_s3_goes_straight_to_the_bucket_and_is_processed() -> anyho
     // Three parts: two of 5 MiB and the rest.
     let file = media::padded_to(&Clip::h264(1920, 1080, 21.0).path()?, 12 * 1024 * 1024)?;
     let opened = client
-        .create_upload_session(Some(&player.token), &session_request(file.path(), "Directo")?)
+        .create_upload_session(
+            Some(&player.token),
+            &session_request(file.path(), "Directo")?,
+        )
         .await?;
     assert_eq!(opened.status, 201, "{opened:?}");
     let opened = opened.ok()?;
@@ -222,7 +231,9 @@ async fn a_session_on_s3_goes_straight_to_the_bucket_and_is_processed() -> anyho
     assert_eq!(answer.status, 201, "{answer:?}");
     let accepted = answer.ok()?;
     // A retry after a lost answer hears the same.
-    let again = complete(&client, &player.token, &opened.upload_id).await?.ok()?;
+    let again = complete(&client, &player.token, &opened.upload_id)
+        .await?
+        .ok()?;
     assert_eq!(again.video_id, accepted.video_id);
     let detail = wait_for_status(
         &client,
@@ -247,11 +258,19 @@ async fn a_session_is_judged_by_the_single_uploads_rules() -> anyhow::Result<()>
     let player = client.player("reglas@example.com", "Ana", "Cali").await?;
     let short = Clip::h264(1920, 1080, 8.0).path()?;
     let single = client
-        .upload(&player.token, "video_file", Some(&short), &[("title", "Corto")])
+        .upload(
+            &player.token,
+            "video_file",
+            Some(&short),
+            &[("title", "Corto")],
+        )
         .await?;
     let session = upload_in_parts(&client, &player.token, &short, "Corto").await?;
     assert_eq!((session.status, session.code()), (400, "invalid_duration"));
-    assert_eq!(session.body, single.body, "the same problem as the single upload");
+    assert_eq!(
+        session.body, single.body,
+        "the same problem as the single upload"
+    );
     assert!(
         files_under(backends.storage.path()).is_empty(),
         "nothing stored: {:?}",
@@ -294,13 +313,21 @@ async fn sessions_are_bounded_aborted_and_swept() -> anyhow::Result<()> {
             Some(RawBody::Json(body)),
         )
     };
-    let too_large = request(serde_json::json!({"size": 100 * 1024 * 1024 + 1, "title": "X"})).await?;
-    assert_eq!((too_large.status, too_large.code()), (413, "file_too_large"));
+    let too_large =
+        request(serde_json::json!({"size": 100 * 1024 * 1024 + 1, "title": "X"})).await?;
+    assert_eq!(
+        (too_large.status, too_large.code()),
+        (413, "file_too_large")
+    );
     let empty = request(serde_json::json!({"size": 0, "title": "X"})).await?;
     assert_eq!((empty.status, empty.code()), (400, "invalid_body"));
     let untitled = request(serde_json::json!({"size": 10})).await?;
     assert_eq!(
-        (untitled.status, untitled.code(), untitled.body["field"].as_str()),
+        (
+            untitled.status,
+            untitled.code(),
+            untitled.body["field"].as_str()
+        ),
         (400, "validation_error", Some("title"))
     );
     let blank = request(serde_json::json!({"size": 10, "title": "   "})).await?;
@@ -316,7 +343,10 @@ async fn sessions_are_bounded_aborted_and_swept() -> anyhow::Result<()> {
     let first = open().await?.ok()?;
     let second = open().await?.ok()?;
     let third = open().await?;
-    assert_eq!((third.status, third.code()), (429, "too_many_upload_sessions"));
+    assert_eq!(
+        (third.status, third.code()),
+        (429, "too_many_upload_sessions")
+    );
     assert!(third.header("retry-after").is_some());
 
     // A part, then abort: the part goes with the session.
@@ -330,7 +360,10 @@ async fn sessions_are_bounded_aborted_and_swept() -> anyhow::Result<()> {
     assert_eq!(send_part(&client, &forged, vec![0; 10]).await?, 403);
     let aborted = client.abort_upload_session(token, &first.upload_id).await?;
     assert_eq!(aborted.status, 200, "{aborted:?}");
-    assert!(files_under(&parts_dir).is_empty(), "the part went with the session");
+    assert!(
+        files_under(&parts_dir).is_empty(),
+        "the part went with the session"
+    );
     let gone = client.get_upload_session(token, &first.upload_id).await?;
     assert_eq!((gone.status, gone.code()), (404, "upload_not_found"));
 
@@ -343,11 +376,19 @@ async fn sessions_are_bounded_aborted_and_swept() -> anyhow::Result<()> {
         .await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while sessions().await? > 0 {
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "the sweep never came");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the sweep never came"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(files_under(&parts_dir).is_empty(), "the sweep removed the part");
-    let expired = client.complete_upload_session(token, &second.upload_id).await?;
+    assert!(
+        files_under(&parts_dir).is_empty(),
+        "the sweep removed the part"
+    );
+    let expired = client
+        .complete_upload_session(token, &second.upload_id)
+        .await?;
     assert_eq!((expired.status, expired.code()), (404, "upload_not_found"));
     Ok(())
 }

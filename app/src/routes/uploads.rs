@@ -43,10 +43,7 @@ pub struct UploadSessionRequest {
     pub publish: Option<bool>,
     /// The SHA-256 of the file's first part (hex), as the client computed it: kept and given
     /// back, so a client can recognise the file a session is for. The server does not check it.
-    #[oai(
-        skip_serializing_if_is_none,
-        validator(pattern = "^[0-9a-f]{64}$")
-    )]
+    #[oai(skip_serializing_if_is_none, validator(pattern = "^[0-9a-f]{64}$"))]
     pub checksum: Option<String>,
 }
 
@@ -462,7 +459,9 @@ impl UploadsApi {
         else {
             return Ok(PutPartResponse::NotFound(upload_not_found()));
         };
-        if session.status() != SessionStatus::Open || stored::is_claimed(&state.pool, session.id).await? {
+        if session.status() != SessionStatus::Open
+            || stored::is_claimed(&state.pool, session.id).await?
+        {
             return Ok(PutPartResponse::Conflict(
                 Problem::new(
                     StatusCode::CONFLICT,
@@ -550,39 +549,41 @@ impl UploadsApi {
         state: Data<&AppState>,
         upload_id: Path<String>,
     ) -> Result<CompleteResponse, ApiError> {
-        Ok(match sessions::complete(&state, auth.0, &upload_id).await? {
-            Completion::Accepted { video_id, task_id } => {
-                CompleteResponse::Created(Json(UploadAccepted {
-                    message: "Video subido correctamente. Procesamiento en curso.".to_owned(),
-                    task_id,
-                    video_id,
-                }))
-            }
-            Completion::Refused(refusal) => match upload_refusal(refusal) {
-                UploadResponse::BadRequest(problem) => CompleteResponse::BadRequest(problem),
-                UploadResponse::TooManyUploads(problem, after) => {
-                    CompleteResponse::TooMany(problem, after)
+        Ok(
+            match sessions::complete(&state, auth.0, &upload_id).await? {
+                Completion::Accepted { video_id, task_id } => {
+                    CompleteResponse::Created(Json(UploadAccepted {
+                        message: "Video subido correctamente. Procesamiento en curso.".to_owned(),
+                        task_id,
+                        video_id,
+                    }))
                 }
-                UploadResponse::Busy(problem, after) => CompleteResponse::Busy(problem, after),
-                other => return Err(ApiError::internal(format!("completing: {other:?}"))),
-            },
-            Completion::Incomplete(missing) => {
-                let listed: Vec<String> = missing.iter().map(u32::to_string).collect();
-                CompleteResponse::Conflict(
-                    Problem::new(
-                        StatusCode::CONFLICT,
-                        "upload_incomplete",
-                        format!(
-                            "Faltan partes del archivo (o no tienen su tamaño): {}.",
-                            listed.join(", ")
-                        ),
+                Completion::Refused(refusal) => match upload_refusal(refusal) {
+                    UploadResponse::BadRequest(problem) => CompleteResponse::BadRequest(problem),
+                    UploadResponse::TooManyUploads(problem, after) => {
+                        CompleteResponse::TooMany(problem, after)
+                    }
+                    UploadResponse::Busy(problem, after) => CompleteResponse::Busy(problem, after),
+                    other => return Err(ApiError::internal(format!("completing: {other:?}"))),
+                },
+                Completion::Incomplete(missing) => {
+                    let listed: Vec<String> = missing.iter().map(u32::to_string).collect();
+                    CompleteResponse::Conflict(
+                        Problem::new(
+                            StatusCode::CONFLICT,
+                            "upload_incomplete",
+                            format!(
+                                "Faltan partes del archivo (o no tienen su tamaño): {}.",
+                                listed.join(", ")
+                            ),
+                        )
+                        .json(),
                     )
-                    .json(),
-                )
-            }
-            Completion::Busy => CompleteResponse::Conflict(in_progress()),
-            Completion::NotFound => CompleteResponse::NotFound(upload_not_found()),
-        })
+                }
+                Completion::Busy => CompleteResponse::Conflict(in_progress()),
+                Completion::NotFound => CompleteResponse::NotFound(upload_not_found()),
+            },
+        )
     }
 
     /// Abort an upload session: its parts are removed.

@@ -161,10 +161,7 @@ async fn check(state: &AppState, upload: &ReceivedUpload) -> Result<Checked, Ref
 pub async fn probe_with<F>(state: &AppState, run: F) -> Result<VideoProbe, Refusal>
 where
     F: FnOnce(
-            &mut dyn FnMut(
-                u64,
-            )
-                -> Result<tokio::sync::OwnedSemaphorePermit, ProbeError>,
+            &mut dyn FnMut(u64) -> Result<tokio::sync::OwnedSemaphorePermit, ProbeError>,
         ) -> Result<VideoProbe, ProbeError>
         + Send
         + 'static,

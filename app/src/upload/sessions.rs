@@ -124,11 +124,7 @@ pub async fn open(
 }
 
 /// The caller's session `id`: `None` when there is none, it is someone else's, or it expired.
-pub async fn find(
-    state: &AppState,
-    owner_id: Uuid,
-    id: &str,
-) -> Result<Option<Session>, ApiError> {
+pub async fn find(state: &AppState, owner_id: Uuid, id: &str) -> Result<Option<Session>, ApiError> {
     let Ok(id) = Uuid::parse_str(id) else {
         return Ok(None);
     };
@@ -185,7 +181,8 @@ pub async fn view(state: &AppState, session: Session) -> Result<SessionView, Api
 }
 
 fn unix_seconds(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs())
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 /// What a part link of the API signs.
@@ -230,7 +227,10 @@ pub fn part_link_is_valid(
 #[derive(Debug)]
 pub enum Completion {
     /// The video is recorded and queued (again the same answer for a session completed before).
-    Accepted { video_id: Uuid, task_id: Uuid },
+    Accepted {
+        video_id: Uuid,
+        task_id: Uuid,
+    },
     /// A rule failed (the object is removed), or for now: busy, or too many videos in flight.
     Refused(Refusal),
     /// Parts are missing or of the wrong size: their numbers. The session stays open.
@@ -258,7 +258,8 @@ pub async fn complete(state: &AppState, owner_id: Uuid, id: &str) -> Result<Comp
     let outcome = complete_claimed(state, &session).await;
     if !matches!(
         outcome,
-        Ok(Completion::Accepted { .. } | Completion::Refused(Refusal::Field { .. } | Refusal::Video { .. }))
+        Ok(Completion::Accepted { .. }
+            | Completion::Refused(Refusal::Field { .. } | Refusal::Video { .. }))
     ) {
         sessions::release(&state.pool, session.id).await?;
     }
@@ -368,7 +369,16 @@ async fn complete_claimed(state: &AppState, session: &Session) -> Result<Complet
             .map_err(|error| ApiError::internal(format!("a session's stored title: {error}")))?,
         publish: session.publish,
     };
-    match record(state, session.owner_id, session.video_id, size, &fields, &probed).await? {
+    match record(
+        state,
+        session.owner_id,
+        session.video_id,
+        size,
+        &fields,
+        &probed,
+    )
+    .await?
+    {
         Intake::Accepted { video_id, task_id } => {
             sessions::mark_completed(&state.pool, session.id, task_id).await?;
             Ok(Completion::Accepted { video_id, task_id })

@@ -71,8 +71,8 @@ impl LocalStorage {
     /// The directory of a multipart upload's parts; the id must be one [`Storage::create_multipart`]
     /// made (a UUID), so nothing else under the root can be named.
     fn parts_dir(&self, key: &StorageKey, upload_id: &str) -> Result<PathBuf, StorageError> {
-        let id = uuid::Uuid::parse_str(upload_id)
-            .map_err(|_| StorageError::NotFound(key.clone()))?;
+        let id =
+            uuid::Uuid::parse_str(upload_id).map_err(|_| StorageError::NotFound(key.clone()))?;
         Ok(self.root.join(PARTS_DIR).join(id.to_string()))
     }
 

@@ -217,7 +217,11 @@ pub async fn unfinished_of(pool: &PgPool, owner_id: Uuid) -> Result<Vec<Session>
 /// Takes session `id` of `owner_id` for a completion or an abort: it must be open or assembled,
 /// not expired, and not held by another (or held by one that died, [`CLAIM`] ago). `None` when it
 /// cannot be taken; the caller reads the row to say why.
-pub async fn claim(pool: &PgPool, id: Uuid, owner_id: Uuid) -> Result<Option<Session>, sqlx::Error> {
+pub async fn claim(
+    pool: &PgPool,
+    id: Uuid,
+    owner_id: Uuid,
+) -> Result<Option<Session>, sqlx::Error> {
     sqlx::query_as(concat!(
         "UPDATE upload_sessions SET claimed_until = now() + make_interval(secs => $3)
          WHERE id = $1 AND owner_id = $2 AND status IN ('open', 'assembled')
@@ -360,6 +364,9 @@ mod tests {
         let sizes: Vec<_> = (0..=4).map(|n| one.expected_part_size(n)).collect();
         assert_eq!(sizes, [None, Some(4), Some(4), Some(2), None]);
         let exact = session(8, 4);
-        assert_eq!((exact.part_count(), exact.expected_part_size(2)), (2, Some(4)));
+        assert_eq!(
+            (exact.part_count(), exact.expected_part_size(2)),
+            (2, Some(4))
+        );
     }
 }
