@@ -41,8 +41,9 @@ pub struct UploadSessionRequest {
     /// Publish for voting as soon as processing succeeds (default `true`).
     #[oai(skip_serializing_if_is_none)]
     pub publish: Option<bool>,
-    /// The SHA-256 of the file's first part (hex), as the client computed it: kept and given
-    /// back, so a client can recognise the file a session is for. The server does not check it.
+    /// The SHA-256 (hex) of the file's first 5 MiB (its first part; the whole file if smaller),
+    /// as the client computed it: kept and given back, so a client can recognise the file a
+    /// session is for. The server does not check it.
     #[oai(skip_serializing_if_is_none, validator(pattern = "^[0-9a-f]{64}$"))]
     pub checksum: Option<String>,
 }
