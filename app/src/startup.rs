@@ -125,6 +125,11 @@ impl Application {
             }
             Err(error) => return Err(error.context("WEB_DIR")),
         };
+        // Pages send upload parts straight to the bucket in S3 mode: its origin joins `connect-src`.
+        let web = match web {
+            Some(web) => Some(web.connecting_to(parts_origin(storage.as_ref()).await.as_deref())),
+            None => None,
+        };
         let verification = match &settings.verification {
             Some(verification) => Some(Arc::new(
                 crate::verification::Verification::open(verification).await?,
@@ -257,6 +262,19 @@ impl Application {
     }
 }
 
+/// The origin of the links upload parts go to when the storage takes them straight from clients
+/// (S3: a pre-signed link's scheme, host and port); `None` when they come to this API.
+async fn parts_origin(storage: &dyn platform::storage::Storage) -> Option<String> {
+    let key = platform::storage::StorageKey::parse("csp-origin").ok()?;
+    let link = storage
+        .presign_part(&key, "origin", 1, 1, Duration::from_secs(60))
+        .await
+        .ok()
+        .flatten()?;
+    let url = url::Url::parse(&link).ok()?;
+    Some(url.origin().ascii_serialization())
+}
+
 /// How long a connection may sit without traffic: longer than the load balancer's idle timeout
 /// (120 s in the template), so the balancer never sends a request on a connection we just closed.
 const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(130);
@@ -296,6 +314,8 @@ mod tests {
             Some("DELETE, GET")
         );
         assert_eq!(get("/api/public/videos/x/vote"), Some("GET, POST"));
+        assert_eq!(get("/api/videos/uploads"), Some("GET, POST"));
+        assert_eq!(get("/api/videos/uploads/x"), Some("DELETE, GET"));
         assert_eq!(get("/api/nothing"), None);
     }
 }

@@ -392,3 +392,72 @@ async fn sessions_are_bounded_aborted_and_swept() -> anyhow::Result<()> {
     assert_eq!((expired.status, expired.code()), (404, "upload_not_found"));
     Ok(())
 }
+
+/// CPU seconds (user + system) of process `pid` so far.
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(ticks as f64 / 100.0)
+}
+
+/// In S3 mode the API's share of a 100 MB upload by session is a few small requests (and two
+/// ranged reads of the stored object): the bytes clients send the API, counted by a proxy in front
+/// of it, and its CPU time, against the same file sent as a single request.
+#[tokio::test]
+async fn in_s3_mode_a_session_costs_the_api_no_video_bytes() -> anyhow::Result<()> {
+    const FILE_BYTES: u64 = 100_000_000;
+    const SESSIONS: u64 = 3;
+    let backends = local_backends().await?;
+    backends.expect_queued_jobs();
+    let mut env = s3_and_sqs_env(&backends).await?;
+    env.insert("UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT".into(), "10".into());
+    let api = RunningApi::start(&env).await?;
+    let pid = api
+        .pid()
+        .ok_or_else(|| anyhow::anyhow!("the API is not running"))?;
+    let upstream: std::net::SocketAddr = api.base_url.trim_start_matches("http://").parse()?;
+    let counting = testkit::proxy::CuttingProxy::start(upstream, Vec::new()).await?;
+    let client = Client::new(&format!("http://{}", counting.address()));
+    let player = client.player("costes@example.com", "Ana", "Cali").await?;
+    let file = media::padded_to(&Clip::h264(1920, 1080, 21.0).path()?, FILE_BYTES)?;
+
+    let (cpu_before, sent_before) = (cpu_seconds(pid)?, counting.bytes_sent());
+    for n in 0..SESSIONS {
+        let answer =
+            upload_in_parts(&client, &player.token, file.path(), &format!("S3 {n}")).await?;
+        assert_eq!(answer.status, 201, "{answer:?}");
+    }
+    let (cpu_after, sent_after) = (cpu_seconds(pid)?, counting.bytes_sent());
+    let session_cpu = (cpu_after - cpu_before) / SESSIONS as f64;
+    let session_bytes = (sent_after - sent_before) / SESSIONS;
+    let peak_mib = testkit::peak_rss_bytes_of(pid)? as f64 / (1024.0 * 1024.0);
+
+    let single = client
+        .upload(
+            &player.token,
+            "video_file",
+            Some(file.path()),
+            &[("title", "Entera")],
+        )
+        .await?;
+    assert_eq!(single.status, 201, "{single:?}");
+    let (cpu_single, sent_single) = (cpu_seconds(pid)?, counting.bytes_sent());
+    eprintln!(
+        "S3 mode, 100 MB: per session the API received {session_bytes} bytes and used \
+         {session_cpu:.2} s of CPU (peak RSS {peak_mib:.1} MiB after {SESSIONS} sessions); the \
+         single request: {} bytes received, {:.2} s of CPU",
+        sent_single - sent_after,
+        cpu_single - cpu_after
+    );
+    assert!(
+        session_bytes < 64 * 1024,
+        "the API received {session_bytes} bytes for one session: video bytes went through it"
+    );
+    Ok(())
+}

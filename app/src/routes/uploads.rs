@@ -206,12 +206,12 @@ pub enum PutPartResponse {
         #[oai(header = "ETag")]
         String,
     ),
-    /// `validation_error`: `part_number` is not one of the session's parts (`field`:
-    /// `part_number`), or the body is not the part's exact size (`field`: `body`).
+    /// `validation_error`: the body is not the part's exact size (`field`: `body`), or the signed
+    /// part number is not one of the session's parts (`field`: `part_number`).
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
-    /// The link's signature is wrong or it expired (`invalid_link`): get the session again for a
-    /// fresh one.
+    /// Not a link this API signed (any of its parts changed), or one that expired
+    /// (`invalid_link`): get the session again for a fresh one.
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
     /// No such open session taking parts here, or one past `expires_at` (`upload_not_found`).
@@ -432,15 +432,8 @@ impl UploadsApi {
         signature: Query<String>,
         body: Binary<Body>,
     ) -> Result<PutPartResponse, InternalError> {
-        let Ok(session_id) = Uuid::parse_str(&upload_id) else {
-            return Ok(PutPartResponse::NotFound(upload_not_found()));
-        };
-        let Ok(number) = part_number.parse::<u32>() else {
-            return Ok(PutPartResponse::BadRequest(
-                Problem::invalid_field("part_number", "El número de parte no es válido.").json(),
-            ));
-        };
-        if !part_link_is_valid(&state, session_id, number, &expires, &signature) {
+        // The signature first: a link this API did not sign is refused whatever it holds.
+        if !part_link_is_valid(&state, &upload_id, &part_number, &expires, &signature) {
             return Ok(PutPartResponse::Forbidden(
                 Problem::new(
                     StatusCode::FORBIDDEN,
@@ -450,6 +443,11 @@ impl UploadsApi {
                 .json(),
             ));
         }
+        let (Ok(session_id), Ok(number)) =
+            (Uuid::parse_str(&upload_id), part_number.parse::<u32>())
+        else {
+            return Ok(PutPartResponse::NotFound(upload_not_found()));
+        };
         let Some(session) = stored::find(&state.pool, session_id).await? else {
             return Ok(PutPartResponse::NotFound(upload_not_found()));
         };

@@ -185,9 +185,10 @@ fn unix_seconds(at: SystemTime) -> u64 {
         .map_or(0, |since| since.as_secs())
 }
 
-/// What a part link of the API signs.
-fn part_link_message(session_id: Uuid, number: u32, expires: u64) -> String {
-    format!("upload-part\n{session_id}\n{number}\n{expires}")
+/// What a part link of the API signs: the session, the part number as written in the link, and
+/// the expiry as written.
+fn part_link_message(session_id: &str, part: &str, expires: &str) -> String {
+    format!("upload-part\n{session_id}\n{part}\n{expires}")
 }
 
 /// The API's own link for part `number` of a session on local storage: a path on this API,
@@ -202,25 +203,32 @@ fn local_part_link(
         .storage
         .as_local()
         .ok_or_else(|| ApiError::internal("a store that neither signs parts nor is local"))?;
-    let signature = local.sign(&part_link_message(session_id, number, expires));
+    let signature = local.sign(&part_link_message(
+        &session_id.to_string(),
+        &number.to_string(),
+        &expires.to_string(),
+    ));
     Ok(format!(
         "/api/videos/uploads/{session_id}/parts/{number}?expires={expires}&signature={signature}"
     ))
 }
 
-/// Whether a part link's `expires` and `signature` are ours and still good.
+/// Whether a part link is one this API signed and it is still good; its parts are taken as
+/// written, so nothing in a link that is not ours is even parsed.
 pub fn part_link_is_valid(
     state: &AppState,
-    session_id: Uuid,
-    number: u32,
+    session_id: &str,
+    part: &str,
     expires: &str,
     signature: &str,
 ) -> bool {
-    let (Some(local), Ok(expires)) = (state.storage.as_local(), expires.parse::<u64>()) else {
+    let Some(local) = state.storage.as_local() else {
         return false;
     };
-    local.verify(&part_link_message(session_id, number, expires), signature)
-        && unix_seconds(SystemTime::now()) < expires
+    local.verify(&part_link_message(session_id, part, expires), signature)
+        && expires
+            .parse::<u64>()
+            .is_ok_and(|expires| unix_seconds(SystemTime::now()) < expires)
 }
 
 /// What became of a completion.

@@ -2354,8 +2354,8 @@ export interface operations {
                 };
             };
             /**
-             * @description `validation_error`: `part_number` is not one of the session's parts (`field`:
-             *     `part_number`), or the body is not the part's exact size (`field`: `body`).
+             * @description `validation_error`: the body is not the part's exact size (`field`: `body`), or the signed
+             *     part number is not one of the session's parts (`field`: `part_number`).
              */
             400: {
                 headers: {
@@ -2366,8 +2366,8 @@ export interface operations {
                 };
             };
             /**
-             * @description The link's signature is wrong or it expired (`invalid_link`): get the session again for a
-             *     fresh one.
+             * @description Not a link this API signed (any of its parts changed), or one that expired
+             *     (`invalid_link`): get the session again for a fresh one.
              */
             403: {
                 headers: {
