@@ -30,6 +30,9 @@ use platform::videos::sessions::{self as stored, SessionStatus};
 const SESSIONS_RETRY_AFTER_SECONDS: u64 = 60;
 /// The longest one part's body may take to arrive (5 MiB at about 0.1 Mbit/s).
 const PART_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
+/// A part's body that sends nothing for this long is abandoned, as the single upload's is: a
+/// stalled client does not hold an upload slot until the deadline.
+const PART_STALL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A new upload session.
 #[derive(Debug, Object)]
@@ -38,13 +41,17 @@ pub struct UploadSessionRequest {
     #[oai(validator(minimum(value = "1")))]
     pub size: u64,
     pub title: TitleText,
-    /// Publish for voting as soon as processing succeeds (default `true`).
-    #[oai(skip_serializing_if_is_none)]
+    /// Publish for voting as soon as processing succeeds (absent or null: `true`).
+    #[oai(nullable, skip_serializing_if_is_none)]
     pub publish: Option<bool>,
     /// The SHA-256 (hex) of the file's first 5 MiB (its first part; the whole file if smaller),
     /// as the client computed it: kept and given back, so a client can recognise the file a
-    /// session is for. The server does not check it.
-    #[oai(skip_serializing_if_is_none, validator(pattern = "^[0-9a-f]{64}$"))]
+    /// session is for (absent or null: none). The server does not check it.
+    #[oai(
+        nullable,
+        skip_serializing_if_is_none,
+        validator(pattern = "^[0-9a-f]{64}$")
+    )]
     pub checksum: Option<String>,
 }
 
@@ -640,9 +647,11 @@ async fn receive_part(
     let mut writer = tokio::fs::File::from_std(temp.reopen().map_err(internal)?);
     let mut stream = body.into_bytes_stream();
     let mut size: u64 = 0;
-    while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else {
-            return Err(PartError::Short(size));
+    loop {
+        let chunk = match tokio::time::timeout(PART_STALL, stream.next()).await {
+            Ok(Some(Ok(chunk))) => chunk,
+            Ok(None) => break,
+            Ok(Some(Err(_))) | Err(_) => return Err(PartError::Short(size)),
         };
         size += chunk.len() as u64;
         if size > expected {

@@ -1219,14 +1219,14 @@ export interface components {
             size: number;
             /** @description 1–200 characters once surrounding spaces are trimmed, no control characters. */
             title: string;
-            /** @description Publish for voting as soon as processing succeeds (default `true`). */
-            publish?: boolean;
+            /** @description Publish for voting as soon as processing succeeds (absent or null: `true`). */
+            publish?: boolean | null;
             /**
              * @description The SHA-256 (hex) of the file's first 5 MiB (its first part; the whole file if smaller),
              *     as the client computed it: kept and given back, so a client can recognise the file a
-             *     session is for. The server does not check it.
+             *     session is for (absent or null: none). The server does not check it.
              */
-            checksum?: string;
+            checksum?: string | null;
         };
         /**
          * @description Where a session is.
