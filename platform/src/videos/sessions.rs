@@ -129,6 +129,7 @@ pub struct NewSession {
 /// Opens a session for `new`, unless its owner already has `ceiling` sessions open or assembled
 /// and not expired: then nothing is written and `None` is returned. The owner's row is locked for
 /// the count and the insert, so parallel requests of one account are counted one after another.
+/// The owner's refused sessions go (their objects went when they were refused).
 pub async fn open_within(
     pool: &PgPool,
     new: &NewSession,
@@ -138,6 +139,13 @@ pub async fn open_within(
     sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(new.owner_id)
         .fetch_optional(&mut *tx)
+        .await?;
+    // A refused session is kept only so that a client that lost the answer hears it again; one
+    // that opens another has moved on. So refusals cannot pile up rows while the ceiling counts
+    // only unfinished sessions.
+    sqlx::query("DELETE FROM upload_sessions WHERE owner_id = $1 AND status = 'refused'")
+        .bind(new.owner_id)
+        .execute(&mut *tx)
         .await?;
     let open: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM upload_sessions
