@@ -265,12 +265,20 @@ async fn a_session_is_judged_by_the_single_uploads_rules() -> anyhow::Result<()>
             &[("title", "Corto")],
         )
         .await?;
-    let session = upload_in_parts(&client, &player.token, &short, "Corto").await?;
+    let opened = client
+        .create_upload_session(Some(&player.token), &session_request(&short, "Corto")?)
+        .await?
+        .ok()?;
+    send_missing(&client, &player.token, &opened.upload_id, &short).await?;
+    let session = complete(&client, &player.token, &opened.upload_id).await?;
     assert_eq!((session.status, session.code()), (400, "invalid_duration"));
     assert_eq!(
         session.body, single.body,
         "the same problem as the single upload"
     );
+    // A client that lost the answer and asks again hears the same.
+    let again = complete(&client, &player.token, &opened.upload_id).await?;
+    assert_eq!(again.body, single.body);
     assert!(
         files_under(backends.storage.path()).is_empty(),
         "nothing stored: {:?}",
