@@ -229,6 +229,8 @@ fn schema_struct(name: &str, schema: &Value) -> Result<String> {
 
 enum Body {
     Json(String),
+    /// `application/octet-stream`: the bytes as given.
+    Bytes,
     /// Field name and whether it is a file.
     Multipart(Vec<(String, FieldKind)>),
 }
@@ -376,6 +378,9 @@ fn request_body(id: &str, content: &serde_json::Map<String, Value>) -> Result<Bo
             .ok_or_else(|| format!("{id}: JSON body without $ref"))?;
         return Ok(Body::Json(type_name(reference)?));
     }
+    if content_type == "application/octet-stream" {
+        return Ok(Body::Bytes);
+    }
     if content_type == "multipart/form-data" {
         let mut fields = Vec::new();
         for (name, schema) in media["schema"]["properties"]
@@ -463,6 +468,7 @@ fn operation_method(operation: &Operation) -> Result<String> {
     }
     match &operation.body {
         Some(Body::Json(ty)) => arguments.push(format!("body: &{ty}")),
+        Some(Body::Bytes) => arguments.push("body: Vec<u8>".to_owned()),
         Some(Body::Multipart(_)) => {
             arguments.push(format!("form: forms::{}", camel_case(&operation.id)));
         }
@@ -520,6 +526,9 @@ fn operation_method(operation: &Operation) -> Result<String> {
     }
     match &operation.body {
         Some(Body::Json(_)) => code.push_str("        request = request.json(body);\n"),
+        Some(Body::Bytes) => code.push_str(
+            "        request = request.header(reqwest::header::CONTENT_TYPE, \"application/octet-stream\").body(body);\n",
+        ),
         Some(Body::Multipart(_)) => {
             code.push_str("        request = request.multipart(form_body(form.parts).await?);\n");
         }

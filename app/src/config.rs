@@ -20,6 +20,11 @@
 //! - `UPLOAD_MOOV_BUDGET_MIB`: the memory all uploads' `moov` boxes may take at once while they
 //!   are probed (default 64; one `moov` may have up to 32 MiB, or the budget if smaller). An upload
 //!   that finds no room waits up to 5 s, then is answered 503 `busy` with `Retry-After`.
+//! - `UPLOAD_MAX_SESSIONS_PER_ACCOUNT`: upload sessions one account may have open (taking parts,
+//!   or joined and not yet accepted) at once (default 3); a further one is answered 429
+//!   `too_many_upload_sessions` with `Retry-After`. A session lasts 24 h at most.
+//! - `UPLOAD_SESSION_SWEEP_SECONDS`: how often expired upload sessions and what they stored are
+//!   removed (default 300).
 //! - `LOGIN_MAX_FAILURES_PER_EMAIL` (default 5) and `LOGIN_MAX_FAILURES_PER_CLIENT` (default 20)
 //!   failed logins, and `SIGNUP_MAX_PER_CLIENT` (default 30) signups, per `LOGIN_WINDOW_SECONDS`
 //!   (default 900) before answering 429.
@@ -93,6 +98,10 @@ pub struct Settings {
     /// Videos one account may have not yet processed (`UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT`).
     pub max_in_flight_per_account: u32,
     pub upload_deadline: Duration,
+    /// Upload sessions one account may have open (`UPLOAD_MAX_SESSIONS_PER_ACCOUNT`).
+    pub max_sessions_per_account: u32,
+    /// How often expired upload sessions are swept (`UPLOAD_SESSION_SWEEP_SECONDS`).
+    pub session_sweep_interval: Duration,
     /// MiB of `moov` boxes in memory at once (`UPLOAD_MOOV_BUDGET_MIB`).
     pub moov_budget_mib: u32,
     pub trust_forwarded_for: bool,
@@ -357,6 +366,12 @@ impl Settings {
             max_uploads_per_account: parse_or("UPLOAD_MAX_CONCURRENT_PER_ACCOUNT", 2_u32)?.max(1),
             max_in_flight_per_account: parse_or("UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT", 5_u32)?.max(1),
             upload_deadline: seconds_or("UPLOAD_DEADLINE_SECONDS", Duration::from_secs(1200))?,
+            max_sessions_per_account: parse_or("UPLOAD_MAX_SESSIONS_PER_ACCOUNT", 3_u32)?.max(1),
+            session_sweep_interval: seconds_or(
+                "UPLOAD_SESSION_SWEEP_SECONDS",
+                Duration::from_secs(300),
+            )?
+            .max(Duration::from_secs(1)),
             moov_budget_mib: parse_or("UPLOAD_MOOV_BUDGET_MIB", 64_u32)?.max(1),
             trust_forwarded_for: flag_or("TRUST_FORWARDED_FOR", false)?,
             client_address_header: var("CLIENT_ADDRESS_HEADER")

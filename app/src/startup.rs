@@ -27,6 +27,7 @@ use crate::routes::public::PublicApi;
 use crate::routes::reports::ReportsApi;
 use crate::routes::rounds::RoundsApi;
 use crate::routes::staff::StaffApi;
+use crate::routes::uploads::UploadsApi;
 use crate::routes::videos::VideosApi;
 use crate::showcase::Showcase;
 use crate::state::AppState;
@@ -46,6 +47,7 @@ type Apis = (
     AuthApi,
     AccountApi,
     VideosApi,
+    UploadsApi,
     PublicApi,
     ReportsApi,
     StaffApi,
@@ -57,7 +59,8 @@ type Apis = (
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            AuthApi, AccountApi, VideosApi, PublicApi, ReportsApi, StaffApi, RoundsApi, HealthApi,
+            AuthApi, AccountApi, VideosApi, UploadsApi, PublicApi, ReportsApi, StaffApi, RoundsApi,
+            HealthApi,
         ),
         "Rising Stars API",
         env!("CARGO_PKG_VERSION"),
@@ -125,6 +128,11 @@ impl Application {
             }
             Err(error) => return Err(error.context("WEB_DIR")),
         };
+        // Pages send upload parts straight to the bucket in S3 mode: its origin joins `connect-src`.
+        let web = match web {
+            Some(web) => Some(web.connecting_to(parts_origin(storage.as_ref()).await.as_deref())),
+            None => None,
+        };
         let verification = match &settings.verification {
             Some(verification) => Some(Arc::new(
                 crate::verification::Verification::open(verification).await?,
@@ -168,6 +176,8 @@ impl Application {
                 max_uploads_per_account: settings.max_uploads_per_account,
                 max_in_flight_per_account: settings.max_in_flight_per_account,
                 upload_deadline: settings.upload_deadline,
+                max_sessions_per_account: settings.max_sessions_per_account,
+                session_sweep_interval: settings.session_sweep_interval,
                 moov_budget: crate::upload::budget::MoovBudget::new(
                     settings.moov_budget_mib,
                     crate::upload::budget::MOOV_BUDGET_WAIT,
@@ -208,6 +218,7 @@ impl Application {
         self.state.throttle.spawn_pruning();
         self.state.integrity.counters.spawn_pruning();
         crate::verification::spawn_pruning(self.state.pool.clone());
+        crate::upload::sessions::spawn_sweep(self.state.clone());
         let vote_counters = self.state.integrity.vote_counters.clone();
         vote_counters.spawn_syncing();
         let hsts = crate::http::middleware::Hsts {
@@ -256,6 +267,19 @@ impl Application {
     }
 }
 
+/// The origin of the links upload parts go to when the storage takes them straight from clients
+/// (S3: a pre-signed link's scheme, host and port); `None` when they come to this API.
+async fn parts_origin(storage: &dyn platform::storage::Storage) -> Option<String> {
+    let key = platform::storage::StorageKey::parse("csp-origin").ok()?;
+    let link = storage
+        .presign_part(&key, "origin", 1, 1, Duration::from_secs(60))
+        .await
+        .ok()
+        .flatten()?;
+    let url = url::Url::parse(&link).ok()?;
+    Some(url.origin().ascii_serialization())
+}
+
 /// How long a connection may sit without traffic: longer than the load balancer's idle timeout
 /// (120 s in the template), so the balancer never sends a request on a connection we just closed.
 const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(130);
@@ -295,6 +319,8 @@ mod tests {
             Some("DELETE, GET")
         );
         assert_eq!(get("/api/public/videos/x/vote"), Some("GET, POST"));
+        assert_eq!(get("/api/videos/uploads"), Some("GET, POST"));
+        assert_eq!(get("/api/videos/uploads/x"), Some("DELETE, GET"));
         assert_eq!(get("/api/nothing"), None);
     }
 }

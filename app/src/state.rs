@@ -33,6 +33,10 @@ pub struct AppState {
     /// Videos one account may have waiting for or in processing
     /// (`UPLOAD_MAX_IN_FLIGHT_PER_ACCOUNT`).
     pub max_in_flight_per_account: u32,
+    /// Upload sessions one account may have open (`UPLOAD_MAX_SESSIONS_PER_ACCOUNT`).
+    pub max_sessions_per_account: u32,
+    /// How often expired upload sessions are swept (`UPLOAD_SESSION_SWEEP_SECONDS`).
+    pub session_sweep_interval: Duration,
     /// The longest one upload's body may take to arrive (`UPLOAD_DEADLINE_SECONDS`).
     pub upload_deadline: Duration,
     /// The memory the probes' `moov` boxes may take at once (`UPLOAD_MOOV_BUDGET_MIB`).

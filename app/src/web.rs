@@ -14,11 +14,25 @@ use poem::{Endpoint, Request, Response};
 use crate::http::problem::Problem;
 
 /// Scripts, styles, fonts and data only from this origin; nothing inline. Clips and posters may
-/// come from the storage's signed links (S3 in AWS), hence `https:` for media and images.
+/// come from the storage's signed links (S3 in AWS), hence `https:` for media and images. The
+/// browser connects to this origin, and (see [`WebApp::connecting_to`]) to the bucket its upload
+/// parts go to.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data: blob: https:; media-src 'self' blob: https:; \
      connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
      form-action 'self'; frame-ancestors 'none'";
+
+/// [`CONTENT_SECURITY_POLICY`] that also lets the page connect to `origin` (the bucket upload
+/// parts are sent to), when there is one.
+pub fn content_security_policy(origin: Option<&str>) -> String {
+    match origin {
+        Some(origin) => CONTENT_SECURITY_POLICY.replace(
+            "connect-src 'self';",
+            &format!("connect-src 'self' {origin};"),
+        ),
+        None => CONTENT_SECURITY_POLICY.to_owned(),
+    }
+}
 
 /// Content-hashed build output: its name changes whenever its content does.
 const IMMUTABLE_PREFIX: &str = "_app/immutable/";
@@ -43,6 +57,7 @@ struct Asset {
 /// The whole build, by URL path without the leading `/`.
 pub struct WebApp {
     assets: HashMap<String, Asset>,
+    csp: String,
 }
 
 impl WebApp {
@@ -81,7 +96,19 @@ impl WebApp {
                 assets.insert(key.clone(), Asset::new(&key, &path, body)?);
             }
         }
-        Ok(Self { assets })
+        Ok(Self {
+            assets,
+            csp: CONTENT_SECURITY_POLICY.to_owned(),
+        })
+    }
+
+    /// The same app, whose pages may also connect to `origin` (the storage's, when clients send
+    /// upload parts straight to it).
+    pub fn connecting_to(self, origin: Option<&str>) -> Self {
+        Self {
+            csp: content_security_policy(origin),
+            ..self
+        }
     }
 
     /// How many files the build has.
@@ -104,7 +131,7 @@ impl WebApp {
                     .into_response();
             }
         };
-        asset.respond(request)
+        asset.respond(request, &self.csp)
     }
 }
 
@@ -155,7 +182,7 @@ impl Asset {
         })
     }
 
-    fn respond(&self, request: &Request) -> Response {
+    fn respond(&self, request: &Request, csp: &str) -> Response {
         let mut response = Response::builder()
             .header(header::CONTENT_TYPE, self.content_type.as_str())
             .header(header::ETAG, self.etag.as_str())
@@ -168,7 +195,7 @@ impl Asset {
                 },
             )
             .header(header::VARY, "Accept-Encoding")
-            .header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            .header("Content-Security-Policy", csp)
             .header("X-Content-Type-Options", "nosniff")
             .header("Referrer-Policy", "same-origin");
         let unchanged = request

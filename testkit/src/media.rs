@@ -133,3 +133,38 @@ fn cached(name: &str, arguments: impl FnOnce(&mut Command)) -> anyhow::Result<Pa
     std::fs::rename(&partial, &path)?;
     Ok(path)
 }
+
+/// `clip` remuxed with its `moov` after the media data (no faststart), as many phones write it.
+pub fn moov_at_end(clip: &Clip) -> anyhow::Result<PathBuf> {
+    let source = clip.path()?;
+    cached(&format!("moov-at-end-{}", clip.name()), |command| {
+        command
+            .arg("-i")
+            .arg(&source)
+            .args(["-c", "copy", "-map", "0"]);
+    })
+}
+
+/// `clip` followed by a top-level `free` box that brings it to `bytes` in all: a valid MP4 of an
+/// upload's full size that takes no time to make (what a probe does is skip it).
+pub fn padded_to(clip: &std::path::Path, bytes: u64) -> anyhow::Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let mut file = tempfile::NamedTempFile::new()?;
+    let original = std::fs::read(clip)?;
+    let padding = bytes
+        .checked_sub(original.len() as u64)
+        .filter(|padding| *padding >= 8)
+        .context("the clip is already as large as the padded file would be")?;
+    file.write_all(&original)?;
+    file.write_all(&u32::try_from(padding)?.to_be_bytes())?;
+    file.write_all(b"free")?;
+    let block = vec![0_u8; 1024 * 1024];
+    let mut left = padding - 8;
+    while left > 0 {
+        let now = left.min(block.len() as u64);
+        file.write_all(&block[..usize::try_from(now)?])?;
+        left -= now;
+    }
+    file.flush()?;
+    Ok(file)
+}

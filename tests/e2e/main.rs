@@ -19,6 +19,7 @@ mod logging;
 mod processing;
 mod public;
 mod rankings;
+mod resumable;
 mod roles;
 mod rounds;
 mod uploads;

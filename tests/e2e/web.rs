@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use end_to_end::{RunningApi, run_to_exit};
 use reqwest::header;
 
-use crate::local_backends;
+use crate::{local_backends, s3_and_sqs_env};
 
 /// A build laid out as SvelteKit's static adapter lays it out.
 fn fake_build() -> anyhow::Result<tempfile::TempDir> {
@@ -31,6 +31,35 @@ async fn api_with_build() -> anyhow::Result<(RunningApi, tempfile::TempDir)> {
     let mut env: HashMap<String, String> = backends.env.clone();
     env.insert("WEB_DIR".to_owned(), build.path().display().to_string());
     Ok((RunningApi::start(&env).await?, build))
+}
+
+/// With S3 storage the pages send upload parts straight to the bucket: its origin, and only it,
+/// joins `connect-src`; on local storage the parts come to this origin alone.
+#[tokio::test]
+async fn the_csp_lets_pages_reach_the_bucket_of_upload_parts_and_nothing_else() -> anyhow::Result<()>
+{
+    let backends = local_backends().await?;
+    let build = fake_build()?;
+    let mut env = s3_and_sqs_env(&backends).await?;
+    env.insert("WEB_DIR".to_owned(), build.path().display().to_string());
+    let api = RunningApi::start(&env).await?;
+    let page = reqwest::get(api.url("/")).await?;
+    let csp = page.headers()["content-security-policy"]
+        .to_str()?
+        .to_owned();
+    let endpoint = url::Url::parse(&std::env::var("AWS_ENDPOINT_URL")?)?;
+    let origin = endpoint.origin().ascii_serialization();
+    assert!(
+        csp.contains(&format!("connect-src 'self' {origin};")),
+        "{csp}"
+    );
+    let (local, _build) = api_with_build().await?;
+    let page = reqwest::get(local.url("/")).await?;
+    let csp = page.headers()["content-security-policy"]
+        .to_str()?
+        .to_owned();
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+    Ok(())
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 // Global setup: makes the fixture videos with the ffmpeg CLI (kept between runs) and checks the stack answers.
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { FIXTURES, fixture } from './helpers';
 
 function ffmpeg(out: string, size: string, seconds: number) {
@@ -31,6 +31,15 @@ export default async function globalSetup() {
 	ffmpeg(fixture('ok-1080p-22s.mp4'), '1920x1080', 22);
 	ffmpeg(fixture('short-1080p-10s.mp4'), '1920x1080', 10);
 	ffmpeg(fixture('lowres-720p-25s.mp4'), '1280x720', 25);
+	// Five parts of an upload session: the clip, then a top-level `free` box that players and the probe skip.
+	if (!existsSync(fixture('ok-1080p-22s-21mb.mp4'))) {
+		const clip = readFileSync(fixture('ok-1080p-22s.mp4'));
+		const padding = 21 * 1024 * 1024 - clip.length;
+		const header = Buffer.alloc(8);
+		header.writeUInt32BE(padding, 0);
+		header.write('free', 4, 'ascii');
+		writeFileSync(fixture('ok-1080p-22s-21mb.mp4'), Buffer.concat([clip, header, Buffer.alloc(padding - 8)]));
+	}
 	if (!existsSync(fixture('roto.mp4'))) {
 		const bytes = Buffer.alloc(256 * 1024);
 		randomFillSync(bytes);

@@ -30,18 +30,21 @@ impl AllowedMethods {
         Self { routes }
     }
 
-    /// The `Allow` value of a request path, if a documented path matches it.
+    /// The `Allow` value of a request path, if a documented path matches it. Where several do, the
+    /// one with the most literal segments wins, as in the router (`/api/videos/uploads` before
+    /// `/api/videos/{video_id}`).
     pub fn for_path(&self, path: &str) -> Option<&HeaderValue> {
         let wanted = segments(path);
         self.routes
             .iter()
-            .find(|(pattern, _)| {
+            .filter(|(pattern, _)| {
                 pattern.len() == wanted.len()
                     && pattern
                         .iter()
                         .zip(&wanted)
                         .all(|(expected, got)| expected.starts_with('{') || expected == got)
             })
+            .max_by_key(|(pattern, _)| pattern.iter().filter(|s| !s.starts_with('{')).count())
             .map(|(_, methods)| methods)
     }
 }

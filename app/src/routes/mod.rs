@@ -8,6 +8,7 @@ pub mod public;
 pub mod reports;
 pub mod rounds;
 pub mod staff;
+pub mod uploads;
 pub mod videos;
 
 use poem::http::StatusCode;

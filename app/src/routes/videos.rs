@@ -266,6 +266,27 @@ async fn owned_video_locked(
     Ok(Ok((video_id, tx, video)))
 }
 
+/// The single upload's answer to a refusal (an upload session's completion answers the same).
+pub fn upload_refusal(refusal: Refusal) -> UploadResponse {
+    let problem = match refusal {
+        Refusal::Field { field, detail } => Problem::invalid_field(&field, detail),
+        Refusal::Video { code, detail } => Problem::bad_request(code, detail),
+        Refusal::InFlight => return too_many_in_flight(),
+        Refusal::Busy => {
+            return UploadResponse::Busy(
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "El servidor está revisando demasiados videos a la vez. Inténtalo de nuevo en unos segundos.",
+                )
+                .json(),
+                BUSY_RETRY_AFTER_SECONDS,
+            );
+        }
+    };
+    UploadResponse::BadRequest(problem.json())
+}
+
 /// The answer to an account whose videos waiting for or in processing are at the ceiling.
 fn too_many_in_flight() -> UploadResponse {
     UploadResponse::TooManyUploads(
@@ -352,23 +373,7 @@ impl VideosApi {
             }
             Intake::Refused(refusal) => refusal,
         };
-        let problem = match refusal {
-            Refusal::Field { field, detail } => Problem::invalid_field(&field, detail),
-            Refusal::Video { code, detail } => Problem::bad_request(code, detail),
-            Refusal::InFlight => return Ok(too_many_in_flight()),
-            Refusal::Busy => {
-                return Ok(UploadResponse::Busy(
-                    Problem::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "busy",
-                        "El servidor está revisando demasiados videos a la vez. Inténtalo de nuevo en unos segundos.",
-                    )
-                    .json(),
-                    BUSY_RETRY_AFTER_SECONDS,
-                ));
-            }
-        };
-        Ok(UploadResponse::BadRequest(problem.json()))
+        Ok(upload_refusal(refusal))
     }
 
     /// The caller's videos, newest first.

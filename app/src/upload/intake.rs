@@ -39,9 +39,15 @@ pub enum Refusal {
 
 /// The upload's fields and file, checked.
 struct Checked {
-    title: Title,
-    publish: bool,
+    fields: Fields,
     probed: VideoProbe,
+}
+
+/// An upload's text fields, checked.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub title: Title,
+    pub publish: bool,
 }
 
 /// Takes `upload` in for `owner_id`: checks it, stores its original, records the video and its job
@@ -53,11 +59,7 @@ pub async fn intake(
     owner_id: Uuid,
     upload: &ReceivedUpload,
 ) -> Result<Intake, ApiError> {
-    let Checked {
-        title,
-        publish,
-        probed,
-    } = match check(state, upload).await {
+    let Checked { fields, probed } = match check(state, upload).await {
         Ok(checked) => checked,
         Err(refusal) => return Ok(Intake::Refused(refusal)),
     };
@@ -71,64 +73,63 @@ pub async fn intake(
         .storage
         .put_file(&key, file.path(), "video/mp4")
         .await?;
+    let recorded = record(state, owner_id, video_id, upload.size, &fields, &probed).await;
+    if !matches!(recorded, Ok(Intake::Accepted { .. })) {
+        // Leave nothing behind: no row was written, so the stored original goes too.
+        if let Err(cleanup) = state.storage.delete(&key).await {
+            tracing::error!(%cleanup, key = %key, "could not remove the original of a refused upload");
+        }
+    }
+    recorded
+}
+
+/// Records the video `video_id` whose original (of `size` bytes, checked and probed) is stored at
+/// its [`VideoKeys::original`], and its job, then publishes the job: accepted, or refused because
+/// the account's videos in flight are at the ceiling. It removes nothing: what becomes of the
+/// stored original when the video is not recorded is the caller's choice.
+pub async fn record(
+    state: &AppState,
+    owner_id: Uuid,
+    video_id: Uuid,
+    size: u64,
+    fields: &Fields,
+    probed: &VideoProbe,
+) -> Result<Intake, ApiError> {
     let video = NewVideo {
         id: video_id,
         owner_id,
-        title: title.as_str().to_owned(),
-        publish_requested: publish,
-        original: key.clone(),
+        title: fields.title.as_str().to_owned(),
+        publish_requested: fields.publish,
+        original: VideoKeys::of(video_id).original(),
         duration: probed.duration,
         width: probed.width,
         height: probed.height,
-        size_bytes: upload.size,
+        size_bytes: size,
         video_codec: probed.codec.to_owned(),
     };
-    let recorded = record_upload_within(&state.pool, &video, state.max_in_flight_per_account).await;
-    let task_id = match recorded {
-        Ok(Some(task_id)) => task_id,
-        Ok(None) | Err(_) => {
-            // Leave nothing behind: no row was written, so the stored original goes too.
-            if let Err(cleanup) = state.storage.delete(&key).await {
-                tracing::error!(%cleanup, key = %key, "could not remove the original of a refused upload");
-            }
-            return match recorded {
-                Err(error) => Err(error.into()),
-                _ => {
-                    tracing::info!(%owner_id, "upload refused: the account's videos in flight are at the ceiling");
-                    Ok(Intake::Refused(Refusal::InFlight))
-                }
-            };
-        }
+    let recorded =
+        record_upload_within(&state.pool, &video, state.max_in_flight_per_account).await?;
+    let Some(task_id) = recorded else {
+        tracing::info!(%owner_id, "upload refused: the account's videos in flight are at the ceiling");
+        return Ok(Intake::Refused(Refusal::InFlight));
     };
     outbox::publish(&state.pool, state.queue.as_ref(), task_id, video_id).await;
-    tracing::info!(%video_id, %task_id, bytes = upload.size, "video uploaded");
+    tracing::info!(%video_id, %task_id, bytes = size, "video uploaded");
     Ok(Intake::Accepted { video_id, task_id })
 }
 
-/// The upload's fields, then its file: the probe reads the file on a blocking thread so that a
-/// hostile file cannot stall the request threads (and with them the health checks), and its `moov`
-/// only once the process-wide budget has room for it.
-async fn check(state: &AppState, upload: &ReceivedUpload) -> Result<Checked, Refusal> {
+/// The text fields of an upload (a form's or a session's): a title is required, `publish` is
+/// `true` unless it says otherwise.
+pub fn check_fields(title: Option<&str>, publish: Option<&str>) -> Result<Fields, Refusal> {
     let field = |field: &str, detail: &str| Refusal::Field {
         field: field.to_owned(),
         detail: detail.to_owned(),
     };
-    let video = |code: &'static str, detail: String| Refusal::Video { code, detail };
-    let Some(file) = &upload.file else {
-        return Err(field(
-            "video_file",
-            "Falta el archivo de video (campo «video_file»).",
-        ));
-    };
-    let Some(title) = &upload.title else {
+    let Some(title) = title else {
         return Err(field("title", "Falta el título del video."));
     };
     let title = Title::parse(title).map_err(|error| field(error.field, &error.detail))?;
-    let publish = match upload
-        .publish
-        .as_deref()
-        .map(|p| p.trim().to_ascii_lowercase())
-    {
+    let publish = match publish.map(|p| p.trim().to_ascii_lowercase()) {
         None => true,
         Some(value) => match value.as_str() {
             "true" | "1" | "yes" | "on" => true,
@@ -136,13 +137,43 @@ async fn check(state: &AppState, upload: &ReceivedUpload) -> Result<Checked, Ref
             _ => return Err(field("publish", "«publish» debe ser true o false.")),
         },
     };
+    Ok(Fields { title, publish })
+}
+
+/// The upload's fields, then its file.
+async fn check(state: &AppState, upload: &ReceivedUpload) -> Result<Checked, Refusal> {
+    let Some(file) = &upload.file else {
+        return Err(Refusal::Field {
+            field: "video_file".to_owned(),
+            detail: "Falta el archivo de video (campo «video_file»).".to_owned(),
+        });
+    };
+    let fields = check_fields(upload.title.as_deref(), upload.publish.as_deref())?;
     let path = file.path().to_owned();
+    let probed = probe_with(state, move |reserve| probe(&path, reserve)).await?;
+    Ok(Checked { fields, probed })
+}
+
+/// Probes a file with `run` and applies the rules to what it finds. The probe runs on a blocking
+/// thread so that a hostile file cannot stall the request threads (and with them the health
+/// checks), and reads its `moov` only once the process-wide budget has room for it (`run` is given
+/// the budget's `reserve`).
+pub async fn probe_with<F>(state: &AppState, run: F) -> Result<VideoProbe, Refusal>
+where
+    F: FnOnce(
+            &mut dyn FnMut(u64) -> Result<tokio::sync::OwnedSemaphorePermit, ProbeError>,
+        ) -> Result<VideoProbe, ProbeError>
+        + Send
+        + 'static,
+{
     let (budget, runtime) = (state.moov_budget.clone(), tokio::runtime::Handle::current());
     let probed = tokio::task::spawn_blocking(move || {
-        probe(&path, |bytes| budget.reserve_blocking(&runtime, bytes))
+        let mut reserve = |bytes| budget.reserve_blocking(&runtime, bytes);
+        run(&mut reserve)
     })
     .await
     .unwrap_or_else(|join| Err(ProbeError::Io(format!("probe task: {join}"))));
+    let video = |code: &'static str, detail: String| Refusal::Video { code, detail };
     let probed = probed.map_err(|error| {
         tracing::info!(%error, "upload refused by the probe");
         match error {
@@ -160,6 +191,13 @@ async fn check(state: &AppState, upload: &ReceivedUpload) -> Result<Checked, Ref
             ),
         }
     })?;
+    judge(&probed)?;
+    Ok(probed)
+}
+
+/// The upload rules applied to what the probe found.
+fn judge(probed: &VideoProbe) -> Result<(), Refusal> {
+    let video = |code: &'static str, detail: String| Refusal::Video { code, detail };
     if !rules::accepts_duration(probed.duration) {
         return Err(video(
             "invalid_duration",
@@ -212,9 +250,5 @@ async fn check(state: &AppState, upload: &ReceivedUpload) -> Result<Checked, Ref
             ),
         ));
     }
-    Ok(Checked {
-        title,
-        publish,
-        probed,
-    })
+    Ok(())
 }

@@ -54,6 +54,16 @@ pub struct StoredObject {
     pub modified: Option<std::time::SystemTime>,
 }
 
+/// A part of a multipart upload, as the store has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    /// 1-based, as S3 numbers parts.
+    pub number: u32,
+    pub size: u64,
+    /// What completing the upload names the part by (S3's ETag).
+    pub etag: String,
+}
+
 /// A storage failure. The backend's own error is kept as the source, for logs only.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -117,6 +127,66 @@ pub trait Storage: Send + Sync + std::fmt::Debug + std::any::Any {
     /// Every object whose key starts with `prefix` (a key's leading segments, e.g. `videos/`),
     /// with when it was last written.
     async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StorageError>;
+
+    /// The size in bytes of the object at `key` ([`StorageError::NotFound`] when there is none).
+    async fn size_of(&self, key: &StorageKey) -> Result<u64, StorageError>;
+
+    /// Up to `length` bytes of the object at `key` from `offset` (fewer only at its end): a ranged
+    /// read, so a probe looks at a stored file without fetching all of it.
+    async fn read_range(
+        &self,
+        key: &StorageKey,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>, StorageError>;
+
+    /// Starts a multipart upload to `key`; returns its upload id. Nothing is at `key` until
+    /// [`Storage::complete_multipart`].
+    async fn create_multipart(
+        &self,
+        key: &StorageKey,
+        content_type: &str,
+    ) -> Result<String, StorageError>;
+
+    /// A pre-signed link a client PUTs part `number` (of exactly `size` bytes) to, valid for
+    /// `expires_in`, when the store takes parts straight from clients (S3); `None` when the app
+    /// must receive them and [`Storage::put_part`] them itself (a local directory).
+    async fn presign_part(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        number: u32,
+        size: u64,
+        expires_in: Duration,
+    ) -> Result<Option<String>, StorageError>;
+
+    /// Stores the file at `source` as part `number`, replacing any part of that number; returns
+    /// its ETag.
+    async fn put_part(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        number: u32,
+        source: &Path,
+    ) -> Result<String, StorageError>;
+
+    /// The parts received so far, by number ([`StorageError::NotFound`] when the upload is gone).
+    async fn list_parts(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+    ) -> Result<Vec<StoredPart>, StorageError>;
+
+    /// Joins `parts` (in order) into the object at `key` and ends the upload.
+    async fn complete_multipart(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        parts: &[StoredPart],
+    ) -> Result<(), StorageError>;
+
+    /// Ends the upload and drops its parts; aborting an upload that is gone succeeds.
+    async fn abort_multipart(&self, key: &StorageKey, upload_id: &str) -> Result<(), StorageError>;
 }
 
 #[cfg(test)]

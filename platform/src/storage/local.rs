@@ -1,4 +1,7 @@
 //! The local-directory backend: files under one root, served by the app under signed, expiring links.
+//!
+//! A multipart upload keeps its parts in `.parts/<upload id>/<number>` under the root (keys cannot
+//! name a dot directory, so no key reaches them) until completing joins them into the object.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,13 +11,16 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use url::Url;
 
-use super::contract::{Storage, StorageError, StorageKey, StoredObject};
+use super::contract::{Storage, StorageError, StorageKey, StoredObject, StoredPart};
 use crate::config::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
 
 /// Where partially written files wait before an atomic rename; keys cannot name it (no dot segments).
 const PARTIAL_DIR: &str = ".partial";
+
+/// Where multipart uploads keep their parts, one directory per upload.
+const PARTS_DIR: &str = ".parts";
 
 /// The path prefix under which the app serves local files.
 pub const FILES_ROUTE: &str = "/files/";
@@ -60,6 +66,34 @@ impl LocalStorage {
 
     fn path_of(&self, key: &StorageKey) -> PathBuf {
         self.root.join(key.as_str())
+    }
+
+    /// The directory of a multipart upload's parts; the id must be one [`Storage::create_multipart`]
+    /// made (a UUID), so nothing else under the root can be named.
+    fn parts_dir(&self, key: &StorageKey, upload_id: &str) -> Result<PathBuf, StorageError> {
+        let id =
+            uuid::Uuid::parse_str(upload_id).map_err(|_| StorageError::NotFound(key.clone()))?;
+        Ok(self.root.join(PARTS_DIR).join(id.to_string()))
+    }
+
+    /// HMAC-SHA256 of `message` under the signing secret, as hex: for links the app itself hands
+    /// out and checks (the part links of multipart uploads).
+    pub fn sign(&self, message: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(self.signing_secret.expose().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(message.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `signature_hex` is [`LocalStorage::sign`] of `message` (compared in constant time).
+    pub fn verify(&self, message: &str, signature_hex: &str) -> bool {
+        let Ok(signature) = hex::decode(signature_hex) else {
+            return false;
+        };
+        let mut mac = HmacSha256::new_from_slice(self.signing_secret.expose().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(message.as_bytes());
+        mac.verify_slice(&signature).is_ok()
     }
 
     fn signature(&self, key: &str, expires: u64) -> HmacSha256 {
@@ -196,6 +230,189 @@ impl Storage for LocalStorage {
             .await
             .map_err(|error| StorageError::backend("list", "", error))?
     }
+
+    async fn size_of(&self, key: &StorageKey) -> Result<u64, StorageError> {
+        let metadata = tokio::fs::metadata(self.path_of(key))
+            .await
+            .map_err(|error| io_error("size", key, error))?;
+        if !metadata.is_file() {
+            return Err(StorageError::NotFound(key.clone()));
+        }
+        Ok(metadata.len())
+    }
+
+    async fn read_range(
+        &self,
+        key: &StorageKey,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>, StorageError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut file = tokio::fs::File::open(self.path_of(key))
+            .await
+            .map_err(|error| io_error("read", key, error))?;
+        file.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(|error| StorageError::backend("read", key, error))?;
+        let mut bytes = Vec::new();
+        file.take(length)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|error| StorageError::backend("read", key, error))?;
+        Ok(bytes)
+    }
+
+    async fn create_multipart(
+        &self,
+        key: &StorageKey,
+        _content_type: &str,
+    ) -> Result<String, StorageError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        tokio::fs::create_dir_all(self.parts_dir(key, &id)?)
+            .await
+            .map_err(|error| StorageError::backend("start upload", key, error))?;
+        Ok(id)
+    }
+
+    async fn presign_part(
+        &self,
+        _key: &StorageKey,
+        _upload_id: &str,
+        _number: u32,
+        _size: u64,
+        _expires_in: Duration,
+    ) -> Result<Option<String>, StorageError> {
+        // Clients send parts to the app, which stores them with `put_part`.
+        Ok(None)
+    }
+
+    async fn put_part(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        number: u32,
+        source: &Path,
+    ) -> Result<String, StorageError> {
+        let dir = self.parts_dir(key, upload_id)?;
+        if !tokio::fs::try_exists(&dir).await.unwrap_or(false) {
+            return Err(StorageError::NotFound(key.clone()));
+        }
+        // Beside the part first, then renamed: a listing never sees half a part.
+        let partial = self
+            .root
+            .join(PARTIAL_DIR)
+            .join(uuid::Uuid::new_v4().to_string());
+        if let Err(error) = tokio::fs::copy(source, &partial).await {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(StorageError::backend("put part", key, error));
+        }
+        let target = dir.join(number.to_string());
+        if let Err(error) = tokio::fs::rename(&partial, &target).await {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(io_error("put part", key, error));
+        }
+        let metadata = tokio::fs::metadata(&target)
+            .await
+            .map_err(|error| StorageError::backend("put part", key, error))?;
+        Ok(local_etag(&metadata))
+    }
+
+    async fn list_parts(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+    ) -> Result<Vec<StoredPart>, StorageError> {
+        let dir = self.parts_dir(key, upload_id)?;
+        let mut entries = tokio::fs::read_dir(&dir)
+            .await
+            .map_err(|error| io_error("list parts", key, error))?;
+        let mut parts = Vec::new();
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|error| StorageError::backend("list parts", key, error))?
+        {
+            let Some(number) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let metadata = entry
+                .metadata()
+                .await
+                .map_err(|error| StorageError::backend("list parts", key, error))?;
+            parts.push(StoredPart {
+                number,
+                size: metadata.len(),
+                etag: local_etag(&metadata),
+            });
+        }
+        parts.sort_by_key(|part| part.number);
+        Ok(parts)
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &StorageKey,
+        upload_id: &str,
+        parts: &[StoredPart],
+    ) -> Result<(), StorageError> {
+        use tokio::io::AsyncWriteExt;
+        let dir = self.parts_dir(key, upload_id)?;
+        let target = self.path_of(key);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|error| StorageError::backend("complete upload", key, error))?;
+        }
+        let partial = self
+            .root
+            .join(PARTIAL_DIR)
+            .join(uuid::Uuid::new_v4().to_string());
+        let joined = async {
+            let mut out = tokio::fs::File::create(&partial).await?;
+            for part in parts {
+                let mut source = tokio::fs::File::open(dir.join(part.number.to_string())).await?;
+                tokio::io::copy(&mut source, &mut out).await?;
+            }
+            out.flush().await?;
+            out.sync_all().await
+        }
+        .await;
+        if let Err(error) = joined {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(io_error("complete upload", key, error));
+        }
+        tokio::fs::rename(&partial, &target)
+            .await
+            .map_err(|error| StorageError::backend("complete upload", key, error))?;
+        tokio::fs::remove_dir_all(&dir)
+            .await
+            .map_err(|error| StorageError::backend("complete upload", key, error))
+    }
+
+    async fn abort_multipart(&self, key: &StorageKey, upload_id: &str) -> Result<(), StorageError> {
+        let Ok(dir) = self.parts_dir(key, upload_id) else {
+            return Ok(());
+        };
+        match tokio::fs::remove_dir_all(&dir).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(StorageError::backend("abort upload", key, error)),
+        }
+    }
+}
+
+/// A local part's ETag: its size and when it was written, which change whenever it is replaced.
+fn local_etag(metadata: &std::fs::Metadata) -> String {
+    let written = metadata
+        .modified()
+        .ok()
+        .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |since| since.as_nanos());
+    format!("\"{:x}-{written:x}\"", metadata.len())
 }
 
 /// Walks `root` for files whose key (path under `root`, `/`-separated) starts with `prefix`,
@@ -223,7 +440,7 @@ fn list_under(root: &Path, prefix: &str) -> Result<Vec<StoredObject>, StorageErr
                 .map(|part| part.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            if key.starts_with(PARTIAL_DIR) {
+            if key.starts_with(PARTIAL_DIR) || key.starts_with(PARTS_DIR) {
                 continue;
             }
             let metadata = entry

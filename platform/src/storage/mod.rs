@@ -9,7 +9,7 @@ mod s3;
 
 use std::sync::Arc;
 
-pub use contract::{Storage, StorageError, StorageKey, StoredObject};
+pub use contract::{Storage, StorageError, StorageKey, StoredObject, StoredPart};
 pub use local::{FILES_ROUTE, LinkRejection, LocalStorage};
 pub use s3::S3Storage;
 

@@ -11,6 +11,7 @@
 //! - [`review`]: reports, hiding and restoring (the moderation queue's reads and decisions).
 //! - [`bulk`]: whole-table changes for the developer tools.
 //! - [`rules`]: what an upload must be (size, length, resolution, codec), written once.
+//! - [`sessions`]: resumable upload sessions, their claims and their expiry.
 //!
 //! `xtask`'s tidy test keeps every `INSERT`, `UPDATE` or `DELETE` on `videos` or `job_outbox`
 //! inside this folder.
@@ -24,6 +25,7 @@ pub mod owned;
 mod publish;
 pub mod review;
 pub mod rules;
+pub mod sessions;
 mod status;
 pub mod votes;
 

@@ -131,6 +131,64 @@ conformance_suite! {
         Ok(())
     }
 
+    async fn a_multipart_upload_joins_its_parts_in_order(
+        storage: &dyn Storage,
+    ) -> anyhow::Result<()> {
+        // Two parts of S3's smallest size and a short last one, sent out of order, one twice.
+        let sizes = [5 * MIB, 5 * MIB, 1000];
+        let files: Vec<_> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, size)| random_file(*size, 20 + i as u64))
+            .collect::<Result<_, _>>()?;
+        let k = key("videos/parts/original.mp4");
+        let upload = storage.create_multipart(&k, "video/mp4").await?;
+        assert!(storage.list_parts(&k, &upload).await?.is_empty());
+        assert!(!storage.exists(&k).await?, "nothing at the key before completing");
+        for number in [3_u32, 1, 2, 1] {
+            let index = number as usize - 1;
+            let etag = storage.put_part(&k, &upload, number, files[index].path()).await?;
+            assert!(!etag.is_empty());
+        }
+        let parts = storage.list_parts(&k, &upload).await?;
+        assert_eq!(
+            parts.iter().map(|p| (p.number, p.size)).collect::<Vec<_>>(),
+            vec![(1, 5 * MIB), (2, 5 * MIB), (3, 1000)]
+        );
+        storage.complete_multipart(&k, &upload, &parts).await?;
+        let total: u64 = sizes.iter().sum();
+        assert_eq!(storage.size_of(&k).await?, total);
+
+        let mut joined = Vec::new();
+        for file in &files {
+            joined.extend(std::fs::read(file.path())?);
+        }
+        // Ranged reads: across the first join, and the tail (shorter than asked).
+        let across = storage.read_range(&k, 5 * MIB - 10, 20).await?;
+        assert_eq!(across, joined[(5 * MIB - 10) as usize..(5 * MIB + 10) as usize]);
+        let tail = storage.read_range(&k, total - 5, 100).await?;
+        assert_eq!(tail, joined[(total - 5) as usize..]);
+        let missing = storage.size_of(&key("videos/none/original.mp4")).await;
+        assert!(matches!(missing, Err(StorageError::NotFound(_))), "{missing:?}");
+        Ok(())
+    }
+
+    async fn an_aborted_multipart_upload_leaves_nothing(
+        storage: &dyn Storage,
+    ) -> anyhow::Result<()> {
+        let part = random_file(5 * MIB, 30)?;
+        let k = key("videos/aborted/original.mp4");
+        let upload = storage.create_multipart(&k, "video/mp4").await?;
+        storage.put_part(&k, &upload, 1, part.path()).await?;
+        storage.abort_multipart(&k, &upload).await?;
+        let gone = storage.list_parts(&k, &upload).await;
+        assert!(matches!(gone, Err(StorageError::NotFound(_))), "{gone:?}");
+        assert!(!storage.exists(&k).await?);
+        storage.abort_multipart(&k, &upload).await?; // aborting again succeeds
+        assert!(storage.list("").await?.is_empty(), "no object left behind");
+        Ok(())
+    }
+
     async fn signed_link_downloads_the_object(storage: &dyn Storage) -> anyhow::Result<()> {
         let source = random_file(4096, 5)?;
         let k = key("posters/p.jpg");

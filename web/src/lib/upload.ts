@@ -1,7 +1,6 @@
-// Video upload over XMLHttpRequest (fetch reports no upload progress), typed from the generated API paths.
+// The upload page's rules and types: checks made before sending (size, length, resolution) and the answer the uploads share.
 import type { paths } from '$lib/api/schema';
-import { session } from '$lib/session.svelte';
-import { problemOf, type ProblemInfo } from '$lib/problem';
+import type { ProblemInfo } from '$lib/problem';
 import { megabytes, seconds } from '$lib/format';
 import { titleRule } from '$lib/validation';
 import { t } from '$lib/i18n';
@@ -12,10 +11,6 @@ type Upload = paths[typeof UPLOAD_PATH]['post'];
 /** The body of a response whatever its JSON media type is named. */
 type BodyOf<R> = R extends { content: infer C } ? C[keyof C] : never;
 export type UploadAccepted = BodyOf<Upload['responses'][201]>;
-type UploadForm = Upload['requestBody']['content']['multipart/form-data'];
-
-/** A field name of the multipart form, checked against the document. */
-const field = <K extends keyof UploadForm & string>(k: K): K => k;
 
 export const MAX_UPLOAD_BYTES = uploadRules.max_bytes;
 export const MIN_SECONDS = uploadRules.min_seconds;
@@ -39,64 +34,6 @@ export type UploadResult =
 export interface UploadHandle {
 	done: Promise<UploadResult>;
 	abort: () => void;
-}
-
-export function uploadVideo(
-	file: File,
-	title: string,
-	publish: boolean,
-	onProgress: (p: Progress) => void
-): UploadHandle {
-	const xhr = new XMLHttpRequest();
-	const done = new Promise<UploadResult>((resolve) => {
-		const token = session.tick() ? session.token() : null;
-		if (!token) {
-			session.drop('expired');
-			resolve({ ok: false, aborted: true });
-			return;
-		}
-		const form = new FormData();
-		form.append(field('title'), title);
-		form.append(field('publish'), String(publish));
-		form.append(field('video_file'), file, file.name);
-
-		// Rate over a sliding window of recent samples.
-		const samples: { at: number; loaded: number }[] = [{ at: performance.now(), loaded: 0 }];
-		xhr.upload.onprogress = (e) => {
-			const now = performance.now();
-			samples.push({ at: now, loaded: e.loaded });
-			while (samples.length > 2 && now - samples[0].at > 2000) samples.shift();
-			const first = samples[0];
-			const dt = (now - first.at) / 1000;
-			const rate = dt > 0 ? (e.loaded - first.loaded) / dt : 0;
-			onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size, rate });
-		};
-		xhr.onload = () => {
-			let body: unknown = null;
-			try {
-				body = JSON.parse(xhr.responseText);
-			} catch {
-				body = null;
-			}
-			if (xhr.status === 201 && body) {
-				resolve({ ok: true, accepted: body as UploadAccepted });
-				return;
-			}
-			if (xhr.status === 401) session.drop('refused');
-			const headers = new Headers();
-			const retry = xhr.getResponseHeader('Retry-After');
-			if (retry) headers.set('Retry-After', retry);
-			resolve({ ok: false, aborted: false, problem: problemOf(body, { status: xhr.status, headers }) });
-		};
-		xhr.onerror = () =>
-			resolve({ ok: false, aborted: false, problem: { status: 0, code: 'network', detail: t.app.networkError } });
-		xhr.onabort = () => resolve({ ok: false, aborted: true });
-		xhr.open('POST', UPLOAD_PATH);
-		xhr.setRequestHeader('Authorization', `Bearer ${token}`);
-		xhr.setRequestHeader('Accept', 'application/json');
-		xhr.send(form);
-	});
-	return { done, abort: () => xhr.abort() };
 }
 
 export interface VideoMeta {

@@ -182,6 +182,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/videos/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's unfinished upload sessions (to resume one after losing track of it). */
+        get: operations["list_upload_sessions"];
+        put?: never;
+        /** Open a resumable upload session: the file then goes in parts, each to its own link. */
+        post: operations["create_upload_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/videos/uploads/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An upload session: which parts arrived, and fresh links for every part. */
+        get: operations["get_upload_session"];
+        put?: never;
+        post?: never;
+        /** Abort an upload session: its parts are removed. */
+        delete: operations["abort_upload_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/videos/uploads/{upload_id}/parts/{part_number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Send one part of a session's file (the link a session gives with local storage; with S3
+         *     the links go to the bucket). Authorised by the link's signature, not a token.
+         */
+        put: operations["put_upload_part"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/videos/uploads/{upload_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete an upload session: its parts become the file, which is checked by the single
+         *     upload's rules and taken in with the single upload's answer.
+         */
+        post: operations["complete_upload_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/public/videos": {
         parameters: {
             query?: never;
@@ -921,6 +997,16 @@ export interface components {
             checks: components["schemas"]["Checks"];
         };
         /**
+         * PartReceived
+         * @description A part that arrived.
+         */
+        PartReceived: {
+            /** Format: uint32 */
+            part_number: number;
+            /** Format: uint64 */
+            size: number;
+        };
+        /**
          * PlayerHeldVotes
          * @description A player with votes held for review.
          */
@@ -1352,6 +1438,16 @@ export interface components {
             resolved_at?: string | null;
             resolution?: (components["schemas"]["ReportResolution"] & unknown) | null;
         };
+        /**
+         * UploadAborted
+         * @description A session aborted.
+         */
+        UploadAborted: {
+            /** @description "Subida cancelada." */
+            message: string;
+            /** Format: uuid */
+            upload_id: string;
+        };
         /** UploadAccepted */
         UploadAccepted: {
             /** @description "Video subido correctamente. Procesamiento en curso." */
@@ -1364,6 +1460,98 @@ export interface components {
             /** Format: uuid */
             video_id: string;
         };
+        /**
+         * UploadPart
+         * @description One part of the file.
+         */
+        UploadPart: {
+            /**
+             * Format: uint32
+             * @description 1-based; part `n` holds bytes `(n − 1) × part_size` up to the next part's first.
+             */
+            part_number: number;
+            /**
+             * Format: uint64
+             * @description Its exact size in bytes: `part_size`, the last part the rest.
+             */
+            size: number;
+            /** @description Whether it arrived whole (sending it again replaces it). */
+            received: boolean;
+            /**
+             * @description Where to `PUT` its bytes, with `Content-Type: application/octet-stream` and no
+             *     `Authorization` header, until `links_expire_at`: a pre-signed S3 link (absolute), or with
+             *     local storage this API's `PUT /api/videos/uploads/{upload_id}/parts/{part_number}` link
+             *     (a path to resolve against the API's address).
+             */
+            url: string;
+        };
+        /**
+         * UploadSession
+         * @description An upload session.
+         */
+        UploadSession: {
+            /** Format: uuid */
+            upload_id: string;
+            status: components["schemas"]["UploadSessionStatus"];
+            /** Format: uint64 */
+            size: number;
+            /**
+             * Format: uint64
+             * @description Every part's size but the last one's (5 MiB).
+             */
+            part_size: number;
+            /** Format: uint32 */
+            part_count: number;
+            title: string;
+            publish: boolean;
+            /** @description As sent when the session was opened (null if none was). */
+            checksum?: string | null;
+            /**
+             * Format: uuid
+             * @description The video the session became (null until `status` is `completed`).
+             */
+            video_id?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description After this the session and its parts are removed (24 h after it was opened).
+             */
+            expires_at: string;
+            /**
+             * Format: date-time
+             * @description When the part links stop working: get the session again for fresh ones.
+             */
+            links_expire_at: string;
+            /** @description Every part, in order, while `status` is `open` or `assembled`; empty after. */
+            parts: components["schemas"]["UploadPart"][];
+        };
+        /**
+         * UploadSessionRequest
+         * @description A new upload session.
+         */
+        UploadSessionRequest: {
+            /**
+             * Format: uint64
+             * @description The file's size in bytes (at most 100 MiB: `x-upload-rules.max_bytes`).
+             */
+            size: number;
+            /** @description 1–200 characters once surrounding spaces are trimmed, no control characters. */
+            title: string;
+            /** @description Publish for voting as soon as processing succeeds (absent or null: `true`). */
+            publish?: boolean | null;
+            /**
+             * @description The SHA-256 (hex) of the file's first 5 MiB (its first part; the whole file if smaller),
+             *     as the client computed it: kept and given back, so a client can recognise the file a
+             *     session is for (absent or null: none). The server does not check it.
+             */
+            checksum?: string | null;
+        };
+        /**
+         * @description Where a session is.
+         * @enum {string}
+         */
+        UploadSessionStatus: "open" | "assembled" | "completed" | "refused";
         /** VerificationSent */
         VerificationSent: {
             /** @description "Te enviamos un nuevo enlace de verificación. Revisa tu correo electrónico." */
@@ -2208,6 +2396,460 @@ export interface operations {
             /** @description Something failed on our side; the cause is in the logs, never in the answer. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_upload_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's sessions still open or assembled, newest first, with fresh part links. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UploadSession"][];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_upload_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["UploadSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description Opened: send every part to its `url`, then complete. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UploadSession"];
+                };
+            };
+            /**
+             * @description `validation_error` (`field`: `title` or `publish`, as for the single upload) or
+             *     `invalid_body` (not JSON, `size` missing or under 1, `checksum` not 64 lower-case hex
+             *     digits).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `size` over 100 MiB (`file_too_large`); nothing was opened. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The account has as many sessions open as it may (`UPLOAD_MAX_SESSIONS_PER_ACCOUNT`):
+             *     `too_many_upload_sessions`; or as many videos waiting for or in processing as it may:
+             *     `too_many_videos_in_flight`. Nothing was opened.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_upload_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UploadSession"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description No such session of the caller's, a malformed id, or one past `expires_at`
+             *     (`upload_not_found`).
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    abort_upload_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session and its parts are gone. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UploadAborted"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description No such session of the caller's, a malformed id, or one past `expires_at`
+             *     (`upload_not_found`).
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description It already became a video (`upload_completed`: delete the video instead), or a request is
+             *     completing it now (`upload_in_progress`).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_upload_part: {
+        parameters: {
+            query: {
+                /** @description When the link stops working (seconds since the Unix epoch), as the session gave it. */
+                expires: string;
+                /** @description The link's signature, as the session gave it. */
+                signature: string;
+            };
+            header?: never;
+            path: {
+                upload_id: string;
+                part_number: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Stored (replacing any earlier copy of the part). */
+            200: {
+                headers: {
+                    /** @description The stored part's entity tag. */
+                    ETAG: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PartReceived"];
+                };
+            };
+            /**
+             * @description `validation_error`: the body is not the part's exact size (`field`: `body`), or the signed
+             *     part number is not one of the session's parts (`field`: `part_number`).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Not a link this API signed (any of its parts changed), or one that expired
+             *     (`invalid_link`): get the session again for a fresh one.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such open session taking parts here, or one past `expires_at` (`upload_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The session no longer takes parts: it is being completed or is complete
+             *     (`upload_not_open`).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the part (`file_too_large`); the rest of it is not kept. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This instance is receiving as many uploads as it takes at once (`busy`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    complete_upload_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description The single upload's answer: stored and queued for processing. Completing a completed
+             *     session again answers the same.
+             */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UploadAccepted"];
+                };
+            };
+            /**
+             * @description The single upload's refusals (`invalid_video`, `invalid_duration`, `invalid_resolution`,
+             *     `invalid_frame_rate`): the file was removed and the session is `refused`; completing it
+             *     again repeats the problem.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description No such session of the caller's, a malformed id, or one past `expires_at`
+             *     (`upload_not_found`).
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Parts are missing or not of their size (`upload_incomplete`: `detail` lists them; the
+             *     session stays open), or another request is completing or aborting it now
+             *     (`upload_in_progress`).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The account's videos waiting for or in processing are at the ceiling
+             *     (`too_many_videos_in_flight`): the file is kept; complete again after `Retry-After`.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The probes hold as many `moov` boxes in memory as the instance allows (`busy`): the file
+             *     is kept; complete again after `Retry-After`.
+             */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -269,6 +269,7 @@ export const es = {
 		speed: (mbps: string) => `${mbps} MB/s`,
 		cancel: 'Cancelar subida',
 		cancelled: 'Subida cancelada.',
+		offline: 'Sin conexión. La subida seguirá sola, sin empezar de nuevo, cuando vuelva la red.',
 		done: 'Video subido. Procesamiento en curso.',
 		needFile: 'Elige un video primero.',
 		refused: 'El servidor rechazó el video:'
