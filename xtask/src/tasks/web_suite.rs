@@ -172,7 +172,13 @@ async fn browser_staff(product: &Product, mail: &Path) -> anyhow::Result<web::St
     let email = format!("jurado-web-{}@example.com", uuid::Uuid::new_v4().simple());
     sign_up(&product.base_url, &email, Some(mail)).await?;
     let actor = platform::audit::Actor::Operator;
-    platform::staff::grant(&product.pool, &email, &actor, "browser tests of the jury's desk").await?;
+    platform::staff::grant(
+        &product.pool,
+        &email,
+        &actor,
+        "browser tests of the jury's desk",
+    )
+    .await?;
     Ok(web::StaffLogin {
         email,
         password: PASSWORD.to_owned(),
