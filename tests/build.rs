@@ -282,6 +282,7 @@ impl Operation {
                 // A string enum, by its wire value.
                 ("query", _) if enumerated => "Option<&str>".to_owned(),
                 ("query", "u64") => "Option<u64>".to_owned(),
+                ("query", "bool") => "Option<bool>".to_owned(),
                 (where_, ty) => return Err(format!("{id}: unsupported {where_} parameter {ty}")),
             };
             parameters.push(Parameter {
@@ -314,6 +315,9 @@ impl Operation {
                             .as_str()
                             .ok_or_else(|| format!("{id}: array of non-$ref"))?;
                         format!("Vec<{}>", type_name(item)?)
+                    } else if schema["type"] == "string" && !content_type.contains("json") {
+                        // A text body (CSV): the reply's body holds it as a JSON string.
+                        "String".to_owned()
                     } else {
                         return Err(format!("{id}: unsupported response schema {schema}"));
                     };

@@ -12,6 +12,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod rankings;
 pub mod reads;
+pub mod results;
 pub mod routes;
 pub mod showcase;
 pub mod startup;

@@ -25,6 +25,7 @@ use crate::routes::files;
 use crate::routes::health::HealthApi;
 use crate::routes::public::PublicApi;
 use crate::routes::reports::ReportsApi;
+use crate::routes::rounds::RoundsApi;
 use crate::routes::staff::StaffApi;
 use crate::routes::videos::VideosApi;
 use crate::showcase::Showcase;
@@ -48,6 +49,7 @@ type Apis = (
     PublicApi,
     ReportsApi,
     StaffApi,
+    RoundsApi,
     HealthApi,
 );
 
@@ -55,7 +57,7 @@ type Apis = (
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            AuthApi, AccountApi, VideosApi, PublicApi, ReportsApi, StaffApi, HealthApi,
+            AuthApi, AccountApi, VideosApi, PublicApi, ReportsApi, StaffApi, RoundsApi, HealthApi,
         ),
         "Rising Stars API",
         env!("CARGO_PKG_VERSION"),
@@ -173,6 +175,7 @@ impl Application {
                 trust_forwarded_for: settings.trust_forwarded_for,
                 client_address_header: settings.client_address_header.clone(),
                 rankings: Rankings::new(pool.clone(), reads.clone()),
+                results: crate::results::Results::new(pool.clone(), reads.clone()),
                 showcase: Showcase::new(
                     pool.clone(),
                     reads,
@@ -198,9 +201,10 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // Background chores, each on its own timer: the outbox relay, the pruning of the login
-        // throttle, the rate counters and old verification links, and the sharing of the vote's
-        // counters.
+        // throttle, the rate counters and old verification links, the sharing of the vote's
+        // counters, and the freezing of closed rounds' standings.
         crate::outbox::spawn_relay(self.state.pool.clone(), self.state.queue.clone());
+        crate::results::spawn_freezer(self.state.pool.clone());
         self.state.throttle.spawn_pruning();
         self.state.integrity.counters.spawn_pruning();
         crate::verification::spawn_pruning(self.state.pool.clone());

@@ -43,6 +43,8 @@ pub struct AppState {
     pub rankings: Rankings,
     /// Published videos as the public reads them (cached list pages).
     pub showcase: crate::showcase::Showcase,
+    /// Voting rounds and their final standings as the public reads them (cached pages).
+    pub results: crate::results::Results,
     /// Counting reports that hide a video (`REPORTS_TO_HIDE`).
     pub reports_to_hide: u32,
     /// Whether an account must verify its e-mail address (`EMAIL_VERIFICATION`).

@@ -1,7 +1,7 @@
 //! The append-only audit log of staff actions (`staff_actions`): who did what to which target,
 //! when and why. Rows are only ever inserted; the database refuses UPDATE, DELETE and TRUNCATE on
 //! the table (a trigger, and the API role's grants), so the log can be trusted to rebuild the
-//! moderation state (see [`hidden_videos_from_log`]).
+//! moderation state (see [`hidden_videos_from_log`]) and the rounds' life.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -16,13 +16,16 @@ pub enum Actor {
     Operator,
     /// Reports from enough verified accounts (the automatic hiding).
     Reports,
+    /// The clock: a round's standings frozen after it closed (`rounds::freeze_due`).
+    Schedule,
 }
 
 impl Actor {
-    fn id(&self) -> Option<Uuid> {
+    /// The staff member's account, if a staff member acted.
+    pub fn id(&self) -> Option<Uuid> {
         match self {
             Self::Staff { id, .. } => Some(*id),
-            Self::Operator | Self::Reports => None,
+            Self::Operator | Self::Reports | Self::Schedule => None,
         }
     }
 
@@ -31,6 +34,7 @@ impl Actor {
             Self::Staff { email, .. } => email,
             Self::Operator => "operator",
             Self::Reports => "reports",
+            Self::Schedule => "schedule",
         }
     }
 }
@@ -46,9 +50,36 @@ pub enum Action {
     ReportsDismissed,
     VoteReleased,
     VoteVoided,
+    RoundCreated,
+    RoundClosedEarly,
+    RoundCancelled,
+    RoundFrozen,
 }
 
 impl Action {
+    /// Every action, in the order they were added.
+    pub const ALL: [Self; 12] = [
+        Self::StaffAdded,
+        Self::StaffRemoved,
+        Self::VideoHiddenByReports,
+        Self::VideoHidden,
+        Self::VideoRestored,
+        Self::ReportsDismissed,
+        Self::VoteReleased,
+        Self::VoteVoided,
+        Self::RoundCreated,
+        Self::RoundClosedEarly,
+        Self::RoundCancelled,
+        Self::RoundFrozen,
+    ];
+
+    /// The action stored as `stored`.
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|action| action.as_str() == stored)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::StaffAdded => "staff_added",
@@ -59,6 +90,10 @@ impl Action {
             Self::ReportsDismissed => "reports_dismissed",
             Self::VoteReleased => "vote_released",
             Self::VoteVoided => "vote_voided",
+            Self::RoundCreated => "round_created",
+            Self::RoundClosedEarly => "round_closed_early",
+            Self::RoundCancelled => "round_cancelled",
+            Self::RoundFrozen => "round_frozen",
         }
     }
 
@@ -70,6 +105,10 @@ impl Action {
             | Self::VideoRestored
             | Self::ReportsDismissed => "video",
             Self::VoteReleased | Self::VoteVoided => "vote",
+            Self::RoundCreated
+            | Self::RoundClosedEarly
+            | Self::RoundCancelled
+            | Self::RoundFrozen => "round",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod job;
 pub mod queue;
 pub mod roles;
+pub mod rounds;
 pub mod staff;
 pub mod storage;
 pub mod telemetry;

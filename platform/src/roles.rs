@@ -4,7 +4,8 @@
 //!
 //! - The API's role reads and writes the rows of every table (it is the product), but cannot
 //!   create, alter or drop anything, nor touch the migrations' bookkeeping, nor change or remove
-//!   a row of the audit log (`staff_actions`: it may only read and append).
+//!   a row of the audit log (`staff_actions`) or of a closed round's frozen standings
+//!   (`round_standings`): it may only read and append those.
 //! - The worker's role (it decodes hostile files) sees only what processing needs: videos (read,
 //!   update; never insert or delete), the id and city of users (publishing credits a player's city,
 //!   never `password_hash` or e-mail), the ranking totals a publication adds to, the job outbox
@@ -34,6 +35,8 @@ const GRANTS: &[&str] = &[
     "REVOKE ALL ON _sqlx_migrations FROM %1$I",
     // The audit log of staff actions is append-only (a trigger refuses the rest for everyone).
     "REVOKE UPDATE, DELETE, TRUNCATE ON staff_actions FROM %1$I",
+    // A closed round's standings are frozen (a trigger refuses changes for everyone, too).
+    "REVOKE UPDATE, DELETE, TRUNCATE ON round_standings FROM %1$I",
     // Both services check at start-up that the schema has their migrations (DATABASE_MIGRATE=check).
     "GRANT SELECT ON _sqlx_migrations TO %1$I, %2$I",
     "GRANT SELECT, UPDATE ON videos TO %2$I",

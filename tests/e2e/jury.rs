@@ -21,7 +21,7 @@ fn report(reason: &str, details: Option<&str>) -> types::ReportRequest {
     }
 }
 
-fn because(reason: &str) -> types::DecisionRequest {
+pub(crate) fn because(reason: &str) -> types::DecisionRequest {
     types::DecisionRequest {
         reason: reason.to_owned(),
     }
@@ -45,7 +45,7 @@ async fn xtask_staff(backends: &LocalBackends, words: &[&str]) -> anyhow::Result
 }
 
 /// A person who signed up, was made staff by the operator's command, and logged in since.
-async fn staff_member(
+pub(crate) async fn staff_member(
     backends: &LocalBackends,
     client: &Client,
     email: &str,

@@ -20,6 +20,7 @@ mod processing;
 mod public;
 mod rankings;
 mod roles;
+mod rounds;
 mod uploads;
 mod verification;
 mod videos;

@@ -32,6 +32,10 @@ pub struct Problem {
     /// in the `Altcha` header to go on now instead of after `Retry-After`.
     #[oai(skip_serializing_if_is_none)]
     pub challenge: Option<Box<ProofChallenge>>,
+    /// When voting next opens for the video's city (`voting_closed` only, when a round is
+    /// scheduled).
+    #[oai(skip_serializing_if_is_none)]
+    pub next_round_opens_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Problem {
@@ -44,6 +48,7 @@ impl Problem {
             code: code.to_owned(),
             field: None,
             challenge: None,
+            next_round_opens_at: None,
         }
     }
 

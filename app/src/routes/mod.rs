@@ -6,6 +6,7 @@ pub mod files;
 pub mod health;
 pub mod public;
 pub mod reports;
+pub mod rounds;
 pub mod staff;
 pub mod videos;
 
@@ -34,8 +35,8 @@ pub enum ApiTags {
     Videos,
     /// Public listing, votes, reports and rankings.
     Public,
-    /// The federation's jury desk: the moderation queue, decisions on reported videos and the
-    /// audit log. Staff accounts only (`staffBearerAuth`: 401 without a valid token, 403
+    /// The federation's jury desk: the moderation queue, decisions on reported videos and held
+    /// votes, voting rounds and their finalists, and the audit log. Staff accounts only (`staffBearerAuth`: 401 without a valid token, 403
     /// `staff_only` for any other account).
     Staff,
     /// Liveness and readiness probes.

@@ -1,5 +1,7 @@
 //! Public listing, voting and rankings (`/api/public/…`).
 
+use chrono::{DateTime, Utc};
+use platform::rounds;
 use platform::videos::votes::{self, Vote};
 use poem::Request;
 use poem::http::StatusCode;
@@ -127,7 +129,9 @@ pub enum VoteResponse {
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// The caller's e-mail is not verified yet (`email_not_verified`): follow the link in the
-    /// verification mail, or ask for a new one with `POST /api/auth/verification`.
+    /// verification mail, or ask for a new one with `POST /api/auth/verification`. Or voting is
+    /// closed (`voting_closed`): rounds are configured and none is open for the player's city;
+    /// `next_round_opens_at` says when the next one opens, if one is scheduled.
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
     /// No such published video (`video_not_found`).
@@ -173,7 +177,22 @@ pub enum RankingsResponse {
 
 /// The city filter: a city name as signup takes it (trimmed, 1–100 characters), exact and
 /// case-insensitive, so it is compared lower-cased.
-fn city_key(city: Option<&NameText>) -> Result<Option<String>, Problem> {
+/// 403 `voting_closed`, with when voting next opens if a round is scheduled.
+fn voting_closed(opens: Option<DateTime<Utc>>) -> Problem {
+    let detail = match opens {
+        Some(opens) => format!(
+            "La votación está cerrada. La próxima ronda abre el {} (UTC).",
+            opens.format("%d/%m/%Y a las %H:%M")
+        ),
+        None => "La votación está cerrada: no hay ninguna ronda abierta.".to_owned(),
+    };
+    Problem {
+        next_round_opens_at: opens,
+        ..Problem::new(StatusCode::FORBIDDEN, "voting_closed", detail)
+    }
+}
+
+pub(super) fn city_key(city: Option<&NameText>) -> Result<Option<String>, Problem> {
     match city {
         None => Ok(None),
         Some(city) => Name::parse("city", "El parámetro «city»", &city.0)
@@ -412,7 +431,7 @@ impl PublicApi {
                     .await?;
             }
             // The account's pace counts votes cast; its network's hour counts attempts.
-            Vote::NotFound | Vote::OwnVideo | Vote::AlreadyVoted => {
+            Vote::NotFound | Vote::Closed { .. } | Vote::OwnVideo | Vote::AlreadyVoted => {
                 state.integrity.give_back_vote(auth.0).await?;
             }
             Vote::Counted { .. } | Vote::Held { .. } => {}
@@ -432,6 +451,10 @@ impl PublicApi {
                 ));
             }
             Vote::NotFound => return Ok(not_found()),
+            Vote::Closed { city_key } => {
+                let opens = rounds::next_opening(&state.pool, city_key.as_deref()).await?;
+                return Ok(VoteResponse::Forbidden(voting_closed(opens).json()));
+            }
             Vote::OwnVideo => {
                 return Ok(VoteResponse::BadRequest(
                     Problem::bad_request("own_video", "No puedes votar por tu propio video.")

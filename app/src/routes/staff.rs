@@ -181,20 +181,29 @@ pub enum AuditAction {
     ReportsDismissed,
     VoteReleased,
     VoteVoided,
+    RoundCreated,
+    /// A staff member closed an open round before its time.
+    RoundClosedEarly,
+    RoundCancelled,
+    /// A closed round's standings were frozen (actor `schedule`).
+    RoundFrozen,
 }
 
 impl AuditAction {
     fn parse(stored: &str) -> Option<Self> {
-        Some(match stored {
-            "staff_added" => Self::StaffAdded,
-            "staff_removed" => Self::StaffRemoved,
-            "video_hidden_by_reports" => Self::VideoHiddenByReports,
-            "video_hidden" => Self::VideoHidden,
-            "video_restored" => Self::VideoRestored,
-            "reports_dismissed" => Self::ReportsDismissed,
-            "vote_released" => Self::VoteReleased,
-            "vote_voided" => Self::VoteVoided,
-            _ => return None,
+        Some(match audit::Action::parse(stored)? {
+            audit::Action::StaffAdded => Self::StaffAdded,
+            audit::Action::StaffRemoved => Self::StaffRemoved,
+            audit::Action::VideoHiddenByReports => Self::VideoHiddenByReports,
+            audit::Action::VideoHidden => Self::VideoHidden,
+            audit::Action::VideoRestored => Self::VideoRestored,
+            audit::Action::ReportsDismissed => Self::ReportsDismissed,
+            audit::Action::VoteReleased => Self::VoteReleased,
+            audit::Action::VoteVoided => Self::VoteVoided,
+            audit::Action::RoundCreated => Self::RoundCreated,
+            audit::Action::RoundClosedEarly => Self::RoundClosedEarly,
+            audit::Action::RoundCancelled => Self::RoundCancelled,
+            audit::Action::RoundFrozen => Self::RoundFrozen,
         })
     }
 }
@@ -208,10 +217,10 @@ pub struct AuditEntry {
     /// The staff member's account (null for an operator's command and for reports).
     #[oai(nullable)]
     pub actor_id: Option<Uuid>,
-    /// The staff member's e-mail, `operator` or `reports`.
+    /// The staff member's e-mail, `operator`, `reports` or `schedule`.
     pub actor: String,
     pub action: AuditAction,
-    /// The account (`staff_*`) or the video (the rest) acted on.
+    /// The account (`staff_*`), the round (`round_*`) or the video (the rest) acted on.
     pub target_id: Uuid,
     /// Why, in the actor's words.
     pub reason: String,
@@ -444,7 +453,7 @@ pub enum VoteDecisionResponse {
     NotFound(Json<Problem>),
 }
 
-fn staff_only() -> Json<Problem> {
+pub(super) fn staff_only() -> Json<Problem> {
     Problem::new(
         StatusCode::FORBIDDEN,
         "staff_only",
@@ -455,7 +464,10 @@ fn staff_only() -> Json<Problem> {
 
 /// The staff member behind `auth`, as the audit log names them; `None` when the token does not
 /// carry the role or the account no longer has it. A token of an account that is gone is a 401.
-async fn staff_member(state: &AppState, auth: &StaffAuth) -> Result<Option<Actor>, ApiError> {
+pub(super) async fn staff_member(
+    state: &AppState,
+    auth: &StaffAuth,
+) -> Result<Option<Actor>, ApiError> {
     if !auth.0.staff {
         return Ok(None);
     }

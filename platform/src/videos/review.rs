@@ -335,10 +335,7 @@ pub async fn decide(
         Some(video) if video.published => video,
         _ => return Ok(Decided::NotFound),
     };
-    let staff_id = match staff {
-        Actor::Staff { id, .. } => Some(*id),
-        Actor::Operator | Actor::Reports => None,
-    };
+    let staff_id = staff.id();
     let before = Visibility::of(video.hidden, video.hidden_by_staff);
     let (visibility, resolved, action, details) = match decision {
         Decision::Hide => {

@@ -63,6 +63,9 @@ pub enum Vote {
     NotVerified,
     /// No such published video.
     NotFound,
+    /// Rounds are configured and none is open for the player's city (its key); nothing was
+    /// recorded.
+    Closed { city_key: Option<String> },
     /// The voter owns the video; nothing was recorded.
     OwnVideo,
     /// The voter had already voted for it; nothing was recorded.
@@ -79,6 +82,10 @@ struct CastVote {
     voter_exists: bool,
     may_vote: bool,
     owner: Option<Uuid>,
+    /// The player's city key (`None` with no such video).
+    city_key: Option<String>,
+    /// A round is open for the player's city, or none is configured.
+    round_open: bool,
     state: Option<String>,
     reason: Option<String>,
     votes: Option<i32>,
@@ -122,9 +129,18 @@ pub async fn cast(
                     email_verified_at IS NOT NULL OR NOT $9 AS may_vote
              FROM users WHERE id = $2
          ), target AS (
-             SELECT v.owner_id, v.votes, coalesce(s.votes, 0) AS player_votes
+             SELECT v.owner_id, v.votes, coalesce(s.votes, 0) AS player_votes, s.city_key
              FROM videos v LEFT JOIN player_scores s ON s.player_id = v.owner_id
              WHERE v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL
+         ), round AS (
+             -- With no round configured voting is open; else only inside an open round of the
+             -- player's city (platform::rounds).
+             SELECT NOT EXISTS (SELECT 1 FROM rounds WHERE cancelled_at IS NULL)
+                    OR EXISTS (SELECT 1 FROM rounds r, target
+                               WHERE r.cancelled_at IS NULL AND r.opens_at <= now()
+                                 AND now() < r.closes_at
+                                 AND (r.city_keys IS NULL OR target.city_key = ANY (r.city_keys)))
+                    AS open
          ), tally AS (
              SELECT counted,
                     CASE WHEN young_window_end > now() THEN young_votes ELSE 0 END AS young_votes
@@ -154,7 +170,7 @@ pub async fn cast(
                     CASE WHEN verdict.reason IS NULL THEN 'counted' ELSE 'held' END,
                     verdict.reason
              FROM target, voter, verdict
-             WHERE target.owner_id <> $2 AND voter.may_vote
+             WHERE target.owner_id <> $2 AND voter.may_vote AND (SELECT open FROM round)
              ON CONFLICT DO NOTHING
              RETURNING video_id, state, held_reason
          ), counted AS (
@@ -192,6 +208,8 @@ pub async fn cast(
          SELECT EXISTS (SELECT 1 FROM voter) AS voter_exists,
                 coalesce((SELECT may_vote FROM voter), false) AS may_vote,
                 (SELECT owner_id FROM target) AS owner,
+                (SELECT city_key FROM target) AS city_key,
+                (SELECT open FROM round) AS round_open,
                 (SELECT state FROM cast_vote) AS state,
                 (SELECT held_reason FROM cast_vote) AS reason,
                 coalesce((SELECT votes FROM counted), (SELECT votes FROM target)) AS votes,
@@ -220,6 +238,11 @@ pub async fn cast(
             may_vote: false, ..
         } => Vote::NotVerified,
         CastVote { owner: None, .. } => Vote::NotFound,
+        CastVote {
+            round_open: false,
+            city_key,
+            ..
+        } => Vote::Closed { city_key },
         CastVote {
             owner: Some(owner), ..
         } if owner == voter => Vote::OwnVideo,

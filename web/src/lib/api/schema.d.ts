@@ -450,6 +450,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/staff/rounds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every round, cancelled ones included, the latest opening first. */
+        get: operations["staff_rounds"];
+        put?: never;
+        /**
+         * Create a voting round. Once any round exists (and was not cancelled), votes count only
+         *     inside an open round of the player's city; the rest are refused with `voting_closed`.
+         */
+        post: operations["staff_create_round"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/rounds/{round_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close an open round now: later votes for its cities are refused at once, on every
+         *     instance, and its standings are frozen within seconds.
+         */
+        post: operations["staff_close_round"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/rounds/{round_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a round that has not opened yet. */
+        post: operations["staff_cancel_round"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/rounds/{round_id}/finalists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A closed round's finalists, with their contact e-mail. */
+        get: operations["staff_round_finalists"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/rounds/{round_id}/finalists.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A closed round's finalists as CSV, for a spreadsheet. */
+        get: operations["staff_round_finalists_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/rounds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Voting rounds (cancelled ones left out), the latest opening first: what is open now and
+         *     until when, and which rounds have final results.
+         */
+        get: operations["rounds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/rounds/{round_id}/standings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A closed round's final standings, frozen when it closed, finalists marked. */
+        get: operations["round_standings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -522,7 +651,7 @@ export interface components {
          * @description What an audit entry records.
          * @enum {string}
          */
-        AuditAction: "staff_added" | "staff_removed" | "video_hidden_by_reports" | "video_hidden" | "video_restored" | "reports_dismissed" | "vote_released" | "vote_voided";
+        AuditAction: "staff_added" | "staff_removed" | "video_hidden_by_reports" | "video_hidden" | "video_restored" | "reports_dismissed" | "vote_released" | "vote_voided" | "round_created" | "round_closed_early" | "round_cancelled" | "round_frozen";
         /**
          * AuditEntry
          * @description One entry of the append-only audit log.
@@ -540,12 +669,12 @@ export interface components {
              * @description The staff member's account (null for an operator's command and for reports).
              */
             actor_id?: string | null;
-            /** @description The staff member's e-mail, `operator` or `reports`. */
+            /** @description The staff member's e-mail, `operator`, `reports` or `schedule`. */
             actor: string;
             action: components["schemas"]["AuditAction"];
             /**
              * Format: uuid
-             * @description The account (`staff_*`) or the video (the rest) acted on.
+             * @description The account (`staff_*`), the round (`round_*`) or the video (the rest) acted on.
              */
             target_id: string;
             /** @description Why, in the actor's words. */
@@ -703,6 +832,28 @@ export interface components {
             review?: (components["schemas"]["VideoReview"] & unknown) | null;
         };
         /**
+         * NewRoundRequest
+         * @description A round to create.
+         */
+        NewRoundRequest: {
+            /** @description 1–100 characters once surrounding spaces are trimmed, no control characters. */
+            name: string;
+            /** Format: date-time */
+            opens_at: string;
+            /**
+             * Format: date-time
+             * @description After `opens_at`, and in the future.
+             */
+            closes_at: string;
+            /** @description The cities it covers (1–50, distinct ignoring case); absent or null: every city. */
+            cities?: string[] | null;
+            /**
+             * Format: uint32
+             * @description How many players of each city become finalists.
+             */
+            finalists_per_city: number;
+        };
+        /**
          * NotReady
          * @description A problem naming the dependencies that did not answer.
          */
@@ -727,6 +878,12 @@ export interface components {
              *     in the `Altcha` header to go on now instead of after `Retry-After`.
              */
             challenge?: components["schemas"]["ProofChallenge"] & unknown;
+            /**
+             * Format: date-time
+             * @description When voting next opens for the video's city (`voting_closed` only, when a round is
+             *     scheduled).
+             */
+            next_round_opens_at?: string;
             checks: components["schemas"]["Checks"];
         };
         /**
@@ -781,6 +938,12 @@ export interface components {
              *     in the `Altcha` header to go on now instead of after `Retry-After`.
              */
             challenge?: components["schemas"]["ProofChallenge"] & unknown;
+            /**
+             * Format: date-time
+             * @description When voting next opens for the video's city (`voting_closed` only, when a round is
+             *     scheduled).
+             */
+            next_round_opens_at?: string;
         };
         /**
          * ProofChallenge
@@ -973,6 +1136,100 @@ export interface components {
             /** @description The audit log's entries about this video, newest first (at most 100). */
             history: components["schemas"]["AuditEntry"][];
         };
+        /**
+         * Round
+         * @description A voting round.
+         */
+        Round: {
+            /** Format: uuid */
+            round_id: string;
+            name: string;
+            /** Format: date-time */
+            opens_at: string;
+            /**
+             * Format: date-time
+             * @description When voting closes (earlier than planned if staff closed it early).
+             */
+            closes_at: string;
+            /** @description The cities it covers, as staff wrote them; null: every city. */
+            cities?: string[] | null;
+            /** Format: int32 */
+            finalists_per_city: number;
+            status: components["schemas"]["RoundStatus"];
+            /**
+             * Format: date-time
+             * @description When its standings were frozen (null until then).
+             */
+            frozen_at?: string | null;
+        };
+        /** RoundChanged */
+        RoundChanged: {
+            /** @description "Ronda cerrada." / "Ronda cancelada." */
+            message: string;
+            round: components["schemas"]["Round"];
+            /**
+             * Format: int64
+             * @description The audit log entry that records it.
+             */
+            audit_id: number;
+        };
+        /**
+         * RoundFinalist
+         * @description A finalist as staff export them.
+         */
+        RoundFinalist: {
+            /**
+             * Format: int32
+             * @description 1 + the players of the city with strictly more votes: ties share it.
+             */
+            position: number;
+            /** @description Another player of the city shares this position. */
+            tied: boolean;
+            /**
+             * @description Within the city's top `finalists_per_city` positions, with at least one vote (a tie at
+             *     the cut makes every tied player a finalist).
+             */
+            finalist: boolean;
+            /** Format: uuid */
+            player_id: string;
+            username: string;
+            city: string;
+            country: string;
+            /** Format: int64 */
+            votes: number;
+            /** @description The player's contact e-mail now; null if the account was deleted since the round closed. */
+            email?: string | null;
+        };
+        /**
+         * RoundStanding
+         * @description One player in a closed round's frozen standings.
+         */
+        RoundStanding: {
+            /**
+             * Format: int32
+             * @description 1 + the players of the city with strictly more votes: ties share it.
+             */
+            position: number;
+            /** @description Another player of the city shares this position. */
+            tied: boolean;
+            /**
+             * @description Within the city's top `finalists_per_city` positions, with at least one vote (a tie at
+             *     the cut makes every tied player a finalist).
+             */
+            finalist: boolean;
+            /** Format: uuid */
+            player_id: string;
+            username: string;
+            city: string;
+            country: string;
+            /** Format: int64 */
+            votes: number;
+        };
+        /**
+         * @description A round's state when it was read.
+         * @enum {string}
+         */
+        RoundStatus: "scheduled" | "open" | "closing" | "closed" | "cancelled";
         /** SignupCreated */
         SignupCreated: {
             /** @description "Usuario creado exitosamente." */
@@ -2106,7 +2363,9 @@ export interface operations {
             };
             /**
              * @description The caller's e-mail is not verified yet (`email_not_verified`): follow the link in the
-             *     verification mail, or ask for a new one with `POST /api/auth/verification`.
+             *     verification mail, or ask for a new one with `POST /api/auth/verification`. Or voting is
+             *     closed (`voting_closed`): rounds are configured and none is open for the player's city;
+             *     `next_round_opens_at` says when the next one opens, if one is scheduled.
              */
             403: {
                 headers: {
@@ -3015,6 +3274,595 @@ export interface operations {
             /** @description Something failed on our side; the cause is in the logs, never in the answer. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_rounds: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description Rounds to skip (default 0), at most 9,999. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest opening first, cancelled rounds included. */
+            200: {
+                headers: {
+                    /** @description How many rounds there are, across all pages. */
+                    "X-TOTAL-COUNT": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Round"][];
+                };
+            };
+            /** @description An invalid parameter (`validation_error`, `field` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_create_round: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["NewRoundRequest"];
+            };
+        };
+        responses: {
+            /** @description Created, and recorded in the audit log. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Round"];
+                };
+            };
+            /**
+             * @description An invalid field (`validation_error`, `field` names it: `closes_at` not after `opens_at`
+             *     or not in the future, `cities` empty, too many or repeated), or `invalid_body`.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Its window overlaps a round that covers one of its cities (`round_overlaps`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_close_round: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done, and recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RoundChanged"];
+                };
+            };
+            /** @description `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such round, or a malformed id (`round_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Closing a round that is not open (`round_not_open`), cancelling one that has opened
+             *     (`round_already_opened`).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_cancel_round: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done, and recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RoundChanged"];
+                };
+            };
+            /** @description `reason` missing or not 1–500 characters (`validation_error`), or `invalid_body`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such round, or a malformed id (`round_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description Closing a round that is not open (`round_not_open`), cancelling one that has opened
+             *     (`round_already_opened`).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_round_finalists: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description City by city (alphabetically), in ranking order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RoundFinalist"][];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such round, or a malformed id (`round_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The round has not closed, or its standings are still being frozen (`round_not_final`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_round_finalists_csv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description One line per finalist, city by city in ranking order, with a header line: `ciudad`,
+             *     `posicion`, `empate` (`si`/`no`), `jugador`, `votos`, `correo`, `pais`, `id_jugador`.
+             *     A cell that a spreadsheet would read as a formula starts with `'`.
+             */
+            200: {
+                headers: {
+                    /** @description `attachment; filename="finalistas-<round id>.csv"`. */
+                    "CONTENT-DISPOSITION": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such round, or a malformed id (`round_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The round has not closed, or its standings are still being frozen (`round_not_final`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rounds: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description Rounds to skip (default 0), at most 9,999. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rounds that were not cancelled, the latest opening first. */
+            200: {
+                headers: {
+                    /** @description How many such rounds there are, across all pages. */
+                    "X-TOTAL-COUNT": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Round"][];
+                };
+            };
+            /** @description An invalid parameter (`validation_error`, `field` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The rounds could not be read in time (`rounds_unavailable`); try again after
+             *     `Retry-After`.
+             */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    round_standings: {
+        parameters: {
+            query?: {
+                /** @description Only players of this city (exact, case-insensitive). */
+                city?: string;
+                /** @description Only the finalists (default false). */
+                finalists?: boolean;
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description Rows to skip (default 0), at most 9,999. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                round_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description City by city (alphabetically by name), in ranking order within each. */
+            200: {
+                headers: {
+                    /** @description How many rows the filter holds, across all pages. */
+                    "X-TOTAL-COUNT": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RoundStanding"][];
+                };
+            };
+            /** @description An invalid parameter (`validation_error`, `field` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such round (or a cancelled one), or a malformed id (`round_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The round has not closed, or its standings are still being frozen (`round_not_final`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The standings could not be read in time (`rounds_unavailable`); try again after
+             *     `Retry-After`.
+             */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "RETRY-AFTER": number;
                     [name: string]: unknown;
                 };
                 content: {
