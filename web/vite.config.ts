@@ -21,6 +21,7 @@ function apiRules() {
 		login: pick(doc.components?.schemas?.LoginRequest),
 		report: pick(doc.components?.schemas?.ReportRequest),
 		decision: pick(doc.components?.schemas?.DecisionRequest),
+		round: pick(doc.components?.schemas?.NewRoundRequest),
 		upload: pick(doc.paths?.['/api/videos/upload']?.post?.requestBody?.content?.['multipart/form-data']?.schema)
 	};
 }

@@ -19,6 +19,10 @@ export type StaffReport = Schemas['StaffReport'];
 export type AuditEntry = Schemas['AuditEntry'];
 export type PlayerHeldVotes = Schemas['PlayerHeldVotes'];
 export type HeldVote = Schemas['HeldVote'];
+export type Round = Schemas['Round'];
+export type RoundStanding = Schemas['RoundStanding'];
+export type RoundFinalist = Schemas['RoundFinalist'];
+export type NewRoundRequest = Schemas['NewRoundRequest'];
 
 /** Status of a request the client refused to send because the session had already expired. */
 export const SESSION_GONE = 401;
