@@ -1,18 +1,7 @@
 // (d) axe-core (WCAG 2 A and AA) on every page at 375 px and 1280 px: no serious or critical violation,
 // and no horizontal scrolling.
-import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
-import { PASSWORD, loadWorld, openAsStaff, openLoggedIn, person, signupApi, uniq, verificationLink, watchConsole } from './helpers';
-
-async function audit(page: Page, name: string) {
-	const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
-	const bad = result.violations
-		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-		.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} → ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-	expect(bad, bad.join('\n')).toEqual([]);
-	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-	expect(overflow, `${name} scrolls horizontally`).toBeLessThanOrEqual(0);
-}
+import { expect, test } from '@playwright/test';
+import { PASSWORD, audit, loadWorld, openAsStaff, openLoggedIn, person, signupApi, uniq, verificationLink, watchConsole } from './helpers';
 
 for (const width of [375, 1280]) {
 	test.describe(`at ${width} px`, () => {
@@ -113,6 +102,10 @@ for (const width of [375, 1280]) {
 				await expect(page.locator('li.vote').first()).toBeVisible();
 			}
 			await audit(page, 'votes under review');
+
+			await page.goto('/jurado/rondas');
+			await expect(page.getByRole('heading', { level: 1, name: 'Rondas' })).toBeVisible();
+			await audit(page, 'rounds');
 
 			await page.goto('/jurado/registro');
 			await expect(page.getByRole('heading', { level: 1, name: 'Registro de acciones' })).toBeVisible();

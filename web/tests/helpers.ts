@@ -1,4 +1,5 @@
 // Shared helpers of the browser tests: fixture paths, people and videos made through the API, the mail folder, the run's world.
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -254,4 +255,15 @@ export function watchConsole(page: Page): string[] {
 	});
 	page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
 	return problems;
+}
+
+/** axe-core (WCAG 2 A and AA) on the page as it is: no serious or critical violation, and no horizontal scrolling. */
+export async function audit(page: Page, name: string) {
+	const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
+	const bad = result.violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} → ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+	expect(bad, bad.join('\n')).toEqual([]);
+	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+	expect(overflow, `${name} scrolls horizontally`).toBeLessThanOrEqual(0);
 }

@@ -157,5 +157,12 @@ for (const width of [375, 1280]) {
 		await expect(dialog.getByLabel('Motivo (queda en el registro)')).toBeFocused();
 		await page.keyboard.press('Escape');
 		await expect(dialog).toBeHidden();
+
+		// The new round's form, field by field (not sent: a round would close voting for every other city).
+		await page.goto('/jurado/rondas');
+		await expect(page.getByRole('heading', { level: 1, name: 'Rondas' })).toBeVisible();
+		await tabTo(page, '#round-name', 20);
+		for (const field of ['#round-opens', '#round-closes', '#round-cities', '#round-finalists']) await tabTo(page, field, 6);
+		await tabTo(page, 'form.new-round button[type=submit]', 2);
 	});
 }

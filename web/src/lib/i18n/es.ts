@@ -236,8 +236,14 @@ export const es = {
 			video_restored: 'Video restablecido',
 			reports_dismissed: 'Reportes descartados',
 			vote_released: 'Voto liberado',
-			vote_voided: 'Voto anulado'
+			vote_voided: 'Voto anulado',
+			round_created: 'Ronda creada',
+			round_closed_early: 'Ronda cerrada antes de tiempo',
+			round_cancelled: 'Ronda cancelada',
+			round_frozen: 'Resultados de la ronda congelados'
 		} as Record<string, string>,
+		bySchedule: 'Calendario',
+		targetRound: 'Ver rondas',
 		targetVideo: 'Ver video',
 		filtered: 'Filtrado por un video o cuenta',
 		clearFilter: 'Ver todo el registro'
