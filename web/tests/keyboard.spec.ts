@@ -162,7 +162,7 @@ for (const width of [375, 1280]) {
 		await page.goto('/jurado/rondas');
 		await expect(page.getByRole('heading', { level: 1, name: 'Rondas' })).toBeVisible();
 		await tabTo(page, '#round-name', 20);
-		for (const field of ['#round-opens', '#round-closes', '#round-cities', '#round-finalists']) await tabTo(page, field, 6);
+		for (const field of ['#round-opens', '#round-closes', '#round-cities', '#round-finalists']) await tabTo(page, field, 10);
 		await tabTo(page, 'form.new-round button[type=submit]', 2);
 	});
 }
