@@ -655,21 +655,14 @@ async fn staff_release_or_void_held_votes_by_player_with_an_audit_trail() -> any
         .await?;
     let video = published_video(&backends, &client, &owner).await?;
     let mut statuses = Vec::new();
-    for index in 0..4 {
+    for index in 0..7 {
         let fan = backends
             .verified_player(&client, &format!("fan{index}@example.com"), "Fan", "Cali")
             .await?;
         statuses.push(vote(&client, &fan, &video).await?.ok()?.status);
     }
-    assert_eq!(
-        statuses,
-        [
-            types::CastStatus::Counted,
-            types::CastStatus::Counted,
-            types::CastStatus::Held,
-            types::CastStatus::Held
-        ]
-    );
+    use types::CastStatus::{Counted, Held};
+    assert_eq!(statuses, [Counted, Counted, Held, Held, Held, Held, Held]);
     let refused = client
         .staff_held_votes(Some(&owner.token), None, None)
         .await?;
@@ -687,13 +680,13 @@ async fn staff_release_or_void_held_votes_by_player_with_an_audit_trail() -> any
             players[0].held_votes,
             players[0].held_by_rule.young_accounts_burst
         ),
-        (owner.id.as_str(), 2, 2)
+        (owner.id.as_str(), 5, 5)
     );
     let held = client
         .staff_player_held_votes(Some(&staff.token), &owner.id)
         .await?
         .ok()?;
-    assert_eq!(held.len(), 2);
+    assert_eq!(held.len(), 5);
     assert!(
         held.iter()
             .all(|vote| vote.rule == types::HoldRule::YoungAccountsBurst
@@ -731,11 +724,46 @@ async fn staff_release_or_void_held_votes_by_player_with_an_audit_trail() -> any
         .await?;
     assert_eq!((again.status, again.code()), (404, "vote_not_held"));
 
+    // By rule: a rule that held none of them decides nothing; the rule that held the other three
+    // releases them, each with its own audit entry.
+    let by_rule = |rule: Option<types::HoldRule>, reason: &str| types::RuleDecisionRequest {
+        reason: reason.to_owned(),
+        rule,
+    };
+    let none = client
+        .staff_void_votes_by_rule(
+            Some(&staff.token),
+            &owner.id,
+            &by_rule(Some(types::HoldRule::NetworkShare), "red dominante"),
+        )
+        .await?
+        .ok()?;
+    assert_eq!((none.decided, none.remaining), (0, 0));
+    let released_by_rule = client
+        .staff_release_votes_by_rule(
+            Some(&staff.token),
+            &owner.id,
+            &by_rule(
+                Some(types::HoldRule::YoungAccountsBurst),
+                "Peña del club, revisada.",
+            ),
+        )
+        .await?
+        .ok()?;
+    assert_eq!(
+        (released_by_rule.decided, released_by_rule.remaining),
+        (3, 0)
+    );
+    let refused = client
+        .staff_release_votes_by_rule(Some(&owner.token), &owner.id, &by_rule(None, "yo"))
+        .await?;
+    assert_eq!((refused.status, refused.code()), (403, "staff_only"));
+
     let mine = client.get_video(Some(&owner.token), &video).await?.ok()?;
-    assert_eq!((mine.votes, mine.held_votes), (3, 0));
+    assert_eq!((mine.votes, mine.held_votes), (6, 0));
     tokio::time::sleep(BOUND).await;
     let (players, _) = ranked(&client).await?;
-    assert_eq!(players, vec![(owner.id.clone(), 3)]);
+    assert_eq!(players, vec![(owner.id.clone(), 6)]);
     let log = client
         .staff_audit_log(Some(&staff.token), Some(&video), None, None)
         .await?
@@ -744,9 +772,13 @@ async fn staff_release_or_void_held_votes_by_player_with_an_audit_trail() -> any
         .iter()
         .map(|entry| (entry.action, entry.reason.as_str()))
         .collect();
+    let by_rule_entry = (types::AuditAction::VoteReleased, "Peña del club, revisada.");
     assert_eq!(
         actions,
         vec![
+            by_rule_entry,
+            by_rule_entry,
+            by_rule_entry,
             (types::AuditAction::VoteVoided, "Cuenta creada por script."),
             (
                 types::AuditAction::VoteReleased,

@@ -381,6 +381,63 @@ pub enum HoldRule {
     NetworkShare,
 }
 
+impl HoldRule {
+    /// The rule's name as votes record it.
+    fn stored(self) -> &'static str {
+        match self {
+            Self::YoungAccountsBurst => votes::YOUNG_ACCOUNTS_BURST,
+            Self::SignupNetworkBurst => votes::SIGNUP_NETWORK_BURST,
+            Self::NetworkShare => votes::NETWORK_SHARE,
+        }
+    }
+}
+
+/// A decision on a player's held votes by rule.
+#[derive(Debug, Object)]
+pub struct RuleDecisionRequest {
+    /// Why (kept in each vote's audit entry).
+    pub reason: NoteText,
+    /// Only the votes this rule held; absent or null: every held vote of the player.
+    #[oai(nullable, skip_serializing_if_is_none)]
+    pub rule: Option<HoldRule>,
+}
+
+impl StringFields for RuleDecisionRequest {
+    const FIELDS: &'static [&'static str] = &["reason"];
+}
+
+#[derive(Debug, Object)]
+pub struct RuleDecided {
+    /// "Votos liberados: ya cuentan." / "Votos anulados."
+    pub message: String,
+    pub player_id: Uuid,
+    /// Votes decided by this request (oldest first, at most 500), each with its own audit entry.
+    pub decided: i64,
+    /// The player's votes still held (by that rule, when one was named): send the request again
+    /// to decide them too.
+    pub remaining: i64,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum RuleDecisionResponse {
+    /// Done (possibly nothing to do), and each vote recorded in the audit log.
+    #[oai(status = 200)]
+    Ok(Json<RuleDecided>),
+    /// `reason` missing or not 1–500 characters (`validation_error`), an unknown `rule`, or
+    /// `invalid_body`.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// The account is not staff (`staff_only`).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// A malformed player id (`player_not_found`).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+
+/// The most held votes one decision by rule takes.
+const MAX_DECIDED_BY_RULE: i64 = 500;
+
 /// One held vote, with what a reviewer needs to judge it.
 #[derive(Debug, Object)]
 pub struct HeldVote {
@@ -699,14 +756,7 @@ impl StaffApi {
             return Ok(PlayerHeldResponse::Forbidden(staff_only()));
         }
         let Ok(player_id) = Uuid::parse_str(&player_id) else {
-            return Ok(PlayerHeldResponse::NotFound(
-                Problem::new(
-                    StatusCode::NOT_FOUND,
-                    "player_not_found",
-                    "Jugador no encontrado.",
-                )
-                .json(),
-            ));
+            return Ok(PlayerHeldResponse::NotFound(player_not_found()));
         };
         let held = votes::held_for_player(&state.pool, player_id)
             .await?
@@ -778,6 +828,38 @@ impl StaffApi {
             VoteDecision::Void,
         )
         .await
+    }
+
+    /// Release a player's held votes by rule (or all of them): they count from now on.
+    #[oai(
+        path = "/players/:player_id/held-votes/release",
+        method = "post",
+        operation_id = "staff_release_votes_by_rule"
+    )]
+    async fn release_by_rule(
+        &self,
+        auth: StaffAuth,
+        state: Data<&AppState>,
+        player_id: Path<String>,
+        body: JsonBody<RuleDecisionRequest>,
+    ) -> Result<RuleDecisionResponse, ApiError> {
+        decide_by_rule(&state, &auth, &player_id, body.0, VoteDecision::Release).await
+    }
+
+    /// Void a player's held votes by rule (or all of them): they never count.
+    #[oai(
+        path = "/players/:player_id/held-votes/void",
+        method = "post",
+        operation_id = "staff_void_votes_by_rule"
+    )]
+    async fn void_by_rule(
+        &self,
+        auth: StaffAuth,
+        state: Data<&AppState>,
+        player_id: Path<String>,
+        body: JsonBody<RuleDecisionRequest>,
+    ) -> Result<RuleDecisionResponse, ApiError> {
+        decide_by_rule(&state, &auth, &player_id, body.0, VoteDecision::Void).await
     }
 
     /// The audit log of staff actions (append-only), newest first.
@@ -864,6 +946,60 @@ async fn decide(
             })))
         }
     }
+}
+
+/// A decision on a player's held votes by rule, by the staff member behind `auth`.
+async fn decide_by_rule(
+    state: &AppState,
+    auth: &StaffAuth,
+    player_id: &str,
+    body: RuleDecisionRequest,
+    decision: VoteDecision,
+) -> Result<RuleDecisionResponse, ApiError> {
+    let Some(staff) = staff_member(state, auth).await? else {
+        return Ok(RuleDecisionResponse::Forbidden(staff_only()));
+    };
+    let reason = match Note::parse("reason", "El motivo", &body.reason.0) {
+        Ok(reason) => reason,
+        Err(error) => {
+            return Ok(RuleDecisionResponse::BadRequest(
+                Problem::from(error).json(),
+            ));
+        }
+    };
+    let Ok(player_id) = Uuid::parse_str(player_id) else {
+        return Ok(RuleDecisionResponse::NotFound(player_not_found()));
+    };
+    let done = review::decide_by_rule(
+        &state.pool,
+        player_id,
+        body.rule.map(HoldRule::stored),
+        decision,
+        &staff,
+        reason.as_str(),
+        MAX_DECIDED_BY_RULE,
+    )
+    .await?;
+    tracing::info!(player = %player_id, ?decision, rule = ?body.rule, decided = done.decided, staff = %auth.0.id, "held votes decided by rule");
+    Ok(RuleDecisionResponse::Ok(Json(RuleDecided {
+        message: match decision {
+            VoteDecision::Release => "Votos liberados: ya cuentan.",
+            VoteDecision::Void => "Votos anulados.",
+        }
+        .to_owned(),
+        player_id,
+        decided: i64::try_from(done.decided).unwrap_or(i64::MAX),
+        remaining: done.remaining,
+    })))
+}
+
+fn player_not_found() -> Json<Problem> {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "player_not_found",
+        "Jugador no encontrado.",
+    )
+    .json()
 }
 
 /// A decision on one held vote, by the staff member behind `auth`.

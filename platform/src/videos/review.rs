@@ -559,28 +559,123 @@ pub async fn decide_vote(
     reason: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let entry = decide_in(&mut tx, video_id, voter, decision, staff, reason, None).await?;
+    if entry.is_some() {
+        tx.commit().await?;
+    }
+    Ok(entry)
+}
+
+/// Decides one held vote in `tx` and records it; `None` if it is not held. `rule`: the rule a
+/// decision by rule was about (kept in the entry's details).
+async fn decide_in(
+    tx: &mut Transaction<'_, Postgres>,
+    video_id: Uuid,
+    voter: Uuid,
+    decision: VoteDecision,
+    staff: &Actor,
+    reason: &str,
+    rule: Option<&str>,
+) -> Result<Option<i64>, sqlx::Error> {
     let (decided, action) = match decision {
         VoteDecision::Release => (
-            super::votes::release(&mut *tx, video_id, voter, reason).await?,
+            super::votes::release(&mut **tx, video_id, voter, reason).await?,
             Action::VoteReleased,
         ),
         VoteDecision::Void => (
-            super::votes::void(&mut *tx, video_id, voter, reason).await?,
+            super::votes::void(&mut **tx, video_id, voter, reason).await?,
             Action::VoteVoided,
         ),
     };
     if decided == super::votes::Decision::NotHeld {
         return Ok(None);
     }
-    let entry = audit::record(
-        &mut tx,
-        staff,
-        action,
-        video_id,
-        reason,
-        serde_json::json!({ "voter_id": voter }),
+    let details = match rule {
+        None => serde_json::json!({ "voter_id": voter }),
+        Some(rule) => serde_json::json!({ "voter_id": voter, "by_rule": rule }),
+    };
+    let entry = audit::record(tx, staff, action, video_id, reason, details).await?;
+    Ok(Some(entry))
+}
+
+/// What a decision by rule did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecidedByRule {
+    /// Votes decided by this call.
+    pub decided: u64,
+    /// Votes of the player still held (by that rule, when one was named): more than one call's
+    /// worth were, or others were held meanwhile.
+    pub remaining: i64,
+}
+
+/// Decides the player's held votes (only those `rule` held, when given), oldest first, at most
+/// `limit` of them, in one transaction; each decision is its own audit entry, naming the rule.
+/// Votes another decision holds locked are left for the next call.
+pub async fn decide_by_rule(
+    pool: &PgPool,
+    player: Uuid,
+    rule: Option<&str>,
+    decision: VoteDecision,
+    staff: &Actor,
+    reason: &str,
+    limit: i64,
+) -> Result<DecidedByRule, sqlx::Error> {
+    super::votes::retry_on_deadlock(|| {
+        decide_by_rule_once(pool, player, rule, decision, staff, reason, limit)
+    })
+    .await
+}
+
+async fn decide_by_rule_once(
+    pool: &PgPool,
+    player: Uuid,
+    rule: Option<&str>,
+    decision: VoteDecision,
+    staff: &Actor,
+    reason: &str,
+    limit: i64,
+) -> Result<DecidedByRule, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // A vote being cast takes its video's row, then the player's score: take every video's row
+    // first (in one order), then the score, so that no vote waits for this while holding a row
+    // this waits for.
+    sqlx::query("SELECT 1 FROM videos WHERE owner_id = $1 ORDER BY id FOR UPDATE")
+        .bind(player)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT 1 FROM player_scores WHERE player_id = $1 FOR UPDATE")
+        .bind(player)
+        .execute(&mut *tx)
+        .await?;
+    let held: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT video_id, user_id FROM votes
+         WHERE player_id = $1 AND state = 'held' AND ($2::text IS NULL OR held_reason = $2)
+         ORDER BY created_at, user_id LIMIT $3
+         FOR UPDATE SKIP LOCKED",
     )
+    .bind(player)
+    .bind(rule)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut decided = 0;
+    for (video_id, voter) in held {
+        let label = Some(rule.unwrap_or("any"));
+        if decide_in(&mut tx, video_id, voter, decision, staff, reason, label)
+            .await?
+            .is_some()
+        {
+            decided += 1;
+        }
+    }
+    let remaining = sqlx::query_scalar(
+        "SELECT count(*) FROM votes
+         WHERE player_id = $1 AND state = 'held' AND ($2::text IS NULL OR held_reason = $2)",
+    )
+    .bind(player)
+    .bind(rule)
+    .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Some(entry))
+    Ok(DecidedByRule { decided, remaining })
 }

@@ -295,7 +295,7 @@ pub async fn cast(
 /// statements' data-modifying parts take the video's, the score's and the tallies' rows in orders
 /// PostgreSQL does not promise). Forty new accounts behind one address voting the same videos
 /// met it about once in 2,000 votes, as a 500 after a second (`tests/e2e/crawlers.rs`).
-async fn retry_on_deadlock<T, F, Fut>(mut statement: F) -> Result<T, sqlx::Error>
+pub(super) async fn retry_on_deadlock<T, F, Fut>(mut statement: F) -> Result<T, sqlx::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, sqlx::Error>>,

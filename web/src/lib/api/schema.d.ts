@@ -433,6 +433,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/staff/players/{player_id}/held-votes/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Release a player's held votes by rule (or all of them): they count from now on. */
+        post: operations["staff_release_votes_by_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/players/{player_id}/held-votes/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Void a player's held votes by rule (or all of them): they never count. */
+        post: operations["staff_void_votes_by_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/staff/audit": {
         parameters: {
             query?: never;
@@ -1230,6 +1264,34 @@ export interface components {
          * @enum {string}
          */
         RoundStatus: "scheduled" | "open" | "closing" | "closed" | "cancelled";
+        /** RuleDecided */
+        RuleDecided: {
+            /** @description "Votos liberados: ya cuentan." / "Votos anulados." */
+            message: string;
+            /** Format: uuid */
+            player_id: string;
+            /**
+             * Format: int64
+             * @description Votes decided by this request (oldest first, at most 500), each with its own audit entry.
+             */
+            decided: number;
+            /**
+             * Format: int64
+             * @description The player's votes still held (by that rule, when one was named): send the request again
+             *     to decide them too.
+             */
+            remaining: number;
+        };
+        /**
+         * RuleDecisionRequest
+         * @description A decision on a player's held votes by rule.
+         */
+        RuleDecisionRequest: {
+            /** @description Why (kept in each vote's audit entry). */
+            reason: string;
+            /** @description Only the votes this rule held; absent or null: every held vote of the player. */
+            rule?: (components["schemas"]["HoldRule"] & unknown) | null;
+        };
         /** SignupCreated */
         SignupCreated: {
             /** @description "Usuario creado exitosamente." */
@@ -3197,6 +3259,156 @@ export interface operations {
              * @description No held vote of that voter for that video: never cast, already decided, or a malformed id
              *     (`vote_not_held`).
              */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_release_votes_by_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                player_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["RuleDecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (possibly nothing to do), and each vote recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RuleDecided"];
+                };
+            };
+            /**
+             * @description `reason` missing or not 1–500 characters (`validation_error`), an unknown `rule`, or
+             *     `invalid_body`.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A malformed player id (`player_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side; the cause is in the logs, never in the answer. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staff_void_votes_by_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                player_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["RuleDecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (possibly nothing to do), and each vote recorded in the audit log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RuleDecided"];
+                };
+            };
+            /**
+             * @description `reason` missing or not 1–500 characters (`validation_error`), an unknown `rule`, or
+             *     `invalid_body`.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The bearer token is missing, malformed, expired or wrongly signed. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account is not staff (`staff_only`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A malformed player id (`player_not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
