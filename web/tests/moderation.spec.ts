@@ -1,6 +1,7 @@
 // (i) The jury's desk, the whole loop on the real stack: five verified people report a video → it vanishes for the
 // public (showcase and its page) while its owner sees why → a staff member restores it from the queue → its votes are
-// intact; the held vote of a young-accounts burst is released from "Votos en revisión"; the audit log has it all.
+// intact; the held votes of a young-accounts burst are decided in "Votos en revisión" (one voided, the rest of the rule
+// released at once); the audit log has it all.
 // Non-staff get a refusal, not the desk.
 import { expect, test, type APIRequestContext } from '@playwright/test';
 import {
@@ -27,7 +28,7 @@ async function publicVotes(request: APIRequestContext, videoId: string): Promise
 	return (await res.json()).votes;
 }
 
-test('five reports hide a video, its owner sees why, staff restore it from the queue with its votes and release a held one', async ({
+test('five reports hide a video, its owner sees why, staff restore it from the queue with its votes, held votes decided', async ({
 	page,
 	request
 }) => {
@@ -41,19 +42,19 @@ test('five reports hide a video, its owner sees why, staff restore it from the q
 	const videoId = await uploadApi(request, ownerToken, fixture('ok-1080p-22s.mp4'), title, true);
 	// Meanwhile, the people who vote and report: verified, so their reports count toward hiding.
 	const voters = [];
-	for (const name of ['Andrés', 'Beatriz', 'Carlos']) voters.push(await verifiedApi(request, person(name, city)));
+	for (const name of ['Andrés', 'Beatriz', 'Carlos', 'Dolores']) voters.push(await verifiedApi(request, person(name, city)));
 	const reporters = [];
 	for (const name of ['Diana', 'Emilio', 'Fabiola', 'Gonzalo', 'Helena']) reporters.push(await verifiedApi(request, person(name, city)));
 	await waitProcessed(request, ownerToken, videoId);
 
-	// Young accounts of one network: two votes count, the third is held for the jury (VOTE_YOUNG_BURST, as shipped).
+	// Young accounts of one network: two votes count, the next are held for the jury (VOTE_YOUNG_BURST, as shipped).
 	const statuses = [];
 	for (const voter of voters) {
 		const res = await voteApi(request, (await loginApi(request, voter.email)).token, videoId);
 		expect(res.status(), await res.text()).toBe(200);
 		statuses.push((await res.json()).status);
 	}
-	expect(statuses).toEqual(['counted', 'counted', 'held']);
+	expect(statuses).toEqual(['counted', 'counted', 'held', 'held']);
 	expect(await publicVotes(request, videoId)).toBe(2);
 
 	// The first report through the page: «Otro motivo» needs words, then it is sent once.
@@ -145,16 +146,24 @@ test('five reports hide a video, its owner sees why, staff restore it from the q
 	await page.goto(`/?ciudad=${encodeURIComponent(city)}`);
 	await expect(page.getByText(`1 video publicado en ${city}`)).toBeVisible();
 
-	// The held vote: released from "Votos en revisión", it counts.
+	// The held votes, in "Votos en revisión": one voided on its own, the rest of its rule released at once.
 	await page.getByRole('navigation', { name: 'Principal' }).getByRole('link', { name: 'Jurado' }).click();
 	await page.getByRole('navigation', { name: 'Secciones del jurado' }).getByRole('link', { name: 'Votos en revisión' }).click();
 	const player = page.locator('li.item', { hasText: `${owner.first_name} ${owner.last_name}` });
-	await expect(player).toContainText('1 voto retenido');
+	await expect(player).toContainText('2 votos retenidos');
+	await expect(player).toContainText('Ráfaga de cuentas nuevas: 2');
 	await player.getByRole('button', { name: /^Ver los votos de/ }).click();
-	await player.getByRole('button', { name: 'Liberar', exact: true }).click();
-	const release = page.getByRole('dialog', { name: 'Liberar el voto' });
+	await expect(player.locator('li.vote')).toHaveCount(2);
+	await player.getByRole('button', { name: 'Anular', exact: true }).first().click();
+	const voidOne = page.getByRole('dialog', { name: 'Anular el voto' });
+	await voidOne.getByLabel('Motivo (queda en el registro)').fill('Cuenta creada solo para votar.');
+	await voidOne.getByRole('button', { name: 'Anular' }).click();
+	await expect(page.getByTestId('held-done')).toHaveText('1 de 1 votos resueltos.');
+	await expect(player.locator('li.vote')).toHaveCount(1);
+	await player.getByRole('button', { name: 'Liberar los 1' }).click();
+	const release = page.getByRole('dialog', { name: 'Liberar todos estos votos' });
 	await release.getByLabel('Motivo (queda en el registro)').fill('Cuenta verificada de un aficionado real.');
-	await release.getByRole('button', { name: 'Liberar' }).click();
+	await release.getByRole('button', { name: 'Liberar los 1' }).click();
 	await expect(page.getByTestId('held-done')).toHaveText('1 de 1 votos resueltos.');
 	await expect(player).toHaveCount(0);
 	await expect.poll(() => publicVotes(request, videoId), { timeout: 5_000 }).toBe(3);
@@ -164,6 +173,7 @@ test('five reports hide a video, its owner sees why, staff restore it from the q
 	await expect(page.getByRole('heading', { level: 1, name: 'Registro de acciones' })).toBeVisible();
 	await expect(page.locator('li.entry', { hasText: 'Es una jugada real: los reportes no se sostienen.' })).toContainText('Video restablecido');
 	await expect(page.locator('li.entry', { hasText: 'Cuenta verificada de un aficionado real.' })).toContainText('Voto liberado');
+	await expect(page.locator('li.entry', { hasText: 'Cuenta creada solo para votar.' })).toContainText('Voto anulado');
 	expect(problems).toEqual([]);
 });
 

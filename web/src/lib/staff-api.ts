@@ -1,5 +1,5 @@
 // The jury's requests: reading a page of the desk (its total from X-Total-Count) and sending a decision with its reason.
-import { authApi, SESSION_GONE } from '$lib/api/client';
+import { authApi, SESSION_GONE, type HoldRule } from '$lib/api/client';
 import { problemOf, problemText, networkProblem } from '$lib/problem';
 import type { Decision } from '$lib/staff';
 
@@ -72,4 +72,27 @@ export function decideVote(videoId: string, voterId: string, decision: VoteDecis
 			body: { reason }
 		})
 	);
+}
+
+/** Releases or voids every held vote of a player that `rule` held, with the reason each vote's audit entry keeps. */
+export async function decideRule(
+	playerId: string,
+	rule: HoldRule,
+	decision: VoteDecision,
+	reason: string
+): Promise<{ decided: number; remaining: number } | { error: string }> {
+	const path =
+		decision === 'release'
+			? ('/api/staff/players/{player_id}/held-votes/release' as const)
+			: ('/api/staff/players/{player_id}/held-votes/void' as const);
+	try {
+		const { data, error, response } = await authApi.POST(path, {
+			params: { path: { player_id: playerId } },
+			body: { reason, rule }
+		});
+		if (data) return { decided: data.decided, remaining: data.remaining };
+		return { error: problemText(problemOf(error, response)) };
+	} catch {
+		return { error: problemText(networkProblem()) };
+	}
 }

@@ -1,6 +1,6 @@
-// The jury's desk without a browser: the queue's URL, the decisions offered for a video's state, and deciding many votes.
+// The jury's desk without a browser: the queue's URL, the decisions offered for a video's state, and deciding votes by rule.
 import { describe, expect, it } from 'vitest';
-import { decideAll, decisionsFor, pageCount, pageParam, queueHref, queueQuery } from './staff';
+import { decideUntilDone, decisionsFor, pageCount, pageParam, queueHref, queueQuery } from './staff';
 
 const url = (q: string) => new URL(`http://x/jurado${q}`);
 
@@ -39,24 +39,31 @@ describe('decisionsFor', () => {
 	});
 });
 
-describe('decideAll', () => {
-	it('decides in order, counts what was done, and steps over what was decided meanwhile', async () => {
-		const seen: number[] = [];
-		const out = await decideAll([1, 2, 3], async (n) => {
-			seen.push(n);
-			return n === 2 ? 'skip' : 'done';
-		});
-		expect(seen).toEqual([1, 2, 3]);
-		expect(out).toEqual({ done: 2, error: '' });
+describe('decideUntilDone', () => {
+	it('sends again while votes of the rule remain, and adds up what was decided', async () => {
+		const answers = [
+			{ decided: 500, remaining: 120 },
+			{ decided: 120, remaining: 0 }
+		];
+		let sent = 0;
+		const out = await decideUntilDone(async () => answers[sent++]);
+		expect(sent).toBe(2);
+		expect(out).toEqual({ decided: 620, error: '' });
 	});
 
-	it('stops at the first failure and says it', async () => {
-		const seen: number[] = [];
-		const out = await decideAll([1, 2, 3], async (n) => {
-			seen.push(n);
-			return n === 2 ? { error: 'No se pudo conectar.' } : 'done';
-		});
-		expect(seen).toEqual([1, 2]);
-		expect(out).toEqual({ done: 1, error: 'No se pudo conectar.' });
+	it('stops when a request decided nothing (decided elsewhere meanwhile) or failed', async () => {
+		let sent = 0;
+		expect(await decideUntilDone(async () => (sent++, { decided: 0, remaining: 3 }))).toEqual({ decided: 0, error: '' });
+		expect(sent).toBe(1);
+		const answers = [{ decided: 500, remaining: 10 }, { error: 'No se pudo conectar.' }];
+		let i = 0;
+		expect(await decideUntilDone(async () => answers[i++])).toEqual({ decided: 500, error: 'No se pudo conectar.' });
+	});
+
+	it('gives up after its most requests', async () => {
+		let sent = 0;
+		const out = await decideUntilDone(async () => (sent++, { decided: 1, remaining: 1 }), 3);
+		expect(sent).toBe(3);
+		expect(out).toEqual({ decided: 3, error: '' });
 	});
 });

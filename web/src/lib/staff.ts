@@ -1,4 +1,4 @@
-// The jury's desk: the queue's URL (filter and page), which decisions apply to a video, and deciding many held votes.
+// The jury's desk: the queue's URL (filter and page), which decisions apply to a video, and deciding held votes by rule.
 import type { QueuedVideo } from '$lib/api/client';
 
 export type QueueShow = 'all' | 'open' | 'hidden';
@@ -45,19 +45,20 @@ export function decisionsFor(video: Pick<QueuedVideo, 'visibility' | 'open_repor
 }
 
 /**
- * Decides each of `items` in turn with `decide` (one request each, in order, so the audit log reads as they were
- * taken), stopping at the first one that fails for a reason other than being already decided (`skip`). Returns how
- * many were done, and the first failure's text.
+ * Repeats `send` (a decision by rule, which takes at most 500 votes a request) while the answer says votes of the rule
+ * remain, and stops at a failure or when a request decided nothing (someone else is deciding them). Returns how many
+ * were decided in all, and the failure's text.
  */
-export async function decideAll<T>(
-	items: readonly T[],
-	decide: (item: T) => Promise<'done' | 'skip' | { error: string }>
-): Promise<{ done: number; error: string }> {
-	let done = 0;
-	for (const item of items) {
-		const outcome = await decide(item);
-		if (outcome === 'done') done++;
-		else if (outcome !== 'skip') return { done, error: outcome.error };
+export async function decideUntilDone(
+	send: () => Promise<{ decided: number; remaining: number } | { error: string }>,
+	maxRequests = 100
+): Promise<{ decided: number; error: string }> {
+	let decided = 0;
+	for (let i = 0; i < maxRequests; i++) {
+		const answer = await send();
+		if ('error' in answer) return { decided, error: answer.error };
+		decided += answer.decided;
+		if (answer.remaining === 0 || answer.decided === 0) break;
 	}
-	return { done, error: '' };
+	return { decided, error: '' };
 }

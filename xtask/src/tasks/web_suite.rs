@@ -61,7 +61,7 @@ pub async fn run(
             ),
             // Low enough that `crowd.spec.ts` (run last) spends it quickly and votes past it
             // through the ALTCHA widget, high enough that every other spec stays under it (they
-            // cast about a dozen votes: journey 2, refusals 2, verification 4, moderation 3; an
+            // cast about a dozen votes: journey 2, refusals 2, verification 4, moderation 4; an
             // unverified account's vote is refused before it counts).
             ("VOTE_MAX_PER_NETWORK_PER_HOUR".to_owned(), "40".to_owned()),
             // The resend test asks twice; the wait between is seconds, not the shipped minute.

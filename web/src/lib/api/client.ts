@@ -19,6 +19,7 @@ export type StaffReport = Schemas['StaffReport'];
 export type AuditEntry = Schemas['AuditEntry'];
 export type PlayerHeldVotes = Schemas['PlayerHeldVotes'];
 export type HeldVote = Schemas['HeldVote'];
+export type HoldRule = Schemas['HoldRule'];
 export type Round = Schemas['Round'];
 export type RoundStanding = Schemas['RoundStanding'];
 export type RoundFinalist = Schemas['RoundFinalist'];
