@@ -28,8 +28,16 @@ export default defineConfig({
 	projects: [
 		// Creates the shared players and a processed, published video once per run (tests/world.setup.ts).
 		{ name: 'world', testMatch: /world\.setup\.ts/, timeout: 300_000 },
-		{ name: 'chromium', testMatch: /.*\.spec\.ts/, testIgnore: /crowd\.spec\.ts/, dependencies: ['world'] },
+		{
+			name: 'chromium',
+			testMatch: /.*\.spec\.ts/,
+			testIgnore: [/crowd\.spec\.ts/, /rounds\.spec\.ts/],
+			dependencies: ['world']
+		},
 		// Spends the network's votes of the hour (tests/crowd.spec.ts): after everything else.
-		{ name: 'crowd', testMatch: /crowd\.spec\.ts/, dependencies: ['chromium'] }
+		{ name: 'crowd', testMatch: /crowd\.spec\.ts/, dependencies: ['chromium'] },
+		// Configures voting rounds (tests/rounds.spec.ts): once one exists, votes outside an open round are refused for
+		// every city, so it comes last of all (its votes prove their work: crowd spent the network's hour).
+		{ name: 'rounds', testMatch: /rounds\.spec\.ts/, dependencies: ['crowd'] }
 	]
 });

@@ -19,6 +19,9 @@ function apiRules() {
 	return {
 		signup: pick(doc.components?.schemas?.SignupRequest),
 		login: pick(doc.components?.schemas?.LoginRequest),
+		report: pick(doc.components?.schemas?.ReportRequest),
+		decision: pick(doc.components?.schemas?.DecisionRequest),
+		round: pick(doc.components?.schemas?.NewRoundRequest),
 		upload: pick(doc.paths?.['/api/videos/upload']?.post?.requestBody?.content?.['multipart/form-data']?.schema)
 	};
 }

@@ -4,7 +4,7 @@ declare global {
 
 	/** Per request schema and field: the length and pattern rules of the API document (vite.config.ts). */
 	const __API_RULES__: Record<
-		'signup' | 'login' | 'upload',
+		'signup' | 'login' | 'upload' | 'report' | 'decision' | 'round',
 		Record<string, { minLength?: number; maxLength?: number; pattern?: string }>
 	>;
 

@@ -1,18 +1,7 @@
 // (d) axe-core (WCAG 2 A and AA) on every page at 375 px and 1280 px: no serious or critical violation,
 // and no horizontal scrolling.
-import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
-import { PASSWORD, loadWorld, openLoggedIn, person, signupApi, uniq, verificationLink, watchConsole } from './helpers';
-
-async function audit(page: Page, name: string) {
-	const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
-	const bad = result.violations
-		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-		.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} → ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-	expect(bad, bad.join('\n')).toEqual([]);
-	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-	expect(overflow, `${name} scrolls horizontally`).toBeLessThanOrEqual(0);
-}
+import { expect, test } from '@playwright/test';
+import { PASSWORD, audit, loadWorld, openAsStaff, openLoggedIn, person, signupApi, uniq, verificationLink, watchConsole } from './helpers';
 
 for (const width of [375, 1280]) {
 	test.describe(`at ${width} px`, () => {
@@ -67,6 +56,61 @@ for (const width of [375, 1280]) {
 
 			await page.goto('/subir');
 			await audit(page, 'upload');
+			expect(problems).toEqual([]);
+		});
+
+		test('the report dialog, the desk’s refusal and the jury’s pages with their decision dialog', async ({ page, request }) => {
+			const w = loadWorld();
+			const problems = watchConsole(page);
+			await openLoggedIn(page, request, w.voter.email, `/videos/${w.videoId}`);
+			await page.getByRole('button', { name: 'Reportar video' }).click();
+			const report = page.getByRole('dialog', { name: 'Reportar este video' });
+			await expect(report).toBeVisible();
+			await report.getByRole('radio', { name: 'Otro motivo' }).check();
+			await report.getByRole('button', { name: 'Enviar reporte' }).click();
+			await expect(report.getByText('Este campo es obligatorio.')).toBeVisible();
+			await audit(page, 'report dialog with an error');
+			await page.keyboard.press('Escape');
+			await expect(report).toBeHidden();
+
+			await page.goto('/jurado');
+			await expect(page.getByRole('heading', { level: 1, name: 'Solo para el jurado' })).toBeVisible();
+			await audit(page, 'desk refused');
+
+			await openAsStaff(page, request, '/jurado');
+			await expect(page.getByRole('heading', { level: 1, name: 'Cola de moderación' })).toBeVisible();
+			await expect(page.locator('ul.queue').or(page.getByText('No hay videos por revisar.'))).toBeVisible();
+			await audit(page, 'moderation queue');
+
+			await page.goto(`/jurado/videos/${w.videoId}`);
+			await expect(page.getByRole('heading', { level: 1, name: w.videoTitle })).toBeVisible();
+			await audit(page, 'video review');
+			await page.getByRole('button', { name: 'Ocultar' }).click();
+			const hide = page.getByRole('dialog', { name: 'Ocultar el video' });
+			await hide.getByRole('button', { name: 'Ocultar' }).click();
+			await expect(hide.getByText('Este campo es obligatorio.')).toBeVisible();
+			await audit(page, 'decision dialog with an error');
+			await page.keyboard.press('Escape');
+			await expect(hide).toBeHidden();
+
+			await page.goto('/jurado/votos');
+			await expect(page.getByRole('heading', { level: 1, name: 'Votos en revisión' })).toBeVisible();
+			await expect(page.locator('ul.players').or(page.getByText('No hay votos en revisión.'))).toBeVisible();
+			const first = page.getByRole('button', { name: /^Ver los votos de/ }).first();
+			if ((await first.count()) > 0) {
+				await first.click();
+				await expect(page.locator('li.vote').first()).toBeVisible();
+			}
+			await audit(page, 'votes under review');
+
+			await page.goto('/jurado/rondas');
+			await expect(page.getByRole('heading', { level: 1, name: 'Rondas' })).toBeVisible();
+			await audit(page, 'rounds');
+
+			await page.goto('/jurado/registro');
+			await expect(page.getByRole('heading', { level: 1, name: 'Registro de acciones' })).toBeVisible();
+			await expect(page.locator('li.entry').first()).toBeVisible();
+			await audit(page, 'audit log');
 			expect(problems).toEqual([]);
 		});
 

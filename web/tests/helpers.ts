@@ -1,4 +1,5 @@
 // Shared helpers of the browser tests: fixture paths, people and videos made through the API, the mail folder, the run's world.
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,8 +58,12 @@ export async function signupApi(request: APIRequestContext, p: Person): Promise<
 	return { ...p, id: body.id };
 }
 
-export async function loginApi(request: APIRequestContext, email: string): Promise<{ token: string; expiresIn: number }> {
-	const res = await retrying(() => request.post('/api/auth/login', { data: { email, password: PASSWORD } }));
+export async function loginApi(
+	request: APIRequestContext,
+	email: string,
+	password = PASSWORD
+): Promise<{ token: string; expiresIn: number }> {
+	const res = await retrying(() => request.post('/api/auth/login', { data: { email, password } }));
 	expect(res.status(), await res.text()).toBe(200);
 	const body = await res.json();
 	return { token: body.access_token, expiresIn: body.expires_in };
@@ -174,8 +179,8 @@ export async function voteApi(request: APIRequestContext, token: string, videoId
 }
 
 /** Puts a session into the page's storage the way the login page does, then opens `path`. */
-export async function openLoggedIn(page: Page, request: APIRequestContext, email: string, path: string) {
-	const { token, expiresIn } = await loginApi(request, email);
+export async function openLoggedIn(page: Page, request: APIRequestContext, email: string, path: string, password = PASSWORD) {
+	const { token, expiresIn } = await loginApi(request, email, password);
 	await page.goto('/ingresar');
 	await page.evaluate(
 		([token, expiresIn, email]) =>
@@ -186,6 +191,35 @@ export async function openLoggedIn(page: Page, request: APIRequestContext, email
 		[token, String(expiresIn), email]
 	);
 	await page.goto(path);
+}
+
+/**
+ * The stack's staff member (`STAFF_EMAIL`, `STAFF_PASSWORD`): staff are made only by an operator's command, so
+ * `cargo xtask test --web-only` makes one before the tests and hands its credentials over.
+ */
+export function staffLogin(): { email: string; password: string } {
+	const email = process.env.STAFF_EMAIL;
+	const password = process.env.STAFF_PASSWORD;
+	if (!email || !password) {
+		throw new Error('STAFF_EMAIL and STAFF_PASSWORD are not set: cargo xtask test --web-only makes a staff member and sets them');
+	}
+	return { email, password };
+}
+
+/** Opens `path` logged in as the stack's staff member. */
+export async function openAsStaff(page: Page, request: APIRequestContext, path: string) {
+	const staff = staffLogin();
+	await openLoggedIn(page, request, staff.email, path, staff.password);
+}
+
+/** A report through the API, as a logged-in person does from the video's page. */
+export async function reportApi(request: APIRequestContext, token: string, videoId: string, reason: string, details?: string) {
+	return retrying(() =>
+		request.post(`/api/public/videos/${videoId}/report`, {
+			headers: { Authorization: `Bearer ${token}` },
+			data: details ? { reason, details } : { reason }
+		})
+	);
 }
 
 /** Logs in through the login form (the page must show it). */
@@ -221,4 +255,15 @@ export function watchConsole(page: Page): string[] {
 	});
 	page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
 	return problems;
+}
+
+/** axe-core (WCAG 2 A and AA) on the page as it is: no serious or critical violation, and no horizontal scrolling. */
+export async function audit(page: Page, name: string) {
+	const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze();
+	const bad = result.violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} → ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+	expect(bad, bad.join('\n')).toEqual([]);
+	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+	expect(overflow, `${name} scrolls horizontally`).toBeLessThanOrEqual(0);
 }

@@ -1,6 +1,6 @@
 // (e) Keyboard: Tab reaches the skip link, the navigation and the main controls, each with a visible focus.
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { PASSWORD, loadWorld, openLoggedIn, person, signupApi, uniq, verificationLink } from './helpers';
+import { PASSWORD, loadWorld, openAsStaff, openLoggedIn, person, signupApi, uniq, verificationLink } from './helpers';
 
 /** Presses Tab until `target` (a CSS selector or a locator) has the focus; fails after `max` presses. */
 async function tabTo(page: Page, target: string | Locator, max = 25) {
@@ -113,3 +113,56 @@ test('an unverified vote’s "Reenviar correo" and the link’s page work from t
 	await page.keyboard.press('Enter');
 	await expect(page).toHaveURL(/\/$/);
 });
+
+for (const width of [375, 1280]) {
+	test(`the report dialog and the jury’s desk work from the keyboard at ${width} px`, async ({ page, request }) => {
+		await page.setViewportSize({ width, height: 900 });
+		const w = loadWorld();
+		await openLoggedIn(page, request, w.voter.email, `/videos/${w.videoId}`);
+		const open = page.getByRole('button', { name: 'Reportar video' });
+		await tabTo(page, open, 30);
+		await page.keyboard.press('Enter');
+		const report = page.getByRole('dialog', { name: 'Reportar este video' });
+		await expect(report).toBeVisible();
+		await expect(report.getByRole('button', { name: 'Cancelar' })).toBeFocused();
+		// The reasons are one radio group: Tab enters it (backwards, at its last), Space and the arrows choose.
+		await page.keyboard.press('Shift+Tab');
+		await expect(report.getByLabel('Detalles (opcional)')).toBeFocused();
+		await page.keyboard.press('Shift+Tab');
+		await expect(report.getByRole('radio', { name: 'Otro motivo' })).toBeFocused();
+		await page.keyboard.press('Space');
+		await expect(report.getByRole('radio', { name: 'Otro motivo' })).toBeChecked();
+		await expect(report.getByLabel('Describe el problema')).toBeVisible();
+		await page.keyboard.press('ArrowUp');
+		await expect(report.getByRole('radio', { name: 'Usa imágenes de otra persona (derechos de autor)' })).toBeChecked();
+		await expect(report.getByLabel('Detalles (opcional)')).toBeVisible();
+		await page.keyboard.press('Escape');
+		await expect(report).toBeHidden();
+		await expect(open).toBeFocused();
+
+		// Staff: the header's link, the desk's sections, a decision's dialog.
+		await openAsStaff(page, request, '/');
+		await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+		await tabTo(page, 'a.skip-link', 1);
+		await tabTo(page, page.getByRole('navigation', { name: 'Principal' }).getByRole('link', { name: 'Jurado', exact: true }), 8);
+		await page.keyboard.press('Enter');
+		await expect(page).toHaveURL(/\/jurado$/);
+		await tabTo(page, page.getByRole('navigation', { name: 'Secciones del jurado' }).getByRole('link', { name: 'Registro' }), 16);
+		await page.goto(`/jurado/videos/${w.videoId}`);
+		const hide = page.getByRole('button', { name: 'Ocultar' });
+		await tabTo(page, hide, 40);
+		await page.keyboard.press('Enter');
+		const dialog = page.getByRole('dialog', { name: 'Ocultar el video' });
+		await expect(dialog).toBeVisible();
+		await expect(dialog.getByLabel('Motivo (queda en el registro)')).toBeFocused();
+		await page.keyboard.press('Escape');
+		await expect(dialog).toBeHidden();
+
+		// The new round's form, field by field (not sent: a round would close voting for every other city).
+		await page.goto('/jurado/rondas');
+		await expect(page.getByRole('heading', { level: 1, name: 'Rondas' })).toBeVisible();
+		await tabTo(page, '#round-name', 20);
+		for (const field of ['#round-opens', '#round-closes', '#round-cities', '#round-finalists']) await tabTo(page, field, 10);
+		await tabTo(page, 'form.new-round button[type=submit]', 2);
+	});
+}

@@ -1,7 +1,7 @@
 // (f) Screenshots of the main pages at 375 px and 1280 px into test-results/screenshots/<page>-<width>.png.
 import { expect, test } from '@playwright/test';
 import { join } from 'node:path';
-import { PASSWORD, SCREENSHOTS, fixture, loadWorld, openLoggedIn, person, uniq, verificationLink } from './helpers';
+import { PASSWORD, SCREENSHOTS, fixture, loadWorld, openAsStaff, openLoggedIn, person, uniq, verificationLink } from './helpers';
 
 for (const width of [375, 1280]) {
 	test(`main pages at ${width} px`, async ({ page, request }) => {
@@ -40,6 +40,10 @@ for (const width of [375, 1280]) {
 		await expect(page.locator('.vote button, .vote a')).not.toHaveText(/Comprobando/);
 		await page.waitForLoadState('networkidle');
 		await shot('video');
+		await page.getByRole('button', { name: 'Reportar video' }).click();
+		await expect(page.getByRole('dialog', { name: 'Reportar este video' })).toBeVisible();
+		await shot('report');
+		await page.keyboard.press('Escape');
 
 		await page.goto(`/rankings`);
 		await expect(page.getByRole('table')).toBeVisible();
@@ -54,5 +58,18 @@ for (const width of [375, 1280]) {
 		await page.locator('#video-file').setInputFiles(fixture('lowres-720p-25s.mp4'));
 		await expect(page.getByTestId('file-refused')).toBeVisible();
 		await shot('upload');
+
+		// The jury's desk, as its staff member sees it.
+		await openAsStaff(page, request, '/jurado');
+		await expect(page.getByRole('heading', { level: 1, name: 'Cola de moderación' })).toBeVisible();
+		await page.waitForLoadState('networkidle');
+		await shot('staff-queue');
+		await page.goto(`/jurado/videos/${w.videoId}`);
+		await expect(page.getByRole('heading', { level: 1, name: w.videoTitle })).toBeVisible();
+		await page.waitForLoadState('networkidle');
+		await shot('staff-review');
+		await page.goto('/jurado/registro');
+		await expect(page.locator('li.entry').first()).toBeVisible();
+		await shot('staff-audit');
 	});
 }

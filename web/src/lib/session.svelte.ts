@@ -19,22 +19,29 @@ interface Stored {
 export type LossReason = 'expired' | 'refused';
 export type DropReason = LossReason | 'logout';
 
-/** The `sub` claim of a JWT, read without verifying anything (the server does that). */
-export function jwtSubject(token: string): string | null {
+/** A string claim of a JWT, read without verifying anything (the server does that). */
+function jwtClaim(token: string, claim: string): string | null {
 	const part = token.split('.')[1];
 	if (!part) return null;
 	try {
 		const b64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
 		const json = new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
 		const payload: unknown = JSON.parse(json);
-		if (payload && typeof payload === 'object' && 'sub' in payload && typeof payload.sub === 'string') {
-			return payload.sub;
+		if (payload && typeof payload === 'object' && claim in payload) {
+			const value = (payload as Record<string, unknown>)[claim];
+			if (typeof value === 'string') return value;
 		}
 	} catch {
-		// Not a JWT we can read: no subject.
+		// Not a JWT we can read: no claim.
 	}
 	return null;
 }
+
+/** The `sub` claim of a JWT (the player id). */
+export const jwtSubject = (token: string): string | null => jwtClaim(token, 'sub');
+
+/** Whether a JWT carries the staff role (`role: "staff"`; a player's token has no `role`). */
+export const jwtStaff = (token: string): boolean => jwtClaim(token, 'role') === 'staff';
 
 function read(): Stored | null {
 	try {
@@ -125,6 +132,17 @@ class Session {
 	get playerId(): string | null {
 		const s = this.#stored;
 		return s && this.active ? jwtSubject(s.token) : null;
+	}
+
+	/**
+	 * Whether the session is a staff member's: the token carries the role and, once loaded, the account still has it
+	 * (an operator's `staff remove` shows at the next `GET /api/auth/me`; the API checks it on every staff request).
+	 */
+	get staff(): boolean {
+		const s = this.#stored;
+		if (!s || !this.active || !jwtStaff(s.token)) return false;
+		const account = this.account;
+		return account === null || account.role === 'staff';
 	}
 
 	/** The session's account as last loaded, or null (logged out, or not loaded yet for this token). */

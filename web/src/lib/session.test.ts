@@ -71,6 +71,17 @@ describe('jwtSubject', () => {
 	});
 });
 
+describe('jwtStaff', () => {
+	it('is true only for a token carrying role "staff"', async () => {
+		const { jwtStaff } = await load();
+		expect(jwtStaff(jwt({ sub: 'p-1', role: 'staff' }))).toBe(true);
+		expect(jwtStaff(jwt({ sub: 'p-1' }))).toBe(false);
+		expect(jwtStaff(jwt({ sub: 'p-1', role: 'player' }))).toBe(false);
+		expect(jwtStaff(jwt({ sub: 'p-1', role: ['staff'] }))).toBe(false);
+		expect(jwtStaff('basura')).toBe(false);
+	});
+});
+
 describe('safeNext and loginUrl', () => {
 	it('follows only same-site paths that are not the login or sign-up pages', async () => {
 		const { safeNext } = await load();
@@ -180,6 +191,39 @@ describe('session', () => {
 		expect(session.account?.email_verified).toBe(true);
 		session.drop('logout');
 		expect(session.account).toBeNull();
+	});
+
+	it('is staff with a staff token, until its loaded account says the role is gone, and never once expired', async () => {
+		const { session } = await load();
+		const account = {
+			id: 'p-1',
+			first_name: 'Ana',
+			last_name: 'Jurado',
+			email: 'ana@example.com',
+			city: 'Cali',
+			country: 'Colombia',
+			email_verified: true,
+			created_at: '2025-03-01T11:00:00Z',
+			role: 'staff' as const
+		};
+		session.start(jwt({ sub: 'p-1' }), HOUR, 'ana@example.com');
+		expect(session.staff).toBe(false);
+
+		const token = jwt({ sub: 'p-1', role: 'staff' });
+		session.start(token, HOUR, 'ana@example.com');
+		// The token says so before the account arrives (no flicker of the header's link).
+		expect(session.staff).toBe(true);
+		session.setAccount(token, account);
+		expect(session.staff).toBe(true);
+		// An operator's `staff remove`: the account read again no longer has the role.
+		session.setAccount(token, { ...account, role: 'player' });
+		expect(session.staff).toBe(false);
+
+		const again = jwt({ sub: 'p-1', role: 'staff', n: 2 });
+		session.start(again, HOUR, 'ana@example.com');
+		expect(session.staff).toBe(true);
+		vi.advanceTimersByTime(HOUR * 1000 + 1);
+		expect(session.staff).toBe(false);
 	});
 
 	it('hears other tabs: a login or logout there reaches the watchers, a rewrite of the same session does not', async () => {

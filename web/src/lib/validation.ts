@@ -29,7 +29,7 @@ function compile(pattern: string | undefined): RegExp | undefined {
 
 /** A field's rule: the spec's trimmed length (for messages) and the document's raw bounds and pattern. */
 function rule(
-	schema: 'signup' | 'login' | 'upload',
+	schema: 'signup' | 'login' | 'upload' | 'report' | 'decision' | 'round',
 	field: string,
 	spec: { min: number; max: number },
 	trim: boolean
@@ -59,6 +59,13 @@ export const signupRules = {
 };
 
 export const titleRule = rule('upload', 'title', { min: 1, max: 200 }, true);
+
+/** A report's own words (`details`) and a staff decision's reason: the API's notes of 1–500 characters. */
+const NOTE = { min: 1, max: 500 };
+export const reportDetailsRule = rule('report', 'details', NOTE, true);
+export const decisionReasonRule = rule('decision', 'reason', NOTE, true);
+/** A round's name (and each of its cities: the same 1–100 characters). */
+export const roundNameRule = rule('round', 'name', NAME, true);
 
 /** Length in Unicode characters, as the server counts. */
 const chars = (s: string) => [...s].length;

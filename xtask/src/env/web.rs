@@ -153,9 +153,21 @@ pub fn ensure_browser() -> anyhow::Result<()> {
     ensure_packages()
 }
 
+/// A staff member of the stack the browser tests run against: the operator made the account staff
+/// (`platform::staff::grant`), the tests log in with these credentials.
+pub struct StaffLogin {
+    pub email: String,
+    pub password: String,
+}
+
 /// Playwright's tests against a running stack at `base_url` whose API mails to the folder `mail`
-/// (given to them as `MAIL_DIR`); screenshots and traces go to `web/test-results`.
-pub fn browser_tests(base_url: &str, mail: &std::path::Path) -> anyhow::Result<()> {
+/// (given to them as `MAIL_DIR`) and has the staff member `staff` (`STAFF_EMAIL`,
+/// `STAFF_PASSWORD`); screenshots and traces go to `web/test-results`.
+pub fn browser_tests(
+    base_url: &str,
+    mail: &std::path::Path,
+    staff: &StaffLogin,
+) -> anyhow::Result<()> {
     ensure_browser()?;
     console::step(format!(
         "Browser tests: Playwright with Chromium against {base_url}"
@@ -167,6 +179,10 @@ pub fn browser_tests(base_url: &str, mail: &std::path::Path) -> anyhow::Result<(
             // The stack's mail folder (`MAIL_URL=file:<dir>`): the tests read the verification
             // links there.
             .env("MAIL_DIR", mail)
+            // Staff are made only by an operator's command, never through the API: the jury's
+            // pages are tested as this account.
+            .env("STAFF_EMAIL", &staff.email)
+            .env("STAFF_PASSWORD", &staff.password)
             .env("CI", "true"),
     )
 }

@@ -61,8 +61,8 @@ pub async fn run(
             ),
             // Low enough that `crowd.spec.ts` (run last) spends it quickly and votes past it
             // through the ALTCHA widget, high enough that every other spec stays under it (they
-            // cast about ten votes: journey 2, refusals 2, verification 4; an unverified
-            // account's vote is refused before it counts).
+            // cast about a dozen votes: journey 2, refusals 2, verification 4, moderation 4; an
+            // unverified account's vote is refused before it counts).
             ("VOTE_MAX_PER_NETWORK_PER_HOUR".to_owned(), "40".to_owned()),
             // The resend test asks twice; the wait between is seconds, not the shipped minute.
             (
@@ -76,7 +76,8 @@ pub async fn run(
     let product = Product::start(&options).await?;
     console::note(format!("stack logs: {}", logs.display()));
     console::note(format!("stack mail: {}", dirs.mail.display()));
-    let browser = web::browser_tests(&product.base_url, &dirs.mail);
+    let staff = browser_staff(&product, &dirs.mail).await?;
+    let browser = web::browser_tests(&product.base_url, &dirs.mail, &staff);
     timings.push(("browser tests", lap.elapsed()));
     let lap = Instant::now();
     let token = player_token(&product.base_url, Some(&dirs.mail)).await?;
@@ -163,6 +164,25 @@ async fn staff_token(product: &Product) -> anyhow::Result<String> {
     let actor = platform::audit::Actor::Operator;
     platform::staff::grant(&product.pool, &email, &actor, "contract tests as staff").await?;
     log_in(&product.base_url, &email).await
+}
+
+/// The browser tests' staff member: signed up and verified through the API like any player, then
+/// made staff by the operator's command (`platform::staff::grant`), as an operator would.
+async fn browser_staff(product: &Product, mail: &Path) -> anyhow::Result<web::StaffLogin> {
+    let email = format!("jurado-web-{}@example.com", uuid::Uuid::new_v4().simple());
+    sign_up(&product.base_url, &email, Some(mail)).await?;
+    let actor = platform::audit::Actor::Operator;
+    platform::staff::grant(
+        &product.pool,
+        &email,
+        &actor,
+        "browser tests of the jury's desk",
+    )
+    .await?;
+    Ok(web::StaffLogin {
+        email,
+        password: PASSWORD.to_owned(),
+    })
 }
 
 /// A new player's access token, through the API like any client: signup, the link mailed to

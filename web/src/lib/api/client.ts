@@ -11,6 +11,19 @@ export type MyVideo = Schemas['MyVideo'];
 export type VideoDetail = Schemas['VideoDetail'];
 export type Problem = Schemas['Problem'];
 export type SignupRequest = Schemas['SignupRequest'];
+export type ReportReason = Schemas['ReportReason'];
+export type VideoReview = Schemas['VideoReview'];
+export type QueuedVideo = Schemas['QueuedVideo'];
+export type ReviewedVideo = Schemas['ReviewedVideo'];
+export type StaffReport = Schemas['StaffReport'];
+export type AuditEntry = Schemas['AuditEntry'];
+export type PlayerHeldVotes = Schemas['PlayerHeldVotes'];
+export type HeldVote = Schemas['HeldVote'];
+export type HoldRule = Schemas['HoldRule'];
+export type Round = Schemas['Round'];
+export type RoundStanding = Schemas['RoundStanding'];
+export type RoundFinalist = Schemas['RoundFinalist'];
+export type NewRoundRequest = Schemas['NewRoundRequest'];
 
 /** Status of a request the client refused to send because the session had already expired. */
 export const SESSION_GONE = 401;
