@@ -306,10 +306,25 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
     let local = crate::local_backends().await?;
     let api = end_to_end::RunningApi::start(&local.env).await?;
     let (cluster, web) = (output("ClusterName")?, output("WebServiceName")?);
+    let results = tempfile::tempdir()?;
+    // The scale-out must fall after the run's first sample (taken just before k6 starts, when
+    // `k6.log` appears), or the timeline starts at 3 tasks and shows no change: a fixed delay from
+    // here lost that race on a loaded machine, where starting the load test took longer.
     let scale_out = {
         let ecs = ecs.clone();
+        let out = results.path().to_path_buf();
         tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            let started = |out: &std::path::Path| {
+                std::fs::read_dir(out)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|entry| entry.path().join("k6.log").exists())
+            };
+            while !started(&out) {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
             ecs.update_service()
                 .cluster(cluster)
                 .service(web)
@@ -318,7 +333,6 @@ async fn deploy_to_the_emulators_then_redeploy_nothing_then_destroy() -> anyhow:
                 .await
         })
     };
-    let results = tempfile::tempdir()?;
     let folder = crate::loadtest::loadtest(
         &[
             "--scenario",
