@@ -437,36 +437,42 @@ pub enum QueueFilter {
     Hidden,
 }
 
-/// Every published video as staff review it, with its open reports counted by reason: the queue
-/// is the ones with open reports or hidden (`IN_QUEUE`), and one video is one of its rows.
-const REVIEWED: &str = "
-    WITH open AS (
-        SELECT video_id, count(*) AS open_reports,
-               count(*) FILTER (WHERE counts) AS counting_reports,
-               count(*) FILTER (WHERE reason = 'inappropriate') AS inappropriate,
-               count(*) FILTER (WHERE reason = 'not_basketball') AS not_basketball,
-               count(*) FILTER (WHERE reason = 'not_the_player') AS not_the_player,
-               count(*) FILTER (WHERE reason = 'copyright') AS copyright,
-               count(*) FILTER (WHERE reason = 'other') AS other,
-               min(created_at) AS first_reported_at, max(created_at) AS last_reported_at
-        FROM video_reports WHERE resolved_at IS NULL GROUP BY video_id
-    ), reviewed AS (
-        SELECT v.id AS video_id, v.title, v.owner_id, u.first_name, u.last_name, u.city,
-               u.country, v.votes, v.hidden_at IS NOT NULL AS hidden,
-               v.hidden_by IS NOT NULL AS hidden_by_staff, v.hidden_at, v.hidden_note,
-               coalesce(o.open_reports, 0) AS open_reports,
-               coalesce(o.counting_reports, 0) AS counting_reports,
-               coalesce(o.inappropriate, 0) AS inappropriate,
-               coalesce(o.not_basketball, 0) AS not_basketball,
-               coalesce(o.not_the_player, 0) AS not_the_player,
-               coalesce(o.copyright, 0) AS copyright, coalesce(o.other, 0) AS other,
-               o.first_reported_at, o.last_reported_at
-        FROM videos v JOIN users u ON u.id = v.owner_id LEFT JOIN open o ON o.video_id = v.id
-        WHERE v.published_at IS NOT NULL
-    )";
-
-/// Which reviewed videos are in the queue: reported and not yet decided, or hidden.
-const IN_QUEUE: &str = "(open_reports > 0 OR hidden)";
+/// Published videos as staff review them, with their open reports counted by reason: the queue's
+/// rows, and one video's.
+/// The reviewed columns of the published videos among `chosen` (a query giving `video_id`): only
+/// those videos' rows and open reports are read, so the queue costs what it holds, not what the
+/// showcase holds.
+fn reviewed(chosen: &str) -> String {
+    format!(
+        "WITH chosen AS ({chosen}), open AS (
+             SELECT video_id, count(*) AS open_reports,
+                    count(*) FILTER (WHERE counts) AS counting_reports,
+                    count(*) FILTER (WHERE reason = 'inappropriate') AS inappropriate,
+                    count(*) FILTER (WHERE reason = 'not_basketball') AS not_basketball,
+                    count(*) FILTER (WHERE reason = 'not_the_player') AS not_the_player,
+                    count(*) FILTER (WHERE reason = 'copyright') AS copyright,
+                    count(*) FILTER (WHERE reason = 'other') AS other,
+                    min(created_at) AS first_reported_at, max(created_at) AS last_reported_at
+             FROM video_reports
+             WHERE resolved_at IS NULL AND video_id IN (SELECT video_id FROM chosen)
+             GROUP BY video_id
+         ), reviewed AS (
+             SELECT v.id AS video_id, v.title, v.owner_id, u.first_name, u.last_name, u.city,
+                    u.country, v.votes, v.hidden_at IS NOT NULL AS hidden,
+                    v.hidden_by IS NOT NULL AS hidden_by_staff, v.hidden_at, v.hidden_note,
+                    coalesce(o.open_reports, 0) AS open_reports,
+                    coalesce(o.counting_reports, 0) AS counting_reports,
+                    coalesce(o.inappropriate, 0) AS inappropriate,
+                    coalesce(o.not_basketball, 0) AS not_basketball,
+                    coalesce(o.not_the_player, 0) AS not_the_player,
+                    coalesce(o.copyright, 0) AS copyright, coalesce(o.other, 0) AS other,
+                    o.first_reported_at, o.last_reported_at
+             FROM chosen c JOIN videos v ON v.id = c.video_id JOIN users u ON u.id = v.owner_id
+             LEFT JOIN open o ON o.video_id = v.id
+             WHERE v.published_at IS NOT NULL
+         )"
+    )
+}
 
 /// The queue, most reported first (then the most recently reported or hidden, then by id), and how
 /// many videos it holds in all.
@@ -481,21 +487,47 @@ pub async fn queue(
         QueueFilter::Open => "open_reports > 0",
         QueueFilter::Hidden => "hidden",
     };
-    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{REVIEWED}
-         SELECT * FROM reviewed WHERE {IN_QUEUE} AND {condition}
-         ORDER BY open_reports DESC, coalesce(last_reported_at, hidden_at) DESC, video_id
-         LIMIT $1 OFFSET $2"
+    // The page is chosen on the open reports' counts and the hidden videos alone (their indexes),
+    // and only its rows meet their videos and players: the queue costs what it holds.
+    let keys = "WITH open_counts AS (
+             SELECT video_id, count(*) AS open_reports, max(created_at) AS last_reported_at
+             FROM video_reports WHERE resolved_at IS NULL GROUP BY video_id
+         ), keys AS (
+             SELECT coalesce(o.video_id, h.id) AS video_id,
+                    coalesce(o.open_reports, 0) AS open_reports,
+                    coalesce(o.last_reported_at, h.hidden_at) AS sort_at,
+                    h.id IS NOT NULL AS hidden
+             FROM open_counts o
+             FULL JOIN (SELECT id, hidden_at FROM videos WHERE hidden_at IS NOT NULL) h
+                 ON h.id = o.video_id
+         )";
+    let page: Vec<(Uuid, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{keys} SELECT video_id, count(*) OVER () FROM keys WHERE {condition}
+         ORDER BY open_reports DESC, sort_at DESC, video_id LIMIT $1 OFFSET $2"
     )))
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "{REVIEWED} SELECT count(*) FROM reviewed WHERE {IN_QUEUE} AND {condition}"
-    )))
-    .fetch_one(pool)
-    .await?;
+    let total = match page.first() {
+        Some((_, total)) => *total,
+        // Past the end: the count alone.
+        None => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "{keys} SELECT count(*) FROM keys WHERE {condition}"
+            )))
+            .fetch_one(pool)
+            .await?
+        }
+    };
+    let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
+    let reviewed = reviewed("SELECT unnest($1::uuid[]) AS video_id");
+    let mut rows: Vec<QueuedVideo> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{reviewed} SELECT * FROM reviewed")))
+            .bind(&ids)
+            .fetch_all(pool)
+            .await?;
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.video_id));
     Ok((rows, total))
 }
 
@@ -504,8 +536,9 @@ pub async fn queued_video(
     pool: &PgPool,
     video_id: Uuid,
 ) -> Result<Option<QueuedVideo>, sqlx::Error> {
+    let reviewed = reviewed("SELECT $1::uuid AS video_id");
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{REVIEWED} SELECT * FROM reviewed WHERE video_id = $1"
+        "{reviewed} SELECT * FROM reviewed"
     )))
     .bind(video_id)
     .fetch_optional(pool)
