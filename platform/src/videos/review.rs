@@ -522,11 +522,12 @@ pub async fn queue(
     };
     let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
     let reviewed = reviewed("SELECT unnest($1::uuid[]) AS video_id");
-    let mut rows: Vec<QueuedVideo> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{reviewed} SELECT * FROM reviewed")))
-            .bind(&ids)
-            .fetch_all(pool)
-            .await?;
+    let mut rows: Vec<QueuedVideo> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{reviewed} SELECT * FROM reviewed"
+    )))
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
     rows.sort_by_key(|row| ids.iter().position(|id| *id == row.video_id));
     Ok((rows, total))
 }
