@@ -457,6 +457,13 @@ pub struct Standing {
     pub tied: bool,
 }
 
+/// The columns of [`Standing`], from `round_standings s`.
+const STANDING_COLUMNS: &str = "s.city_key, s.position, s.player_id, s.username, s.city,
+     s.country, s.votes, s.finalist,
+     EXISTS (SELECT 1 FROM round_standings t
+             WHERE t.round_id = s.round_id AND t.city_key = s.city_key
+               AND t.position = s.position AND t.ordinal <> s.ordinal) AS tied";
+
 /// Which standings to read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StandingsFilter {
@@ -474,17 +481,13 @@ pub async fn standings(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Standing>, i64), sqlx::Error> {
-    let rows = sqlx::query_as(
-        "SELECT s.city_key, s.position, s.player_id, s.username, s.city, s.country, s.votes,
-                s.finalist,
-                EXISTS (SELECT 1 FROM round_standings t
-                        WHERE t.round_id = s.round_id AND t.city_key = s.city_key
-                          AND t.position = s.position AND t.ordinal <> s.ordinal) AS tied
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {STANDING_COLUMNS}
          FROM round_standings s
          WHERE s.round_id = $1 AND ($2::text IS NULL OR s.city_key = $2)
            AND (NOT $3 OR s.finalist)
-         ORDER BY s.city_key, s.ordinal LIMIT $4 OFFSET $5",
-    )
+         ORDER BY s.city_key, s.ordinal LIMIT $4 OFFSET $5"
+    )))
     .bind(id)
     .bind(&filter.city_key)
     .bind(filter.finalists_only)
@@ -515,17 +518,12 @@ pub struct Finalist {
 
 /// Every finalist of a frozen round, city by city in ranking order.
 pub async fn finalists(pool: &PgPool, id: Uuid) -> Result<Vec<Finalist>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT s.city_key, s.position, s.player_id, s.username, s.city, s.country, s.votes,
-                s.finalist,
-                EXISTS (SELECT 1 FROM round_standings t
-                        WHERE t.round_id = s.round_id AND t.city_key = s.city_key
-                          AND t.position = s.position AND t.ordinal <> s.ordinal) AS tied,
-                u.email
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {STANDING_COLUMNS}, u.email
          FROM round_standings s LEFT JOIN users u ON u.id = s.player_id
          WHERE s.round_id = $1 AND s.finalist
-         ORDER BY s.city_key, s.ordinal",
-    )
+         ORDER BY s.city_key, s.ordinal"
+    )))
     .bind(id)
     .fetch_all(pool)
     .await
