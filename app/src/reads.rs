@@ -6,6 +6,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
+/// A public read that takes longer, waiting for its turn included, is abandoned.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 use tokio::sync::Semaphore;
 
 /// Connections a full load of public reads leaves to everything else.
@@ -36,6 +39,14 @@ impl ReadBudget {
         // The semaphore is never closed, so acquiring only waits.
         let _permit = self.permits.acquire().await.ok();
         read.await
+    }
+
+    /// Runs `read` as [`ReadBudget::run`] does, abandoned (`None`) when waiting for its turn and
+    /// reading take longer than [`READ_TIMEOUT`] (the database is unreachable or overloaded).
+    pub async fn run_in_time<T>(&self, read: impl Future<Output = T>) -> Option<T> {
+        tokio::time::timeout(READ_TIMEOUT, self.run(read))
+            .await
+            .ok()
     }
 }
 

@@ -11,12 +11,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::fresh_cache::{FreshCache, Freshness};
-use crate::reads::ReadBudget;
+use crate::reads::{READ_TIMEOUT, ReadBudget};
 
 /// Pages older than this are re-read in the background by the next request that serves them.
 const REFRESH_AFTER: Duration = Duration::from_millis(200);
-/// A read that takes longer, waiting for its turn included, is abandoned.
-const READ_TIMEOUT: Duration = Duration::from_secs(3);
 /// At most this many distinct pages are kept (of each kind).
 const MAX_PAGES: usize = 1024;
 /// How often each instance looks for rounds to freeze.
@@ -137,9 +135,10 @@ async fn within_budget<T>(
     budget: ReadBudget,
     read: impl Future<Output = Result<T, ResultsError>>,
 ) -> Result<T, ResultsError> {
-    tokio::time::timeout(READ_TIMEOUT, budget.run(read))
+    budget
+        .run_in_time(read)
         .await
-        .map_err(|_| ResultsError::Timeout)?
+        .ok_or(ResultsError::Timeout)?
 }
 
 /// Freezes each round's standings once it has closed, from every instance (one wins each round),

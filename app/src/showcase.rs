@@ -13,12 +13,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::fresh_cache::{FreshCache, Freshness};
-use crate::reads::ReadBudget;
+use crate::reads::{READ_TIMEOUT, ReadBudget};
 
 /// Pages older than this are re-read in the background by the next request that serves them.
 const REFRESH_AFTER: Duration = Duration::from_millis(200);
-/// A read that takes longer, waiting for its turn included, is abandoned.
-const READ_TIMEOUT: Duration = Duration::from_secs(3);
 /// At most this many distinct list pages are kept; past it, further pages are read without keeping.
 const MAX_PAGES: usize = 4096;
 
@@ -152,9 +150,10 @@ impl Reader {
         &self,
         read: impl Future<Output = Result<T, ShowcaseError>>,
     ) -> Result<T, ShowcaseError> {
-        tokio::time::timeout(READ_TIMEOUT, self.budget.run(read))
+        self.budget
+            .run_in_time(read)
             .await
-            .map_err(|_| ShowcaseError::Timeout)?
+            .ok_or(ShowcaseError::Timeout)?
     }
 
     async fn list(&self, key: &ListKey) -> Result<ListPage, ShowcaseError> {

@@ -12,15 +12,12 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::fresh_cache::{FreshCache, Freshness};
-use crate::reads::ReadBudget;
+use crate::reads::{READ_TIMEOUT, ReadBudget};
 
 /// Every accepted vote shows in every instance's rankings within this time.
 pub const MAX_STALENESS: Duration = Duration::from_secs(1);
 /// Pages older than this are re-read in the background by the next request that serves them.
 const REFRESH_AFTER: Duration = Duration::from_millis(200);
-/// A page read that takes longer, waiting for its turn included, is abandoned (the database is
-/// unreachable or overloaded).
-const READ_TIMEOUT: Duration = Duration::from_secs(3);
 /// At most this many distinct pages are kept; past it, further pages are read without keeping.
 const MAX_PAGES: usize = 4096;
 
@@ -91,9 +88,10 @@ impl Rankings {
             .get(key, move || {
                 let (pool, budget, key) = (pool.clone(), budget.clone(), read.clone());
                 async move {
-                    tokio::time::timeout(READ_TIMEOUT, budget.run(read_page(&pool, &key)))
+                    budget
+                        .run_in_time(read_page(&pool, &key))
                         .await
-                        .map_err(|_| RankingsError::Timeout)?
+                        .ok_or(RankingsError::Timeout)?
                 }
             })
             .await
