@@ -12,7 +12,8 @@ pub async fn delete_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
 }
 
 /// Players `0..players` (ids `md5('player-' || i)`, `player<i>@seed.test`, every one with
-/// `password_hash`; cities cycle over `cities`), created a second apart from 2026-01-01.
+/// `password_hash`; cities cycle over `cities`), created a second apart from 2026-01-01, each
+/// signed up from an address of its own in the benchmarking range 198.18.0.0/15.
 pub async fn seed_players(
     connection: &mut PgConnection,
     players: i64,
@@ -20,10 +21,12 @@ pub async fn seed_players(
     cities: &[&str],
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country, created_at)
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, city, country, created_at,
+                            signup_network)
          SELECT md5('player-' || i)::uuid, 'player' || i || '@seed.test', $2,
                 'Jugador', 'Número ' || i, ($3::text[])[1 + i % cardinality($3::text[])], 'Colombia',
-                timestamptz '2026-01-01 00:00:00Z' + i * interval '1 second'
+                timestamptz '2026-01-01 00:00:00Z' + i * interval '1 second',
+                '198.' || 18 + i / 65536 % 2 || '.' || i / 256 % 256 || '.' || i % 256
          FROM generate_series(0, $1 - 1) AS i",
     )
     .bind(players)
@@ -56,12 +59,22 @@ pub async fn seed_published(
     Ok(())
 }
 
-/// Sets every video's vote count from the `votes` rows (after votes were inserted in bulk).
+/// Sets every video's vote count, and the holding rules' tallies per player and network, from
+/// the `votes` rows (after votes were inserted in bulk), as the votes would have left them.
 pub async fn recount_votes(connection: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::raw_sql(
         "UPDATE videos v SET votes = c.n
          FROM (SELECT video_id, count(*) AS n FROM votes WHERE state = 'counted' GROUP BY video_id) c
-         WHERE v.id = c.video_id",
+         WHERE v.id = c.video_id;
+         DELETE FROM network_votes;
+         INSERT INTO network_votes (player_id, network, counted)
+         SELECT player_id, network, count(*) FROM votes WHERE state = 'counted'
+         GROUP BY player_id, network;
+         DELETE FROM signup_network_votes;
+         INSERT INTO signup_network_votes (player_id, network, counted)
+         SELECT player_id, signup_network, count(*) FROM votes
+         WHERE state = 'counted' AND signup_network IS NOT NULL
+         GROUP BY player_id, signup_network;",
     )
     .execute(connection)
     .await?;

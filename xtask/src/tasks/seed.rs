@@ -101,14 +101,17 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     console::step(format!("Votes: {} (Zipf, s = 1)", args.votes));
     let counts = zipf_counts(args.players, args.votes);
     // Video of rank r (index r - 1) gets its votes from the players that follow it, wrapping
-    // around: distinct voters, never the owner.
+    // around: distinct voters, never the owner, each voting from the network it signed up on.
     sqlx::query(
-        "INSERT INTO votes (video_id, user_id, created_at, player_id, voter_created_at)
-         SELECT md5('video-' || (r.ord - 1))::uuid, md5('player-' || ((r.ord - 1 + k) % $2))::uuid,
+        "INSERT INTO votes (video_id, user_id, created_at, player_id, voter_created_at, network,
+                           signup_network, voter_verified)
+         SELECT md5('video-' || (r.ord - 1))::uuid, u.id,
                 timestamptz '2026-03-01 00:00:00Z' + k * interval '1 second',
-                md5('player-' || (r.ord - 1))::uuid, timestamptz '2026-01-01 00:00:00Z'
-         FROM unnest($1::bigint[]) WITH ORDINALITY AS r(n, ord),
-              LATERAL generate_series(1, r.n) AS k",
+                md5('player-' || (r.ord - 1))::uuid, u.created_at, u.signup_network,
+                u.signup_network, u.email_verified_at IS NOT NULL
+         FROM unnest($1::bigint[]) WITH ORDINALITY AS r(n, ord)
+              CROSS JOIN LATERAL generate_series(1, r.n) AS k
+              JOIN users u ON u.id = md5('player-' || ((r.ord - 1 + k) % $2))::uuid",
     )
     .bind(&counts)
     .bind(i64::from(args.players))
