@@ -6,10 +6,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
+
 /// A public read that takes longer, waiting for its turn included, is abandoned.
 pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-
-use tokio::sync::Semaphore;
 
 /// Connections a full load of public reads leaves to everything else.
 pub const RESERVED_FOR_WRITES: u32 = 2;
