@@ -76,9 +76,22 @@ pub enum Vote {
     Held { votes: i32, reason: String },
 }
 
-/// The statement's answer.
+/// The vote statement's answer when it recorded the vote.
 #[derive(sqlx::FromRow)]
-struct CastVote {
+struct Recorded {
+    state: String,
+    reason: Option<String>,
+    votes: i32,
+    young: bool,
+    /// The network's and the signup network's tallies after this vote (serialised by their
+    /// rows' locks).
+    young_after: Option<i32>,
+    signup_counted_after: Option<i32>,
+}
+
+/// Why the vote statement recorded nothing, read after it.
+#[derive(sqlx::FromRow)]
+struct Refusal {
     voter_exists: bool,
     may_vote: bool,
     owner: Option<Uuid>,
@@ -86,15 +99,13 @@ struct CastVote {
     city_key: Option<String>,
     /// A round is open for the player's city, or none is configured.
     round_open: bool,
-    state: Option<String>,
-    reason: Option<String>,
-    votes: Option<i32>,
-    young: Option<bool>,
-    /// The network's and the signup network's tallies after this vote (serialised by their
-    /// rows' locks).
-    young_after: Option<i32>,
-    signup_counted_after: Option<i32>,
+    voted: bool,
 }
+
+/// A vote that no refusal explains comes back this many times before it is answered as a
+/// missing video: each time the statement and the read after it saw different rows (a video
+/// hidden and restored, a round closed and reopened, in between).
+const UNEXPLAINED_TRIES: u32 = 3;
 
 /// Casts `voter`'s vote for `video_id` from `network` (an IPv6 /64 or an IPv4 address); with
 /// `verified_only`, only if the voter's e-mail is verified.
@@ -106,16 +117,19 @@ struct CastVote {
 /// may vote this fast (its pace, its network's hour) is the caller's to decide first: the API
 /// keeps those counts in memory, shared between instances every second, so the vote's only
 /// round trip is this statement and no busy account's or network's row is held across its
-/// commit.
+/// commit. A vote the statement does not record (no such voter or video, not verified, voting
+/// closed, the voter's own video, already voted) is explained by a second, read-only statement.
 ///
 /// The rules read the tallies as the statement found them; the tallies are then updated by
 /// upserts that wait for each other, and return the counts this vote made. A vote that counted
 /// while another raced it past a burst is then held, in a second statement: of twelve new
 /// accounts voting at once from one network, exactly the burst count.
 ///
-/// The statement joins the rows it reads rather than reading each value in a subquery of its own:
-/// every such subquery is a plan node set up on each execution, and on two busy cores that setup
-/// showed in the vote's latency (docs/benchmarks.md, "What the vote's new work costs").
+/// The statement is built for how often it runs. PostgreSQL sets up every plan node and
+/// expression again on each execution, so it joins the rows it reads rather than reading each
+/// value in a subquery, carries what the later parts need in the inserted vote's `RETURNING`, and
+/// leaves the explaining of refusals to a statement of its own (docs/benchmarks.md, "The checks a
+/// vote paid for").
 pub async fn cast(
     pool: &PgPool,
     video_id: Uuid,
@@ -124,44 +138,62 @@ pub async fn cast(
     verified_only: bool,
     rules: &HoldRules,
 ) -> Result<Vote, sqlx::Error> {
+    for _ in 0..UNEXPLAINED_TRIES {
+        if let Some(recorded) =
+            retry_on_deadlock(|| record(pool, video_id, voter, network, verified_only, rules))
+                .await?
+        {
+            return counted_or_held(pool, video_id, voter, rules, recorded).await;
+        }
+        if let Some(refused) = refusal(pool, video_id, voter, verified_only).await? {
+            return Ok(refused);
+        }
+    }
+    Ok(Vote::NotFound)
+}
+
+/// The vote statement: the vote recorded, counted or held, with the counts it made; `None` when
+/// it recorded nothing.
+async fn record(
+    pool: &PgPool,
+    video_id: Uuid,
+    voter: Uuid,
+    network: &str,
+    verified_only: bool,
+    rules: &HoldRules,
+) -> Result<Option<Recorded>, sqlx::Error> {
     let limit = |value: u32| i64::from(value);
-    let cast: CastVote = retry_on_deadlock(|| {
-        sqlx::query_as(
-            "WITH voter AS (
-             SELECT created_at, email_verified_at IS NOT NULL AS verified, signup_network,
-                    created_at > now() - make_interval(secs => $4) AS young,
-                    email_verified_at IS NOT NULL OR NOT $9 AS may_vote
-             FROM users WHERE id = $2
-         ), target AS (
-             SELECT v.owner_id, v.votes, coalesce(s.votes, 0) AS player_votes, s.city_key,
-                    -- With no round configured voting is open; else only inside an open round of
-                    -- the player's city (platform::rounds).
-                    (SELECT coalesce(bool_or((r.opens_at <= now() AND now() < r.closes_at
-                                              AND (r.city_keys IS NULL
-                                                   OR s.city_key = ANY (r.city_keys)))
-                                             IS TRUE), true)
-                     FROM rounds r WHERE r.cancelled_at IS NULL) AS round_open
-             FROM videos v LEFT JOIN player_scores s ON s.player_id = v.owner_id
-             WHERE v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL
-         ), verdict AS (
-             SELECT target.owner_id, voter.signup_network, voter.created_at, voter.verified,
-                    voter.young,
+    sqlx::query_as(
+        "WITH verdict AS (
+             SELECT v.owner_id, v.votes, u.signup_network, u.created_at,
+                    u.email_verified_at IS NOT NULL AS verified,
+                    u.created_at > now() - make_interval(secs => $4) AS young,
                     CASE
-                        WHEN voter.young
+                        WHEN u.created_at > now() - make_interval(secs => $4)
                              AND CASE WHEN n.young_window_end > now() THEN n.young_votes
                                       ELSE 0 END >= $5
                             THEN 'young_accounts_burst'
                         WHEN coalesce(sn.counted, 0) >= $8 THEN 'signup_network_burst'
                         WHEN coalesce(n.counted, 0) + 1 >= $7
                              AND (coalesce(n.counted, 0) + 1) * 100
-                                 > $6::bigint * (target.player_votes + 1)
+                                 > $6::bigint * (coalesce(s.votes, 0) + 1)
                             THEN 'network_share'
                     END AS reason
-             FROM target CROSS JOIN voter
-             LEFT JOIN network_votes n ON n.player_id = target.owner_id AND n.network = $3
+             FROM videos v
+             JOIN users u ON u.id = $2
+             LEFT JOIN player_scores s ON s.player_id = v.owner_id
+             LEFT JOIN network_votes n ON n.player_id = v.owner_id AND n.network = $3
              LEFT JOIN signup_network_votes sn
-                    ON sn.player_id = target.owner_id AND sn.network = voter.signup_network
-             WHERE target.owner_id <> $2 AND voter.may_vote AND target.round_open
+                    ON sn.player_id = v.owner_id AND sn.network = u.signup_network
+             WHERE v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL
+               AND v.owner_id <> $2 AND (u.email_verified_at IS NOT NULL OR NOT $9)
+               -- With no round configured voting is open; else only inside an open round of
+               -- the player's city (platform::rounds).
+               AND (SELECT coalesce(bool_or((r.opens_at <= now() AND now() < r.closes_at
+                                             AND (r.city_keys IS NULL
+                                                  OR s.city_key = ANY (r.city_keys)))
+                                            IS TRUE), true)
+                    FROM rounds r WHERE r.cancelled_at IS NULL)
          ), cast_vote AS (
              INSERT INTO votes (video_id, user_id, player_id, network, signup_network,
                                 voter_created_at, voter_verified, state, held_reason)
@@ -169,10 +201,11 @@ pub async fn cast(
                     CASE WHEN reason IS NULL THEN 'counted' ELSE 'held' END, reason
              FROM verdict
              ON CONFLICT DO NOTHING
-             RETURNING state, held_reason
+             RETURNING player_id, network, signup_network, voter_created_at, state, held_reason,
+                       (state = 'counted')::int AS counts
          ), counted AS (
              UPDATE videos v SET votes = v.votes + 1
-             FROM cast_vote WHERE v.id = $1 AND cast_vote.state = 'counted'
+             FROM cast_vote WHERE v.id = $1 AND cast_vote.counts = 1
              RETURNING v.owner_id, v.votes, v.hidden_at
          ), scored AS (
              -- A hide that committed while this vote waited for the video's row has taken the
@@ -183,9 +216,10 @@ pub async fn cast(
          ), tallied AS (
              INSERT INTO network_votes AS n (player_id, network, counted, young_votes,
                                              young_window_end)
-             SELECT verdict.owner_id, $3, CASE WHEN cast_vote.state = 'counted' THEN 1 ELSE 0 END,
-                    CASE WHEN verdict.young THEN 1 ELSE 0 END, now() + make_interval(secs => $4)
-             FROM cast_vote CROSS JOIN verdict
+             SELECT player_id, network, counts,
+                    (voter_created_at > now() - make_interval(secs => $4))::int,
+                    now() + make_interval(secs => $4)
+             FROM cast_vote
              ON CONFLICT (player_id, network) DO UPDATE SET
                  counted = n.counted + EXCLUDED.counted,
                  young_votes = CASE WHEN n.young_window_end > now() THEN n.young_votes ELSE 0 END
@@ -195,93 +229,122 @@ pub async fn cast(
              RETURNING young_votes
          ), signup_tallied AS (
              INSERT INTO signup_network_votes AS n (player_id, network, counted)
-             SELECT verdict.owner_id, verdict.signup_network,
-                    CASE WHEN cast_vote.state = 'counted' THEN 1 ELSE 0 END
-             FROM cast_vote CROSS JOIN verdict
-             WHERE verdict.signup_network IS NOT NULL
+             SELECT player_id, signup_network, counts FROM cast_vote
+             WHERE signup_network IS NOT NULL
              ON CONFLICT (player_id, network) DO UPDATE SET counted = n.counted + EXCLUDED.counted
              RETURNING counted
          )
-         SELECT voter.created_at IS NOT NULL AS voter_exists,
-                coalesce(voter.may_vote, false) AS may_vote,
-                target.owner_id AS owner, target.city_key,
-                coalesce(target.round_open, true) AS round_open,
-                cast_vote.state, cast_vote.held_reason AS reason,
-                coalesce(counted.votes, target.votes) AS votes,
-                voter.young, tallied.young_votes AS young_after,
-                signup_tallied.counted AS signup_counted_after
-         FROM (SELECT) AS one
-         LEFT JOIN voter ON true LEFT JOIN target ON true LEFT JOIN cast_vote ON true
+         SELECT cast_vote.state, cast_vote.held_reason AS reason,
+                coalesce(counted.votes, verdict.votes) AS votes, verdict.young,
+                tallied.young_votes AS young_after, signup_tallied.counted AS signup_counted_after
+         FROM verdict CROSS JOIN cast_vote
          LEFT JOIN counted ON true LEFT JOIN tallied ON true LEFT JOIN signup_tallied ON true",
-        )
-        .bind(video_id)
-        .bind(voter)
-        .bind(network)
-        .bind(rules.young_account.as_secs_f64())
-        .bind(limit(rules.young_burst))
-        .bind(limit(rules.network_share_percent))
-        .bind(limit(rules.network_share_floor))
-        .bind(limit(rules.signup_burst))
-        .bind(verified_only)
-        .fetch_one(pool)
+    )
+    .bind(video_id)
+    .bind(voter)
+    .bind(network)
+    .bind(rules.young_account.as_secs_f64())
+    .bind(limit(rules.young_burst))
+    .bind(limit(rules.network_share_percent))
+    .bind(limit(rules.network_share_floor))
+    .bind(limit(rules.signup_burst))
+    .bind(verified_only)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A recorded vote's answer: held as the statement decided, or held now because parallel votes
+/// raced it past a burst, or counted.
+async fn counted_or_held(
+    pool: &PgPool,
+    video_id: Uuid,
+    voter: Uuid,
+    rules: &HoldRules,
+    recorded: Recorded,
+) -> Result<Vote, sqlx::Error> {
+    let Recorded {
+        state,
+        reason,
+        votes,
+        young,
+        young_after,
+        signup_counted_after,
+    } = recorded;
+    if state != "counted" {
+        return Ok(Vote::Held {
+            votes,
+            reason: reason.unwrap_or_default(),
+        });
+    }
+    // Counted on what the statement saw; raced past a burst by votes it could not see?
+    let past = |after: Option<i32>, burst: u32| {
+        after.is_some_and(|after| i64::from(after) > i64::from(burst))
+    };
+    let raced = if young && past(young_after, rules.young_burst) {
+        Some(YOUNG_ACCOUNTS_BURST)
+    } else if past(signup_counted_after, rules.signup_burst) {
+        Some(SIGNUP_NETWORK_BURST)
+    } else {
+        None
+    };
+    Ok(match raced {
+        None => Vote::Counted { votes },
+        Some(reason) => Vote::Held {
+            votes: retry_on_deadlock(|| hold_raced(pool, video_id, voter, reason)).await?,
+            reason: reason.to_owned(),
+        },
     })
+}
+
+/// Why a vote the statement did not record was refused, in the order the API answers them;
+/// `None` when nothing refuses it now (the rows changed since the statement).
+async fn refusal(
+    pool: &PgPool,
+    video_id: Uuid,
+    voter: Uuid,
+    verified_only: bool,
+) -> Result<Option<Vote>, sqlx::Error> {
+    let refusal: Refusal = sqlx::query_as(
+        "SELECT u.id IS NOT NULL AS voter_exists,
+                coalesce(u.email_verified_at IS NOT NULL OR NOT $3, false) AS may_vote,
+                v.owner_id AS owner, s.city_key,
+                (SELECT coalesce(bool_or((r.opens_at <= now() AND now() < r.closes_at
+                                          AND (r.city_keys IS NULL
+                                               OR s.city_key = ANY (r.city_keys)))
+                                         IS TRUE), true)
+                 FROM rounds r WHERE r.cancelled_at IS NULL) AS round_open,
+                EXISTS (SELECT 1 FROM votes WHERE video_id = $1 AND user_id = $2) AS voted
+         FROM (SELECT) AS one
+         LEFT JOIN users u ON u.id = $2
+         LEFT JOIN videos v
+                ON v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL
+         LEFT JOIN player_scores s ON s.player_id = v.owner_id",
+    )
+    .bind(video_id)
+    .bind(voter)
+    .bind(verified_only)
+    .fetch_one(pool)
     .await?;
-    let vote = match cast {
-        CastVote {
+    Ok(match refusal {
+        Refusal {
             voter_exists: false,
             ..
-        } => Vote::NoAccount,
-        CastVote {
+        } => Some(Vote::NoAccount),
+        Refusal {
             may_vote: false, ..
-        } => Vote::NotVerified,
-        CastVote { owner: None, .. } => Vote::NotFound,
-        CastVote {
+        } => Some(Vote::NotVerified),
+        Refusal { owner: None, .. } => Some(Vote::NotFound),
+        Refusal {
             round_open: false,
             city_key,
             ..
-        } => Vote::Closed { city_key },
-        CastVote {
+        } => Some(Vote::Closed { city_key }),
+        Refusal {
             owner: Some(owner), ..
-        } if owner == voter => Vote::OwnVideo,
-        // Nothing recorded: the insert found this voter's vote already there.
-        CastVote { state: None, .. } => Vote::AlreadyVoted,
-        CastVote {
-            state: Some(state),
-            reason,
-            votes,
-            young,
-            young_after,
-            signup_counted_after,
-            ..
-        } => {
-            let votes = votes.unwrap_or_default();
-            if state != "counted" {
-                return Ok(Vote::Held {
-                    votes,
-                    reason: reason.unwrap_or_default(),
-                });
-            }
-            // Counted on what the statement saw; raced past a burst by votes it could not see?
-            let past = |after: Option<i32>, burst: u32| {
-                after.is_some_and(|after| i64::from(after) > i64::from(burst))
-            };
-            let raced = if young == Some(true) && past(young_after, rules.young_burst) {
-                Some(YOUNG_ACCOUNTS_BURST)
-            } else if past(signup_counted_after, rules.signup_burst) {
-                Some(SIGNUP_NETWORK_BURST)
-            } else {
-                None
-            };
-            match raced {
-                None => Vote::Counted { votes },
-                Some(reason) => Vote::Held {
-                    votes: retry_on_deadlock(|| hold_raced(pool, video_id, voter, reason)).await?,
-                    reason: reason.to_owned(),
-                },
-            }
-        }
-    };
-    Ok(vote)
+        } if owner == voter => Some(Vote::OwnVideo),
+        Refusal { voted: true, .. } => Some(Vote::AlreadyVoted),
+        Refusal { .. } => None,
+    })
 }
 
 /// Runs a vote's statement again when PostgreSQL chose it to break a deadlock (SQLSTATE 40P01; the
