@@ -189,11 +189,11 @@ async fn record(
                AND v.owner_id <> $2 AND (u.email_verified_at IS NOT NULL OR NOT $9)
                -- With no round configured voting is open; else only inside an open round of
                -- the player's city (platform::rounds).
-               AND (SELECT coalesce(bool_or((r.opens_at <= now() AND now() < r.closes_at
-                                             AND (r.city_keys IS NULL
-                                                  OR s.city_key = ANY (r.city_keys)))
-                                            IS TRUE), true)
-                    FROM rounds r WHERE r.cancelled_at IS NULL)
+               AND (NOT EXISTS (SELECT FROM rounds r WHERE r.cancelled_at IS NULL)
+                    OR EXISTS (SELECT FROM rounds r
+                               WHERE r.cancelled_at IS NULL AND r.opens_at <= now()
+                                 AND now() < r.closes_at
+                                 AND (r.city_keys IS NULL OR s.city_key = ANY (r.city_keys))))
          ), cast_vote AS (
              INSERT INTO votes (video_id, user_id, player_id, network, signup_network,
                                 voter_created_at, voter_verified, state, held_reason)
@@ -308,11 +308,12 @@ async fn refusal(
         "SELECT u.id IS NOT NULL AS voter_exists,
                 coalesce(u.email_verified_at IS NOT NULL OR NOT $3, false) AS may_vote,
                 v.owner_id AS owner, s.city_key,
-                (SELECT coalesce(bool_or((r.opens_at <= now() AND now() < r.closes_at
-                                          AND (r.city_keys IS NULL
-                                               OR s.city_key = ANY (r.city_keys)))
-                                         IS TRUE), true)
-                 FROM rounds r WHERE r.cancelled_at IS NULL) AS round_open,
+                NOT EXISTS (SELECT FROM rounds r WHERE r.cancelled_at IS NULL)
+                OR EXISTS (SELECT FROM rounds r
+                           WHERE r.cancelled_at IS NULL AND r.opens_at <= now()
+                             AND now() < r.closes_at
+                             AND (r.city_keys IS NULL OR s.city_key = ANY (r.city_keys)))
+                    AS round_open,
                 EXISTS (SELECT 1 FROM votes WHERE video_id = $1 AND user_id = $2) AS voted
          FROM (SELECT) AS one
          LEFT JOIN users u ON u.id = $2
