@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgPool};
 
 use crate::config::DatabaseSettings;
 
@@ -17,36 +17,20 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = settings.url.expose().parse()?;
     let options = options.application_name("rising-stars");
-    pool_options(settings).connect_with(options).await
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
 }
 
 /// Like [`connect`], but without touching the database until the first query.
 pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = settings.url.expose().parse()?;
-    Ok(pool_options(settings).connect_lazy_with(options.application_name("rising-stars")))
-}
-
-/// A connection idle for longer than this is pinged before it is handed out.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
-
-/// The pool's settings. sqlx pings every idle connection before handing it out by default: a
-/// round trip before every statement, which on busy cores cost as much as the statement's own
-/// (docs/benchmarks.md, "A round trip less"). Only a connection that sat idle for a while is
-/// pinged (one the server or the network may have dropped meanwhile); a busy one that broke fails
-/// its statement once, and sqlx closes it.
-fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
-    PgPoolOptions::new()
+    Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .test_before_acquire(false)
-        .before_acquire(|connection, meta| {
-            Box::pin(async move {
-                if meta.idle_for > PING_AFTER_IDLE {
-                    connection.ping().await?;
-                }
-                Ok(true)
-            })
-        })
+        .connect_lazy_with(options.application_name("rising-stars")))
 }
 
 /// Applies pending migrations; safe to run from several processes at once (sqlx takes a lock).
