@@ -102,6 +102,19 @@ struct Refusal {
     voted: bool,
 }
 
+/// Whether voting is open for the player whose `player_scores` row is `s`: with no round
+/// configured, always; else only inside an open round of the player's city (platform::rounds).
+/// One SQL expression for the vote's statement and for the read that explains a refusal, so the
+/// two never disagree.
+macro_rules! voting_open {
+    () => {
+        "(NOT EXISTS (SELECT FROM rounds r WHERE r.cancelled_at IS NULL)
+          OR EXISTS (SELECT FROM rounds r
+                     WHERE r.cancelled_at IS NULL AND r.opens_at <= now() AND now() < r.closes_at
+                       AND (r.city_keys IS NULL OR s.city_key = ANY (r.city_keys))))"
+    };
+}
+
 /// A vote that no refusal explains comes back this many times before it is answered as a
 /// missing video: each time the statement and the read after it saw different rows (a video
 /// hidden and restored, a round closed and reopened, in between).
@@ -163,7 +176,7 @@ async fn record(
     rules: &HoldRules,
 ) -> Result<Option<Recorded>, sqlx::Error> {
     let limit = |value: u32| i64::from(value);
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "WITH verdict AS (
              SELECT v.owner_id, v.votes, u.signup_network, u.created_at,
                     u.email_verified_at IS NOT NULL AS verified,
@@ -187,13 +200,9 @@ async fn record(
                     ON sn.player_id = v.owner_id AND sn.network = u.signup_network
              WHERE v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL
                AND v.owner_id <> $2 AND (u.email_verified_at IS NOT NULL OR NOT $9)
-               -- With no round configured voting is open; else only inside an open round of
-               -- the player's city (platform::rounds).
-               AND (NOT EXISTS (SELECT FROM rounds r WHERE r.cancelled_at IS NULL)
-                    OR EXISTS (SELECT FROM rounds r
-                               WHERE r.cancelled_at IS NULL AND r.opens_at <= now()
-                                 AND now() < r.closes_at
-                                 AND (r.city_keys IS NULL OR s.city_key = ANY (r.city_keys))))
+               AND ",
+        voting_open!(),
+        "
          ), cast_vote AS (
              INSERT INTO votes (video_id, user_id, player_id, network, signup_network,
                                 voter_created_at, voter_verified, state, held_reason)
@@ -238,8 +247,8 @@ async fn record(
                 coalesce(counted.votes, verdict.votes) AS votes, verdict.young,
                 tallied.young_votes AS young_after, signup_tallied.counted AS signup_counted_after
          FROM verdict CROSS JOIN cast_vote
-         LEFT JOIN counted ON true LEFT JOIN tallied ON true LEFT JOIN signup_tallied ON true",
-    )
+         LEFT JOIN counted ON true LEFT JOIN tallied ON true LEFT JOIN signup_tallied ON true"
+    ))
     .bind(video_id)
     .bind(voter)
     .bind(network)
@@ -304,23 +313,19 @@ async fn refusal(
     voter: Uuid,
     verified_only: bool,
 ) -> Result<Option<Vote>, sqlx::Error> {
-    let refusal: Refusal = sqlx::query_as(
+    let refusal: Refusal = sqlx::query_as(concat!(
         "SELECT u.id IS NOT NULL AS voter_exists,
                 coalesce(u.email_verified_at IS NOT NULL OR NOT $3, false) AS may_vote,
-                v.owner_id AS owner, s.city_key,
-                NOT EXISTS (SELECT FROM rounds r WHERE r.cancelled_at IS NULL)
-                OR EXISTS (SELECT FROM rounds r
-                           WHERE r.cancelled_at IS NULL AND r.opens_at <= now()
-                             AND now() < r.closes_at
-                             AND (r.city_keys IS NULL OR s.city_key = ANY (r.city_keys)))
-                    AS round_open,
+                v.owner_id AS owner, s.city_key, ",
+        voting_open!(),
+        " AS round_open,
                 EXISTS (SELECT 1 FROM votes WHERE video_id = $1 AND user_id = $2) AS voted
          FROM (SELECT) AS one
          LEFT JOIN users u ON u.id = $2
          LEFT JOIN videos v
                 ON v.id = $1 AND v.published_at IS NOT NULL AND v.hidden_at IS NULL
-         LEFT JOIN player_scores s ON s.player_id = v.owner_id",
-    )
+         LEFT JOIN player_scores s ON s.player_id = v.owner_id"
+    ))
     .bind(video_id)
     .bind(voter)
     .bind(verified_only)
