@@ -1,10 +1,12 @@
 //! The PostgreSQL pool and the schema migrations (embedded in every binary).
 
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool};
 
 use crate::config::DatabaseSettings;
 
@@ -17,20 +19,120 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = settings.url.expose().parse()?;
     let options = options.application_name("rising-stars");
-    PgPoolOptions::new()
-        .max_connections(settings.max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
-        .await
+    pool_options(settings).connect_with(options).await
 }
 
 /// Like [`connect`], but without touching the database until the first query.
 pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = settings.url.expose().parse()?;
-    Ok(PgPoolOptions::new()
+    Ok(pool_options(settings).connect_lazy_with(options.application_name("rising-stars")))
+}
+
+/// A connection idle for longer than this is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
+/// The pool's settings. By default sqlx pings every idle connection before handing it out: a
+/// round trip before every statement, which on busy cores cost as much as the statement's own
+/// (docs/benchmarks.md, "A round trip less"). Here a connection is pinged only when it may have
+/// been dropped while it sat idle: when it sat idle for a while, or when it went idle before a
+/// statement last found its connection dropped ([`note_failure`]; the server restarted, or
+/// dropped every connection). Every other idle connection passed sqlx's ping when it was
+/// returned to the pool. A statement that still meets a dropped connection fails once, and
+/// [`retry_transient`] runs it again on a live one.
+fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
+    PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(options.application_name("rising-stars")))
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_AFTER_IDLE || idle_since_before_a_drop(meta.idle_for) {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
+/// The clock [`LAST_DROP`] counts from.
+fn clock() -> Instant {
+    static STARTED: OnceLock<Instant> = OnceLock::new();
+    *STARTED.get_or_init(Instant::now)
+}
+
+/// When a statement of this process last found its connection dropped, in nanoseconds since
+/// [`clock`]; zero when none has.
+static LAST_DROP: AtomicU64 = AtomicU64::new(0);
+
+fn nanos_since_clock() -> u64 {
+    u64::try_from(clock().elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Whether a connection idle for `idle_for` went idle before the last dropped connection was
+/// noted: it may have been dropped with it.
+fn idle_since_before_a_drop(idle_for: Duration) -> bool {
+    let last_drop = LAST_DROP.load(Ordering::Relaxed);
+    let idle_for = u64::try_from(idle_for.as_nanos()).unwrap_or(u64::MAX);
+    last_drop != 0 && nanos_since_clock().saturating_sub(idle_for) <= last_drop
+}
+
+/// Whether `error` says the statement's connection was gone: closed by the server (SQLSTATE class
+/// 08, or 57P01–57P03: terminated, crashed, restarting) or by the network. The server had not
+/// run the statement, or rolled its transaction back.
+pub fn connection_dropped(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&&*code)
+        }),
+        _ => false,
+    }
+}
+
+/// Notes a failed statement: when its connection had been dropped, every connection that was
+/// idle until now is pinged before it is next handed out, so that the rest of the pool's
+/// dropped connections are replaced instead of failing a statement each.
+pub fn note_failure(error: &sqlx::Error) {
+    if connection_dropped(error) {
+        LAST_DROP.fetch_max(nanos_since_clock().max(1), Ordering::Relaxed);
+    }
+}
+
+/// The most times [`retry_transient`] runs a statement.
+const TRIES: u32 = 3;
+
+/// Runs a statement again (at most three times in all) when it failed without effect: its
+/// connection had been dropped ([`connection_dropped`]; noted, so the next connection is
+/// checked), or PostgreSQL chose it to break a deadlock (SQLSTATE 40P01; its transaction was
+/// rolled back). Only for statements whose second run is harmless even if the first did take
+/// effect and only its answer was lost (a vote, for one, is keyed by voter and video).
+///
+/// The one deadlock seen: a vote held after it raced past a burst and a vote for the same player
+/// counting, each waiting for a row of the player's the other had taken (their statements'
+/// data-modifying parts take the video's, the score's and the tallies' rows in orders PostgreSQL
+/// does not promise). Forty new accounts behind one address voting the same videos met it about
+/// once in 2,000 votes, as a 500 after a second (`tests/e2e/crawlers.rs`).
+pub async fn retry_transient<T, F, Fut>(mut statement: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    const DEADLOCK_DETECTED: &str = "40P01";
+    let mut tries = 1;
+    loop {
+        let error = match statement().await {
+            Ok(answer) => return Ok(answer),
+            Err(error) => error,
+        };
+        note_failure(&error);
+        let deadlock = matches!(&error, sqlx::Error::Database(error)
+            if error.code().as_deref() == Some(DEADLOCK_DETECTED));
+        if tries == TRIES || !(deadlock || connection_dropped(&error)) {
+            return Err(error);
+        }
+        tracing::warn!(tries, %error, "a statement failed without effect: again");
+        tries += 1;
+    }
 }
 
 /// Applies pending migrations; safe to run from several processes at once (sqlx takes a lock).
@@ -77,4 +179,22 @@ pub fn migrations_fingerprint() -> String {
         hash.update(&*migration.checksum);
     }
     hex::encode(hash.finalize())[..16].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_connection_makes_every_connection_idle_before_it_suspect() {
+        let reset = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(connection_dropped(&reset));
+        assert!(!connection_dropped(&sqlx::Error::RowNotFound));
+        note_failure(&reset);
+        // Idle since a second ago: since before the drop.
+        assert!(idle_since_before_a_drop(Duration::from_secs(1)));
+        std::thread::sleep(Duration::from_millis(20));
+        // Idle since a millisecond ago: returned to the pool (and pinged then) after the drop.
+        assert!(!idle_since_before_a_drop(Duration::from_millis(1)));
+    }
 }

@@ -267,6 +267,56 @@ async fn rankings_refresh_after_the_database_drops_every_connection() -> anyhow:
     Ok(())
 }
 
+/// The pool checks a connection before handing it out only when it may have been dropped (idle
+/// for long, or idle since a statement found its own dropped): votes and reads that meet a
+/// dropped connection first run again on a live one.
+#[tokio::test]
+async fn votes_and_reads_in_flight_when_the_database_drops_every_connection_all_go_through()
+-> anyhow::Result<()> {
+    let backends = local_backends().await?;
+    // Twenty accounts made on one machine voting for one player is what the holding rules hold;
+    // here only the answers are under test.
+    let mut env = backends.env.clone();
+    crate::without_holding_rules(&mut env);
+    let api = RunningApi::start(&env).await?;
+    let client = Client::new(&api.base_url);
+    let (owners, fans) = players_and_fans(&backends, &client, "Dropped", &["Cali"], 2, 20).await?;
+    // Twenty votes at once: the pool holds several connections, idle for a moment.
+    for answer in join_all(fans.iter().map(|fan| vote(&client, fan, &owners[0].1))).await {
+        answer?.ok()?;
+    }
+
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&backends.database.pool)
+    .await?;
+    assert!(terminated.len() > 1, "the API had connections to drop");
+
+    // Twenty votes and twenty reads of different pages at once.
+    let votes = join_all(fans.iter().map(|fan| vote(&client, fan, &owners[1].1)));
+    let reads = join_all(
+        (1..=20).map(|limit| client.rankings(Some("Cali"), Some(limit), None, None, None)),
+    );
+    let (votes, reads) = tokio::join!(votes, reads);
+    for answer in votes {
+        answer?.ok()?;
+    }
+    for read in reads {
+        let read = read?;
+        assert_eq!(read.status, 200, "{read:?}");
+    }
+    tokio::time::sleep(BOUND).await;
+    let totals: Vec<i64> = ranking_of(&client, Some("Cali"))
+        .await?
+        .iter()
+        .map(|(_, _, votes)| *votes)
+        .collect();
+    assert_eq!(totals, [20, 20]);
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_silent_database_connection_never_serves_a_page_past_the_bound() -> anyhow::Result<()> {
     let backends = local_backends().await?;

@@ -57,7 +57,11 @@ impl Database {
         &self,
         call: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, DatabaseError> {
-        let failure = match tokio::time::timeout(self.call_limit, call).await {
+        let answer = tokio::time::timeout(self.call_limit, call).await;
+        if let Ok(Err(error)) = &answer {
+            platform::db::note_failure(error);
+        }
+        let failure = match answer {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(error)) if !unreachable(&error) => return Err(DatabaseError::Failed(error)),
             Ok(Err(error)) => error.to_string(),

@@ -64,11 +64,13 @@ impl InternalError {
     }
 }
 
-/// Internal causes become 500s (logged) for both error types.
+/// Internal causes become 500s (logged) for both error types. A statement that found its
+/// connection dropped is noted, so the pool checks its other connections before using them.
 macro_rules! internal_causes {
     ($($error:ty),*) => {$(
         impl From<sqlx::Error> for $error {
             fn from(error: sqlx::Error) -> Self {
+                platform::db::note_failure(&error);
                 Self::internal(format_args!("database: {error}"))
             }
         }

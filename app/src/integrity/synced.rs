@@ -195,12 +195,15 @@ impl SyncedCounters {
         if self.windows().len() >= MAX_WINDOWS {
             return Ok(false);
         }
-        let shared: Option<Shared> = sqlx::query_as(
-            "SELECT key, hits, extract(epoch FROM window_end - now())::float8 AS seconds_left
-             FROM rate_counters WHERE key = $1 AND window_end > now()",
-        )
-        .bind(key)
-        .fetch_optional(&self.pool)
+        // Only reads: run again when it met a dropped connection.
+        let shared: Option<Shared> = platform::db::retry_transient(|| {
+            sqlx::query_as(
+                "SELECT key, hits, extract(epoch FROM window_end - now())::float8 AS seconds_left
+                 FROM rate_counters WHERE key = $1 AND window_end > now()",
+            )
+            .bind(key)
+            .fetch_optional(&self.pool)
+        })
         .await?;
         let now = Instant::now();
         let mut windows = self.windows();
@@ -335,6 +338,7 @@ impl SyncedCounters {
             loop {
                 ticker.tick().await;
                 if let Err(error) = counters.sync().await {
+                    platform::db::note_failure(&error);
                     tracing::warn!(%error, "sharing the rate counters failed");
                 }
             }

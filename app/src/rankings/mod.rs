@@ -161,14 +161,18 @@ async fn read_page(pool: &PgPool, key: &PageKey) -> Result<RankingPage, Rankings
          ) u
          ORDER BY p.votes DESC, p.reached_at, p.player_id"
     );
-    let query = sqlx::query_as::<_, PageRow>(sqlx::AssertSqlSafe(sql))
-        .bind(limit)
-        .bind(offset);
-    let query = match city {
-        Some(city) => query.bind(city.clone()),
-        None => query,
-    };
-    let rows = query.fetch_all(pool).await?;
+    // One statement that only reads: run again when it met a dropped connection.
+    let rows = platform::db::retry_transient(|| {
+        let query = sqlx::query_as::<_, PageRow>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(limit)
+            .bind(offset);
+        let query = match city {
+            Some(city) => query.bind(city.clone()),
+            None => query,
+        };
+        query.fetch_all(pool)
+    })
+    .await?;
     // The total rides along with the page; only a page past the end needs its own look-up.
     let total = match rows.first() {
         Some(row) => row.total.unwrap_or(0),

@@ -654,7 +654,7 @@ pub async fn decide_by_rule(
     reason: &str,
     limit: i64,
 ) -> Result<DecidedByRule, sqlx::Error> {
-    super::votes::retry_on_deadlock(|| {
+    crate::db::retry_transient(|| {
         decide_by_rule_once(pool, player, rule, decision, staff, reason, limit)
     })
     .await

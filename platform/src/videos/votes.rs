@@ -152,9 +152,10 @@ pub async fn cast(
     rules: &HoldRules,
 ) -> Result<Vote, sqlx::Error> {
     for _ in 0..UNEXPLAINED_TRIES {
-        if let Some(recorded) =
-            retry_on_deadlock(|| record(pool, video_id, voter, network, verified_only, rules))
-                .await?
+        if let Some(recorded) = crate::db::retry_transient(|| {
+            record(pool, video_id, voter, network, verified_only, rules)
+        })
+        .await?
         {
             return counted_or_held(pool, video_id, voter, rules, recorded).await;
         }
@@ -299,7 +300,7 @@ async fn counted_or_held(
     Ok(match raced {
         None => Vote::Counted { votes },
         Some(reason) => Vote::Held {
-            votes: retry_on_deadlock(|| hold_raced(pool, video_id, voter, reason)).await?,
+            votes: crate::db::retry_transient(|| hold_raced(pool, video_id, voter, reason)).await?,
             reason: reason.to_owned(),
         },
     })
@@ -351,37 +352,6 @@ async fn refusal(
         Refusal { voted: true, .. } => Some(Vote::AlreadyVoted),
         Refusal { .. } => None,
     })
-}
-
-/// Runs a vote's statement again when PostgreSQL chose it to break a deadlock (SQLSTATE 40P01; the
-/// statement's transaction was rolled back, so running it again is safe), at most three times.
-///
-/// The one cycle seen: a vote held after it raced past a burst ([`hold_raced`]) and a vote for the
-/// same player counting, each waiting for a row of the player's the other had taken (their
-/// statements' data-modifying parts take the video's, the score's and the tallies' rows in orders
-/// PostgreSQL does not promise). Forty new accounts behind one address voting the same videos
-/// met it about once in 2,000 votes, as a 500 after a second (`tests/e2e/crawlers.rs`).
-pub(super) async fn retry_on_deadlock<T, F, Fut>(mut statement: F) -> Result<T, sqlx::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
-{
-    const DEADLOCK_DETECTED: &str = "40P01";
-    let mut tries = 1;
-    loop {
-        match statement().await {
-            Err(sqlx::Error::Database(error))
-                if tries < 3 && error.code().as_deref() == Some(DEADLOCK_DETECTED) =>
-            {
-                tracing::warn!(
-                    tries,
-                    "a vote's statement was chosen to break a deadlock: again"
-                );
-                tries += 1;
-            }
-            result => return result,
-        }
-    }
 }
 
 /// Holds a vote that counted while another raced it past a burst: out of the video, the score
