@@ -77,8 +77,9 @@ fn idle_since_before_a_drop(idle_for: Duration) -> bool {
 }
 
 /// Whether `error` says the statement's connection was gone: closed by the server (SQLSTATE class
-/// 08, or 57P01–57P03: terminated, crashed, restarting) or by the network. The server had not
-/// run the statement, or rolled its transaction back.
+/// 08, or 57P01–57P03: terminated, crashed, restarting; it had not run the statement, or rolled
+/// its transaction back) or by the network (then the statement may have taken effect and only
+/// its answer been lost: a vote run again then answers `already_voted`, counted once).
 pub fn connection_dropped(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_) => true,
