@@ -186,15 +186,52 @@ pub fn migrations_fingerprint() -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_dropped_connection_makes_every_connection_idle_before_it_suspect() {
-        let reset = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
-        assert!(connection_dropped(&reset));
+    fn reset() -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
+    }
+
+    /// Runs `retry_transient` over a statement that fails with `failures` in turn, then answers:
+    /// the result, and how many times the statement ran.
+    async fn run_failing(failures: Vec<sqlx::Error>) -> (Result<u32, sqlx::Error>, u64) {
+        let failures = std::sync::Mutex::new(failures.into_iter());
+        let runs = AtomicU64::new(0);
+        let result = retry_transient(|| {
+            runs.fetch_add(1, Ordering::Relaxed);
+            let next = failures.lock().map(|mut failures| failures.next());
+            async move {
+                match next {
+                    Ok(Some(error)) => Err(error),
+                    _ => Ok(7),
+                }
+            }
+        })
+        .await;
+        (result, runs.load(Ordering::Relaxed))
+    }
+
+    /// One test: the time of the last drop is the process's, and tests run side by side would
+    /// move it under each other.
+    #[tokio::test]
+    async fn a_dropped_connection_runs_the_statement_again_and_suspects_every_idle_connection() {
+        assert!(connection_dropped(&reset()));
         assert!(!connection_dropped(&sqlx::Error::RowNotFound));
-        note_failure(&reset);
-        // Idle since a second ago: since before the drop.
+
+        let (answer, runs) = run_failing(vec![reset(), reset()]).await;
+        assert_eq!((answer.ok(), runs), (Some(7), 3));
+        let (answer, runs) = run_failing(vec![reset(), reset(), reset()]).await;
+        assert!(matches!(answer, Err(sqlx::Error::Io(_))), "{answer:?}");
+        assert_eq!(runs, 3);
+        // Any other failure is the statement's own answer: not run again.
+        let (answer, runs) = run_failing(vec![sqlx::Error::RowNotFound]).await;
+        assert!(
+            matches!(answer, Err(sqlx::Error::RowNotFound)),
+            "{answer:?}"
+        );
+        assert_eq!(runs, 1);
+
+        // The retries noted the drop. Idle since a second ago: since before it.
         assert!(idle_since_before_a_drop(Duration::from_secs(1)));
-        std::thread::sleep(Duration::from_millis(20));
+        tokio::time::sleep(Duration::from_millis(20)).await;
         // Idle since a millisecond ago: returned to the pool (and pinged then) after the drop.
         assert!(!idle_since_before_a_drop(Duration::from_millis(1)));
     }
