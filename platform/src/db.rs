@@ -95,8 +95,12 @@ pub fn connection_dropped(error: &sqlx::Error) -> bool {
 /// dropped connections are replaced instead of failing a statement each.
 pub fn note_failure(error: &sqlx::Error) {
     if connection_dropped(error) {
-        LAST_DROP.fetch_max(nanos_since_clock().max(1), Ordering::Relaxed);
+        note_drop();
     }
+}
+
+fn note_drop() {
+    LAST_DROP.fetch_max(nanos_since_clock().max(1), Ordering::Relaxed);
 }
 
 /// The most times [`retry_transient`] runs a statement.
@@ -125,10 +129,13 @@ where
             Ok(answer) => return Ok(answer),
             Err(error) => error,
         };
-        note_failure(&error);
+        let dropped = connection_dropped(&error);
+        if dropped {
+            note_drop();
+        }
         let deadlock = matches!(&error, sqlx::Error::Database(error)
             if error.code().as_deref() == Some(DEADLOCK_DETECTED));
-        if tries == TRIES || !(deadlock || connection_dropped(&error)) {
+        if tries == TRIES || !(deadlock || dropped) {
             return Err(error);
         }
         tracing::warn!(tries, %error, "a statement failed without effect: again");

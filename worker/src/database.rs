@@ -57,14 +57,14 @@ impl Database {
         &self,
         call: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, DatabaseError> {
-        let answer = tokio::time::timeout(self.call_limit, call).await;
-        if let Ok(Err(error)) = &answer {
-            platform::db::note_failure(error);
-        }
-        let failure = match answer {
+        let failure = match tokio::time::timeout(self.call_limit, call).await {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(error)) if !unreachable(&error) => return Err(DatabaseError::Failed(error)),
-            Ok(Err(error)) => error.to_string(),
+            Ok(Err(error)) => {
+                // A dropped connection is one way of being unreachable.
+                platform::db::note_failure(&error);
+                error.to_string()
+            }
             Err(_) => format!("no answer within {:?}", self.call_limit),
         };
         self.mark_away(&failure);
